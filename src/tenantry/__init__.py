@@ -1,0 +1,3 @@
+"""Tenantry: multi-tenant administration with partner delegated administration."""
+
+__version__ = "0.1.0"

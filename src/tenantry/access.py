@@ -1,0 +1,240 @@
+"""The one access decision (DESIGN §2): what may this principal do in this tenant, and why.
+
+``permissions()`` answers with a ``Decision`` that carries every grant it found (role, path,
+assignment), so a refusal can explain itself. Service functions call ``require()`` at their
+entry points; nothing else in the code base checks roles.
+
+Paths are resolvers tried in order; each returns the grants it finds or ``None`` when it
+gives no path into the tenant. The member path is here; the delegated path (partner
+relationships) plugs into ``PATHS`` with the same shape.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tenantry.models import Group, GroupMember, RoleAssignment, Tenant, User
+from tenantry.roles import ROLE_NAMES, ROLE_PERMISSIONS, UNPRIVILEGED_ROLES, Permission, Role
+from tenantry.services import audit
+from tenantry.services.context import Context, Principal
+from tenantry.services.errors import Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role that reaches the principal in the tenant, and how."""
+
+    role: Role
+    path: str  # "member" (home tenant) or "delegated" (through a partner relationship)
+    via: str  # human words: "assigned directly", "through group 'Helpdesk'"
+    permissions: frozenset[Permission]
+
+    def describe(self) -> str:
+        return f"{ROLE_NAMES[self.role]} ({self.via})"
+
+
+@dataclass(frozen=True)
+class Decision:
+    principal: Principal
+    tenant_id: uuid.UUID
+    tenant_name: str | None
+    path: str | None  # None: the tenant does not exist for this principal
+    grants: tuple[Grant, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+    partner_tenant_id: uuid.UUID | None = None
+    relationship_id: uuid.UUID | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.path is not None
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        out: set[Permission] = set()
+        for grant in self.grants:
+            out |= grant.permissions
+        return frozenset(out)
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(g.role for g in self.grants)
+
+    def allows(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def explain(self, permission: Permission | None = None) -> str:
+        who = self.principal.user_principal_name
+        if not self.reachable:
+            return f"{who} has no access to this organisation."
+        where = self.tenant_name or str(self.tenant_id)
+        held = "; ".join(g.describe() for g in self.grants) or "no admin role"
+        if permission is None:
+            return f"{who} in {where} holds: {held}."
+        granting = [g for g in self.grants if permission in g.permissions]
+        if granting:
+            return (
+                f"Allowed: {who} may {permission.value} in {where} as "
+                + "; ".join(g.describe() for g in granting)
+                + "."
+            )
+        extra = (" " + " ".join(self.notes)) if self.notes else ""
+        return (
+            f"Denied: {permission.value} in {where} needs a role that grants it; "
+            f"{who} holds {held}.{extra}"
+        )
+
+
+PathResolver = Callable[[Session, Principal, Tenant], Decision | None]
+
+
+def member_path(session: Session, principal: Principal, tenant: Tenant) -> Decision | None:
+    """Home tenant: roles assigned to the user and to its groups, in one query."""
+    if principal.tenant_id != tenant.id:
+        return None
+    in_groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+    rows = session.execute(
+        select(RoleAssignment.role, RoleAssignment.user_id, Group.name)
+        .outerjoin(Group, Group.id == RoleAssignment.group_id)
+        .where(
+            RoleAssignment.tenant_id == tenant.id,
+            or_(
+                RoleAssignment.user_id == principal.user_id,
+                RoleAssignment.group_id.in_(in_groups),
+            ),
+        )
+    ).all()
+    grants = tuple(
+        sorted(
+            (
+                Grant(
+                    role=Role(role),
+                    path="member",
+                    via="assigned directly" if user_id else f"through group '{group_name}'",
+                    permissions=ROLE_PERMISSIONS[Role(role)],
+                )
+                for role, user_id, group_name in rows
+            ),
+            key=lambda g: (g.role.value, g.via),
+        )
+    )
+    return Decision(principal, tenant.id, tenant.name, "member", grants)
+
+
+PATHS: list[PathResolver] = [member_path]
+
+
+def permissions(session: Session, principal: Principal, tenant_id: uuid.UUID) -> Decision:
+    """The decision for ``principal`` in ``tenant_id``; unreachable when no path leads there."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is not None:
+        for resolve in PATHS:
+            decision = resolve(session, principal, tenant)
+            if decision is not None:
+                return decision
+    return Decision(principal, tenant_id, None, None)
+
+
+def explain(
+    session: Session, principal: Principal, tenant_id: uuid.UUID, permission: Permission | None
+) -> str:
+    return permissions(session, principal, tenant_id).explain(permission)
+
+
+def decide(ctx: Context, tenant_id: uuid.UUID) -> Decision:
+    """The decision for the request's principal, computed once per request and tenant."""
+    principal = ctx.require_principal()
+    if tenant_id not in ctx.decisions:
+        ctx.decisions[tenant_id] = permissions(ctx.session, principal, tenant_id)
+    return ctx.decisions[tenant_id]
+
+
+def require(ctx: Context, tenant_id: uuid.UUID, permission: Permission) -> Decision:
+    """The gate at every service entry point: 404 when unreachable, 403 (explained) when not
+    allowed; both are audited in a transaction of their own."""
+    decision = decide(ctx, tenant_id)
+    if not decision.reachable:
+        _audit_denial(ctx, decision, permission, "no path to tenant")
+        raise NotFound("Organisation not found.")
+    if not decision.allows(permission):
+        reason = decision.explain(permission)
+        _audit_denial(ctx, decision, permission, reason)
+        raise Forbidden(reason)
+    return decision
+
+
+def deny(ctx: Context, decision: Decision, permission: Permission, reason: str) -> Forbidden:
+    """A refusal decided by a rule beyond role membership, audited like any other."""
+    _audit_denial(ctx, decision, permission, reason)
+    return Forbidden(reason)
+
+
+def _audit_denial(ctx: Context, decision: Decision, permission: Permission, reason: str) -> None:
+    principal = ctx.require_principal()
+    exists = decision.reachable or ctx.session.get(Tenant, decision.tenant_id) is not None
+    # Recorded in the tenant that was probed (its admins should know); if there is no such
+    # tenant, in the caller's own.
+    where = decision.tenant_id if exists else principal.tenant_id
+    audit.record_after_rollback(
+        ctx,
+        where,
+        "access.denied",
+        target=f"tenant:{decision.tenant_id}",
+        outcome="denied",
+        details={"permission": permission.value, "reason": reason[:400]},
+        partner_tenant_id=decision.partner_tenant_id,
+        relationship_id=decision.relationship_id,
+    )
+
+
+def user_roles(session: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[Role]]:
+    """Roles each user holds in its home tenant (direct and through groups)."""
+    ids = list(user_ids)
+    out: dict[uuid.UUID, set[Role]] = {uid: set() for uid in ids}
+    if not ids:
+        return out
+    direct = session.execute(
+        select(RoleAssignment.user_id, RoleAssignment.role).where(RoleAssignment.user_id.in_(ids))
+    ).all()
+    via_groups = session.execute(
+        select(GroupMember.user_id, RoleAssignment.role)
+        .join(RoleAssignment, RoleAssignment.group_id == GroupMember.group_id)
+        .where(GroupMember.user_id.in_(ids))
+    ).all()
+    for uid, role in [*direct, *via_groups]:
+        if uid is not None:
+            out[uid].add(Role(role))
+    return out
+
+
+def is_privileged(roles: set[Role]) -> bool:
+    return not roles <= UNPRIVILEGED_ROLES
+
+
+def require_on_user(
+    ctx: Context, tenant_id: uuid.UUID, permission: Permission, target: User
+) -> Decision:
+    """``require`` plus the limited-admin rule: acting on a user who holds an admin role
+    (other than Password Administrator) needs ``users.manage_privileged`` — so Limited
+    administration never escalates to Global."""
+    decision = require(ctx, tenant_id, permission)
+    if decision.allows(Permission.USERS_MANAGE_PRIVILEGED):
+        return decision
+    target_roles = user_roles(ctx.session, [target.id])[target.id]
+    if is_privileged(target_roles):
+        names = ", ".join(sorted(ROLE_NAMES[r] for r in target_roles))
+        raise deny(
+            ctx,
+            decision,
+            permission,
+            f"Denied: {target.user_principal_name} holds an admin role ({names}); only a "
+            f"Global Administrator may do this. "
+            f"{ctx.require_principal().user_principal_name} holds "
+            + ("; ".join(g.describe() for g in decision.grants) or "no admin role")
+            + ".",
+        )
+    return decision

@@ -1,0 +1,1 @@
+"""The public HTTP API (DESIGN §5): thin routers over the service functions."""

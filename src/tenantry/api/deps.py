@@ -1,0 +1,85 @@
+"""Request-scoped dependencies: the session, the caller, the context services take."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from tenantry.clock import utcnow
+from tenantry.config import Settings
+from tenantry.services import auth
+from tenantry.services.context import Context
+from tenantry.services.errors import Forbidden, Unauthenticated
+
+bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id(request: Request) -> str:
+    incoming = request.headers.get("x-request-id", "")
+    return incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _context(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, required: bool
+) -> Context:
+    session: Session = request.state.session
+    settings: Settings = request.app.state.settings
+    now = request.app.state.clock() if hasattr(request.app.state, "clock") else utcnow()
+    ctx = Context(
+        session=session,
+        settings=settings,
+        request_id=request.state.request_id,
+        client_address=request.client.host if request.client else None,
+        now=now,
+    )
+    request.state.context = ctx
+    if credentials is not None:
+        principal = auth.principal_for_token(session, credentials.credentials, now)
+        if principal is None:
+            raise Unauthenticated(
+                "The token is invalid, expired or revoked; sign in again.", slug="invalid-token"
+            )
+        ctx.principal = principal
+    elif required:
+        raise Unauthenticated("Sign in and send 'Authorization: Bearer <token>'.")
+    return ctx
+
+
+def anonymous_context(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+) -> Context:
+    """For sign-up and sign-in: no token needed (an invalid one is still refused)."""
+    return _context(request, None, required=False)
+
+
+def signed_in_context(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+) -> Context:
+    """Signed in, even with a temporary password still to change."""
+    return _context(request, credentials, required=True)
+
+
+def active_context(ctx: Annotated[Context, Depends(signed_in_context)]) -> Context:
+    """Signed in with a password of one's own: what every other route needs."""
+    if ctx.require_principal().must_change_password:
+        raise Forbidden(
+            "Change your temporary password first (POST /me/password).",
+            slug="password-change-required",
+            title="Password change required",
+        )
+    return ctx
+
+
+AnonymousCtx = Annotated[Context, Depends(anonymous_context)]
+SignedInCtx = Annotated[Context, Depends(signed_in_context)]
+Ctx = Annotated[Context, Depends(active_context)]
+Cursor = Annotated[str | None, Query(max_length=512, description="From next_cursor")]
+Limit = Annotated[int, Query(ge=1, le=200)]

@@ -1,0 +1,94 @@
+"""Sign-up, sign-in, sign-out, the signed-in user, MFA and password changes."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from tenantry.api.deps import AnonymousCtx, SignedInCtx
+from tenantry.api.routes import router
+from tenantry.api.schemas import (
+    MeOut,
+    MfaStatusOut,
+    PasswordChangeIn,
+    SignupIn,
+    SignupOut,
+    TokenIn,
+    TokenOut,
+    TotpConfirmIn,
+    TotpEnrolmentOut,
+)
+from tenantry.services import auth, partners, tenants
+from tenantry.services.errors import Forbidden, NotFound
+
+api = router("sign-in")
+
+
+@api.post("/signup", status_code=201, response_model=SignupOut)
+def signup(body: SignupIn, ctx: AnonymousCtx) -> SignupOut:
+    """Create an organisation with its initial domain and first Global Administrator."""
+    if not ctx.settings.open_signup:
+        raise Forbidden(
+            "Sign-up is closed on this platform; ask the operator.", slug="signup-closed"
+        )
+    if body.offer_token:
+        # Offers arrive with partner delegated administration; until then no token exists.
+        raise NotFound("This offer does not exist.", slug="unknown-offer")
+    new = tenants.create_tenant(
+        ctx,
+        organization_name=body.organization_name,
+        initial_domain=body.initial_domain,
+        admin_password=body.admin_password,
+        admin_display_name=body.admin_display_name,
+    )
+    return SignupOut(
+        tenant_id=new.tenant.id, admin_user_principal_name=new.admin.user_principal_name
+    )
+
+
+@api.post("/auth/token", response_model=TokenOut)
+def token(body: TokenIn, ctx: AnonymousCtx) -> TokenOut:
+    issued = auth.sign_in(ctx, body.username, body.password, body.totp_code)
+    return TokenOut(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        must_change_password=issued.user.must_change_password,
+    )
+
+
+@api.post("/auth/logout", status_code=204)
+def logout(ctx: SignedInCtx) -> Response:
+    """Revoke the token this request carries."""
+    auth.revoke_token(ctx)
+    return Response(status_code=204)
+
+
+@api.get("/me", response_model=MeOut)
+def me(ctx: SignedInCtx) -> MeOut:
+    user = auth.current_user(ctx)
+    return MeOut(
+        id=user.id,
+        user_principal_name=user.user_principal_name,
+        display_name=user.display_name,
+        tenant_id=user.tenant_id,
+        is_partner_agent=partners.is_partner_agent(ctx, user),
+        mfa_enabled=user.mfa_enabled,
+        must_change_password=user.must_change_password,
+    )
+
+
+@api.post("/me/password", status_code=204)
+def change_password(body: PasswordChangeIn, ctx: SignedInCtx) -> Response:
+    auth.change_password(ctx, body.current_password, body.new_password)
+    return Response(status_code=204)
+
+
+@api.post("/me/mfa/totp", response_model=TotpEnrolmentOut)
+def start_totp(ctx: SignedInCtx) -> TotpEnrolmentOut:
+    secret, uri = auth.start_totp_enrolment(ctx)
+    return TotpEnrolmentOut(secret=secret, otpauth_uri=uri)
+
+
+@api.post("/me/mfa/totp/confirm", response_model=MfaStatusOut)
+def confirm_totp(body: TotpConfirmIn, ctx: SignedInCtx) -> MfaStatusOut:
+    user = auth.confirm_totp_enrolment(ctx, body.code)
+    return MfaStatusOut(mfa_enabled=user.mfa_enabled)

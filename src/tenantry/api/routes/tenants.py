@@ -1,0 +1,53 @@
+"""The organisation's profile, and the health of the services it uses."""
+
+from __future__ import annotations
+
+import uuid
+
+from tenantry.api.deps import Ctx
+from tenantry.api.routes import router
+from tenantry.api.schemas import (
+    HealthOut,
+    ServiceHealthOut,
+    ServiceMessageOut,
+    TenantOut,
+    TenantPatch,
+)
+from tenantry.models import Tenant
+from tenantry.services import health, tenants
+from tenantry.services.context import Context
+
+api = router("tenants")
+
+
+def tenant_out(ctx: Context, tenant: Tenant) -> TenantOut:
+    out = TenantOut.model_validate(tenant)
+    out.default_domain = tenants.default_domain(ctx, tenant.id)
+    return out
+
+
+@api.get("/tenants/{tid}", response_model=TenantOut)
+def get_tenant(tid: uuid.UUID, ctx: Ctx) -> TenantOut:
+    return tenant_out(ctx, tenants.get_tenant(ctx, tid))
+
+
+@api.patch("/tenants/{tid}", response_model=TenantOut)
+def patch_tenant(tid: uuid.UUID, body: TenantPatch, ctx: Ctx) -> TenantOut:
+    tenant = tenants.update_tenant(ctx, tid, body.model_dump(exclude_unset=True))
+    return tenant_out(ctx, tenant)
+
+
+@api.get("/tenants/{tid}/health", response_model=HealthOut)
+def get_health(tid: uuid.UUID, ctx: Ctx) -> HealthOut:
+    return HealthOut(
+        services=[
+            ServiceHealthOut(
+                id=h.service.id,
+                name=h.service.name,
+                status=h.service.status,  # type: ignore[arg-type]
+                updated_at=h.service.updated_at,
+                messages=[ServiceMessageOut.model_validate(m) for m in h.messages],
+            )
+            for h in health.tenant_health(ctx, tid)
+        ]
+    )

@@ -1,0 +1,62 @@
+"""One transaction per request, wrapped around the whole route (dependencies included).
+
+The response is returned only after the commit succeeded. On any error the transaction is
+rolled back and the work the services queued in ``ctx.after_rollback`` (audits of denials,
+sign-in failure counts) runs in a fresh transaction of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from tenantry.db import transaction
+from tenantry.services.context import Context
+from tenantry.services.errors import Conflict
+
+log = logging.getLogger("tenantry.api")
+
+
+def _after_rollback(factory: sessionmaker[Session], ctx: Context) -> None:
+    try:
+        with transaction(factory) as session:
+            fresh = ctx.with_session(session)
+            for work in ctx.after_rollback:
+                work(fresh)
+    except Exception:  # the request's own error matters more; keep serving it
+        log.exception("after-rollback work failed (request %s)", ctx.request_id)
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            factory: sessionmaker[Session] = request.app.state.sessions
+            session = factory()
+            request.state.session = session
+            request.state.context = None
+            try:
+                response = await handler(request)
+                await run_in_threadpool(session.commit)
+                return response
+            except BaseException as exc:
+                await run_in_threadpool(session.rollback)
+                ctx: Context | None = request.state.context
+                if ctx is not None and ctx.after_rollback:
+                    await run_in_threadpool(_after_rollback, factory, ctx)
+                if isinstance(exc, IntegrityError):
+                    raise Conflict(
+                        "That conflicts with something that already exists.", slug="duplicate"
+                    ) from exc
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return run

@@ -1,0 +1,365 @@
+"""Pydantic v2 shapes of the public API (DESIGN §5). Fields are a contract: add, never change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from tenantry.roles import Role
+
+T = TypeVar("T")
+
+Name = Field(min_length=1, max_length=256)
+Password = Field(min_length=1, max_length=256)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ItemList(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+# --- sign-up, sign-in, me -----------------------------------------------------------------
+
+
+class SignupIn(Body):
+    organization_name: str = Name
+    initial_domain: str = Field(
+        min_length=1, max_length=253, description="A label such as 'contoso'"
+    )
+    admin_password: str = Password
+    admin_display_name: str | None = Field(default=None, max_length=256)
+    offer_token: str | None = Field(default=None, max_length=512)
+
+
+class SignupOut(BaseModel):
+    tenant_id: uuid.UUID
+    admin_user_principal_name: str
+
+
+class TokenIn(Body):
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Password
+    totp_code: str | None = Field(default=None, max_length=16)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int
+    must_change_password: bool = False
+
+
+class MeOut(BaseModel):
+    id: uuid.UUID
+    user_principal_name: str
+    display_name: str
+    tenant_id: uuid.UUID
+    is_partner_agent: bool
+    mfa_enabled: bool
+    must_change_password: bool
+
+
+class PasswordChangeIn(Body):
+    current_password: str = Password
+    new_password: str = Password
+
+
+class TotpEnrolmentOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpConfirmIn(Body):
+    code: str = Field(min_length=1, max_length=16)
+
+
+class MfaStatusOut(BaseModel):
+    mfa_enabled: bool
+
+
+# --- tenants ------------------------------------------------------------------------------
+
+
+class TenantOut(Out):
+    id: uuid.UUID
+    name: str
+    street: str
+    city: str
+    postal_code: str
+    country: str
+    phone: str
+    technical_contact_email: str
+    is_partner: bool
+    default_domain: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class TenantPatch(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    street: str | None = Field(default=None, max_length=256)
+    city: str | None = Field(default=None, max_length=128)
+    postal_code: str | None = Field(default=None, max_length=32)
+    country: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=64)
+    technical_contact_email: EmailStr | Literal[""] | None = None
+
+
+# --- users and groups ---------------------------------------------------------------------
+
+
+class UserOut(Out):
+    id: uuid.UUID
+    user_principal_name: str
+    display_name: str
+    enabled: bool
+    mfa_enabled: bool
+    must_change_password: bool
+    last_sign_in_at: datetime | None
+    created_at: datetime
+
+
+class UserCreatedOut(UserOut):
+    temporary_password: str | None = Field(
+        default=None, description="Shown once, when no password was given"
+    )
+
+
+class UserIn(Body):
+    user_principal_name: str = Field(min_length=3, max_length=320)
+    display_name: str = Name
+    password: str | None = Field(default=None, max_length=256)
+    must_change_password: bool = True
+
+
+class UserPatch(Body):
+    display_name: str | None = Field(default=None, min_length=1, max_length=256)
+    enabled: bool | None = None
+
+
+class ResetPasswordOut(BaseModel):
+    temporary_password: str
+
+
+class GroupOut(Out):
+    id: uuid.UUID
+    name: str
+    kind: Literal["security", "distribution"]
+    description: str
+    created_at: datetime
+
+
+class GroupIn(Body):
+    name: str = Name
+    kind: Literal["security", "distribution"] = "security"
+    description: str = Field(default="", max_length=1024)
+
+
+class GroupPatch(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    description: str | None = Field(default=None, max_length=1024)
+
+
+class MemberIn(Body):
+    user_id: uuid.UUID
+
+
+class RoleOut(BaseModel):
+    id: Role
+    name: str
+    description: str
+    permissions: list[str]
+
+
+class RoleAssignmentOut(Out):
+    id: uuid.UUID
+    role: Role
+    user_id: uuid.UUID | None
+    group_id: uuid.UUID | None
+    created_at: datetime
+
+
+class RoleAssignmentIn(Body):
+    role: Role
+    user_id: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None
+
+
+# --- domains ------------------------------------------------------------------------------
+
+
+class VerificationRecord(BaseModel):
+    type: Literal["TXT"] = "TXT"
+    name: str
+    value: str
+
+
+class DomainOut(BaseModel):
+    name: str
+    status: Literal["unverified", "verified"]
+    verification: VerificationRecord | None
+    capabilities: list[str]
+    is_initial: bool
+    is_default: bool
+    created_at: datetime
+    verified_at: datetime | None
+
+
+class DomainIn(Body):
+    name: str = Field(min_length=1, max_length=253)
+
+
+# --- billing ------------------------------------------------------------------------------
+
+
+class SkuOut(Out):
+    id: str
+    name: str
+    services: list[str]
+    trial_days: int
+
+
+class SubscriptionOut(BaseModel):
+    id: uuid.UUID
+    sku_id: str
+    sku_name: str
+    seats: int
+    assigned: int
+    status: Literal["trial", "active", "expired"]
+    trial_ends_at: datetime | None
+    created_at: datetime
+
+
+class SubscriptionIn(Body):
+    sku_id: str = Field(min_length=1, max_length=64)
+    seats: int = Field(ge=1, le=100_000)
+    trial: bool = False
+
+
+class LicenseOut(BaseModel):
+    subscription_id: uuid.UUID
+    user_id: uuid.UUID
+    user_principal_name: str | None
+    assigned_at: datetime
+
+
+class LicenseIn(Body):
+    user_id: uuid.UUID
+
+
+# --- health, service requests, devices ------------------------------------------------------
+
+
+class ServiceMessageOut(Out):
+    status: str
+    message: str
+    posted_at: datetime
+
+
+class ServiceHealthOut(BaseModel):
+    id: str
+    name: str
+    status: Literal["healthy", "degraded", "incident"]
+    updated_at: datetime
+    messages: list[ServiceMessageOut]
+
+
+class HealthOut(BaseModel):
+    services: list[ServiceHealthOut]
+
+
+Severity = Literal["low", "medium", "high", "critical"]
+RequestStatus = Literal["open", "in_progress", "resolved", "closed"]
+
+
+class ServiceRequestOut(Out):
+    id: uuid.UUID
+    title: str
+    description: str
+    severity: Severity
+    status: RequestStatus
+    created_by_user_id: uuid.UUID | None
+    created_by_tenant_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceRequestIn(Body):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=20_000)
+    severity: Severity = "medium"
+
+
+class ServiceRequestPatch(Body):
+    status: RequestStatus | None = None
+    severity: Severity | None = None
+
+
+class CommentOut(Out):
+    id: uuid.UUID
+    author_user_principal_name: str
+    body: str
+    created_at: datetime
+
+
+class CommentIn(Body):
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+Platform = Literal["windows", "macos", "ios", "android", "linux"]
+
+
+class DeviceOut(Out):
+    id: uuid.UUID
+    name: str
+    platform: Platform
+    serial_number: str
+    owner_user_id: uuid.UUID | None
+    created_at: datetime
+
+
+class DeviceIn(Body):
+    name: str = Name
+    platform: Platform
+    serial_number: str = Field(default="", max_length=128)
+    owner_user_id: uuid.UUID | None = None
+
+
+class DevicePatch(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    owner_user_id: uuid.UUID | None = None
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+class ActorOut(BaseModel):
+    user_id: uuid.UUID | None
+    user_principal_name: str | None
+    tenant_id: uuid.UUID | None
+
+
+class AuditEventOut(BaseModel):
+    id: uuid.UUID
+    seq: int
+    occurred_at: datetime
+    action: str
+    outcome: str
+    actor: ActorOut
+    partner_tenant_id: uuid.UUID | None
+    relationship_id: uuid.UUID | None
+    target: str
+    details: dict[str, Any]
+    request_id: str | None
+    client_address: str | None

@@ -1,0 +1,82 @@
+"""Typed settings, all read from ``TENANTRY_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot work; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENANTRY_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    initial_domain_suffix: str = "tenantry.test"
+    secret_key: str = Field(default="", repr=False)
+    open_signup: bool = True
+    token_lifetime_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    smtp_url: str = Field(default="", repr=False)
+    mail_from: str = "Tenantry <no-reply@tenantry.test>"
+    dns_resolver: str = ""
+    dns_timeout_seconds: float = 3.0
+    # Sign-in throttling: failures within the window before the account/address is locked.
+    throttle_account_failures: int = 5
+    throttle_address_failures: int = 30
+    throttle_window_seconds: int = 900
+    # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.environment == "production" and len(self.secret_key) < 32:
+            raise ConfigurationError(
+                "TENANTRY_SECRET_KEY must be set to at least 32 characters in production"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tenantry.db').as_posix()}"
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The configured key, or in development one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+    @property
+    def secret_key_source(self) -> str:
+        if self.secret_key:
+            return "TENANTRY_SECRET_KEY"
+        return f"generated for development in {self.data_dir / 'secret_key'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ConfigurationError:
+        raise
+    except ValueError as exc:  # pydantic ValidationError
+        raise ConfigurationError(str(exc)) from exc

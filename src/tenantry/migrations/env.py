@@ -1,0 +1,41 @@
+"""Alembic environment: runs against the URL the config carries, with our metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+
+from tenantry.db import make_engine
+from tenantry.models import Base
+from tenantry.models.base import UTCDateTime
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render our UTC type as the plain column type it stores."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_migrations() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_item=render_item,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations()

@@ -1,0 +1,1 @@
+"""Business rules as plain functions over a request ``Context``: no HTTP in here."""

@@ -1,0 +1,69 @@
+"""Errors a service can raise; the API turns them into RFC 9457 problems, the CLI into a line."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, slug: str | None = None, title: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if slug:
+            self.slug = slug
+        if title:
+            self.title = title
+
+
+class InvalidInput(ServiceError):
+    status = 422
+    slug = "invalid-input"
+    title = "The request is not valid"
+
+
+class Unauthenticated(ServiceError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(ServiceError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class Gone(ServiceError):
+    status = 410
+    slug = "gone"
+    title = "No longer available"
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(ServiceError):
+    status = 503
+    slug = "unavailable"
+    title = "A service this request needs is unavailable"

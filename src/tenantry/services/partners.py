@@ -1,0 +1,91 @@
+"""Partner-program enrolment (an operator action)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from tenantry.models import Group, GroupMember, Tenant, User
+from tenantry.services import audit
+from tenantry.services.context import Context
+from tenantry.services.role_assignments import global_admin_ids
+
+ADMIN_AGENTS = "Admin agents"
+HELPDESK_AGENTS = "Helpdesk agents"
+AGENT_GROUPS = {
+    ADMIN_AGENTS: "Full administration of customers (Global Administrator).",
+    HELPDESK_AGENTS: "Limited administration of customers (Password Administrator).",
+}
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    tenant: Tenant
+    admin_agents: list[str]
+    newly_enrolled: bool
+
+
+def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
+    """Make the tenant a partner: its agent groups exist and its Global Administrators are in
+    *Admin agents*. Running it again changes nothing."""
+    newly = not tenant.is_partner
+    if newly:
+        tenant.is_partner, tenant.partner_enrolled_at = True, ctx.now
+    groups: dict[str, Group] = {}
+    for name, description in AGENT_GROUPS.items():
+        group = ctx.session.scalar(
+            select(Group).where(Group.tenant_id == tenant.id, Group.name == name)
+        )
+        if group is None:
+            group = Group(
+                tenant_id=tenant.id,
+                name=name,
+                kind="security",
+                description=description,
+                created_at=ctx.now,
+            )
+            ctx.session.add(group)
+            ctx.session.flush([group])
+        groups[name] = group
+    admin_group = groups[ADMIN_AGENTS]
+    members = set(
+        ctx.session.scalars(
+            select(GroupMember.user_id).where(GroupMember.group_id == admin_group.id)
+        )
+    )
+    admins = global_admin_ids(ctx, tenant.id)
+    for user_id in admins - members:
+        ctx.session.add(GroupMember(group_id=admin_group.id, user_id=user_id, added_at=ctx.now))
+    upns = list(
+        ctx.session.scalars(
+            select(User.user_principal_name)
+            .where(User.id.in_(admins))
+            .order_by(User.user_principal_name)
+        )
+    )
+    if newly:
+        audit.record(
+            ctx, tenant.id, "partner.enroll", f"tenant:{tenant.id}", details={"admin_agents": upns}
+        )
+    return Enrolment(tenant, upns, newly)
+
+
+def is_partner_agent(ctx: Context, user: User) -> bool:
+    """A user of a partner tenant who sits in one of its agent groups."""
+    tenant = ctx.session.get(Tenant, user.tenant_id)
+    if tenant is None or not tenant.is_partner:
+        return False
+    return (
+        ctx.session.scalar(
+            select(GroupMember.user_id)
+            .join(Group, Group.id == GroupMember.group_id)
+            .where(
+                GroupMember.user_id == user.id,
+                Group.tenant_id == tenant.id,
+                Group.name.in_(list(AGENT_GROUPS)),
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -1,0 +1,164 @@
+"""Tenants: sign-up (tenant + initial domain + first Global Administrator) and the profile."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from tenantry import access
+from tenantry.models import Domain, RoleAssignment, Tenant, User
+from tenantry.roles import Permission, Role
+from tenantry.services import audit, passwords
+from tenantry.services.context import Context
+from tenantry.services.errors import Conflict, InvalidInput, NotFound
+
+LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+PROFILE_FIELDS = (
+    "name",
+    "street",
+    "city",
+    "postal_code",
+    "country",
+    "phone",
+    "technical_contact_email",
+)
+
+
+@dataclass(frozen=True)
+class NewTenant:
+    tenant: Tenant
+    admin: User
+
+
+def initial_domain_name(ctx: Context, label: str) -> str:
+    label = label.strip().lower()
+    suffix = "." + ctx.settings.initial_domain_suffix
+    if label.endswith(suffix):
+        label = label[: -len(suffix)]
+    if not LABEL.match(label):
+        raise InvalidInput(
+            "The initial domain is a label of letters, digits and hyphens "
+            f"(for example 'contoso', giving contoso{suffix}).",
+            slug="invalid-domain",
+        )
+    return label + suffix
+
+
+def create_tenant(
+    ctx: Context,
+    *,
+    organization_name: str,
+    initial_domain: str,
+    admin_password: str,
+    admin_display_name: str | None = None,
+    admin_name: str = "admin",
+    contact: dict[str, Any] | None = None,
+    must_change_password: bool = False,
+) -> NewTenant:
+    """A new organisation with its initial domain and its first Global Administrator."""
+    name = organization_name.strip()
+    if not name:
+        raise InvalidInput("The organisation needs a name.")
+    domain_name = initial_domain_name(ctx, initial_domain)
+    passwords.check_policy(admin_password)
+    taken = ctx.session.scalar(
+        select(Domain.id).where(Domain.name == domain_name, Domain.status == "verified")
+    )
+    if taken:
+        raise Conflict(f"The domain {domain_name} is already taken.", slug="domain-taken")
+    tenant = Tenant(
+        id=uuid.uuid4(), name=name, created_at=ctx.now, updated_at=ctx.now, **(contact or {})
+    )
+    ctx.session.add(tenant)
+    ctx.session.flush([tenant])
+    ctx.session.add(
+        Domain(
+            tenant_id=tenant.id,
+            name=domain_name,
+            status="verified",
+            verification_token="",
+            capabilities=["email"],
+            is_initial=True,
+            is_default=True,
+            created_at=ctx.now,
+            verified_at=ctx.now,
+        )
+    )
+    upn = f"{admin_name}@{domain_name}"
+    admin = User(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        user_principal_name=upn,
+        display_name=(admin_display_name or "").strip() or f"{name} Administrator",
+        password_hash=passwords.hash_password(ctx.settings, admin_password),
+        must_change_password=must_change_password,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(admin)
+    ctx.session.flush([admin])
+    ctx.session.add(
+        RoleAssignment(
+            tenant_id=tenant.id,
+            role=Role.GLOBAL_ADMINISTRATOR.value,
+            user_id=admin.id,
+            created_at=ctx.now,
+        )
+    )
+    audit.record(
+        ctx,
+        tenant.id,
+        "tenant.create",
+        f"tenant:{tenant.id}",
+        details={"name": name, "initial_domain": domain_name, "admin": upn},
+    )
+    return NewTenant(tenant, admin)
+
+
+def get_tenant(ctx: Context, tenant_id: uuid.UUID) -> Tenant:
+    access.require(ctx, tenant_id, Permission.TENANT_READ)
+    tenant = ctx.session.get(Tenant, tenant_id)
+    assert tenant is not None
+    return tenant
+
+
+def update_tenant(ctx: Context, tenant_id: uuid.UUID, changes: dict[str, Any]) -> Tenant:
+    access.require(ctx, tenant_id, Permission.TENANT_UPDATE)
+    tenant = ctx.session.get(Tenant, tenant_id)
+    assert tenant is not None
+    changed = {k: v for k, v in changes.items() if k in PROFILE_FIELDS and v is not None}
+    if "name" in changed and not str(changed["name"]).strip():
+        raise InvalidInput("The organisation needs a name.")
+    for key, value in changed.items():
+        setattr(tenant, key, value.strip() if isinstance(value, str) else value)
+    tenant.updated_at = ctx.now
+    audit.record(
+        ctx, tenant_id, "tenant.update", f"tenant:{tenant_id}", details={"fields": sorted(changed)}
+    )
+    return tenant
+
+
+def default_domain(ctx: Context, tenant_id: uuid.UUID) -> str:
+    name = ctx.session.scalar(
+        select(Domain.name).where(Domain.tenant_id == tenant_id, Domain.is_default)
+    )
+    return name or ""
+
+
+def find_tenant(ctx: Context, reference: str) -> Tenant:
+    """By id or by any verified domain (for the operator's CLI)."""
+    try:
+        tenant = ctx.session.get(Tenant, uuid.UUID(reference))
+    except ValueError:
+        tenant = ctx.session.scalar(
+            select(Tenant)
+            .join(Domain, Domain.tenant_id == Tenant.id)
+            .where(Domain.name == reference.strip().lower(), Domain.status == "verified")
+        )
+    if tenant is None:
+        raise NotFound(f"No tenant with id or domain '{reference}'.")
+    return tenant

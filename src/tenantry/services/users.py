@@ -1,0 +1,182 @@
+"""Users of a tenant: create, read, update (display name, enabled), delete, reset password."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select, update
+
+from tenantry import access
+from tenantry.models import Domain, LicenseAssignment, Subscription, User
+from tenantry.roles import Permission
+from tenantry.services import audit, auth, passwords
+from tenantry.services.context import Context
+from tenantry.services.errors import Conflict, InvalidInput
+from tenantry.services.pagination import Page, paginate
+from tenantry.services.role_assignments import ensure_global_admin_remains
+from tenantry.services.scoped import get_scoped
+
+LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._'+-]{0,62}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: User
+    temporary_password: str | None
+
+
+def normalise_upn(ctx: Context, tenant_id: uuid.UUID, upn: str) -> str:
+    """Lower-case ``name@domain`` whose domain is a verified domain of the tenant."""
+    upn = upn.strip().lower()
+    local, sep, domain = upn.rpartition("@")
+    if not sep or not LOCAL_PART.match(local) or ".." in local:
+        raise InvalidInput("A user principal name looks like name@domain.", slug="invalid-upn")
+    ok = ctx.session.scalar(
+        select(Domain.id).where(
+            Domain.tenant_id == tenant_id, Domain.name == domain, Domain.status == "verified"
+        )
+    )
+    if not ok:
+        raise InvalidInput(
+            f"{domain} is not a verified domain of this organisation.", slug="invalid-upn"
+        )
+    return upn
+
+
+def list_users(
+    ctx: Context, tenant_id: uuid.UUID, *, search: str | None, cursor: str | None, limit: int
+) -> Page[User]:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    stmt: Select[tuple[User]] = select(User).where(User.tenant_id == tenant_id)
+    if search:
+        term = search.strip().lower()
+        stmt = stmt.where(
+            or_(
+                User.user_principal_name.startswith(term, autoescape=True),
+                func.lower(User.display_name).contains(term, autoescape=True),
+            )
+        )
+    return paginate(ctx.session, stmt, [User.user_principal_name], cursor, limit)
+
+
+def get_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    return get_scoped(ctx.session, User, user_id, tenant_id, "User")
+
+
+def create_user(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    *,
+    user_principal_name: str,
+    display_name: str,
+    password: str | None,
+    must_change_password: bool = True,
+) -> CreatedUser:
+    access.require(ctx, tenant_id, Permission.USERS_CREATE)
+    upn = normalise_upn(ctx, tenant_id, user_principal_name)
+    if not display_name.strip():
+        raise InvalidInput("A user needs a display name.")
+    if ctx.session.scalar(select(User.id).where(User.user_principal_name == upn)):
+        raise Conflict(f"{upn} is already taken.", slug="duplicate-upn")
+    temporary = None
+    if password is None:
+        temporary = password = passwords.temporary_password()
+        must_change_password = True
+    else:
+        passwords.check_policy(password)
+    user = User(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        user_principal_name=upn,
+        display_name=display_name.strip(),
+        password_hash=passwords.hash_password(ctx.settings, password),
+        must_change_password=must_change_password,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(user)
+    ctx.session.flush([user])
+    audit.record(ctx, tenant_id, "user.create", f"user:{user.id}", details={"upn": upn})
+    return CreatedUser(user, temporary)
+
+
+def update_user(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    display_name: str | None,
+    enabled: bool | None,
+) -> User:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    access.require_on_user(ctx, tenant_id, Permission.USERS_UPDATE, user)
+    changed: list[str] = []
+    if display_name is not None:
+        if not display_name.strip():
+            raise InvalidInput("A user needs a display name.")
+        user.display_name = display_name.strip()
+        changed.append("display_name")
+    if enabled is not None and enabled != user.enabled:
+        if not enabled and user.id == ctx.require_principal().user_id:
+            raise Conflict("You can't disable your own account.", slug="self")
+        user.enabled = enabled
+        changed.append("enabled")
+        if not enabled:
+            auth.revoke_user_tokens(ctx, user.id)
+            ensure_global_admin_remains(ctx, tenant_id)
+    user.updated_at = ctx.now
+    action = "user.update"
+    if enabled is not None and "enabled" in changed:
+        action = "user.enable" if enabled else "user.disable"
+    audit.record(
+        ctx,
+        tenant_id,
+        action,
+        f"user:{user.id}",
+        details={"upn": user.user_principal_name, "fields": changed},
+    )
+    return user
+
+
+def delete_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    access.require_on_user(ctx, tenant_id, Permission.USERS_DELETE, user)
+    if user.id == ctx.require_principal().user_id:
+        raise Conflict("You can't delete your own account.", slug="self")
+    # Free the seats this user held.
+    held = select(LicenseAssignment.subscription_id).where(LicenseAssignment.user_id == user.id)
+    ctx.session.execute(
+        update(Subscription)
+        .where(Subscription.id.in_(held))
+        .values(assigned=Subscription.assigned - 1)
+        .execution_options(synchronize_session=False)
+    )
+    upn = user.user_principal_name
+    ctx.session.delete(user)
+    ensure_global_admin_remains(ctx, tenant_id)
+    audit.record(ctx, tenant_id, "user.delete", f"user:{user_id}", details={"upn": upn})
+
+
+def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """A temporary password the user must change at next sign-in; their tokens end now."""
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
+    temporary = passwords.temporary_password()
+    user.password_hash = passwords.hash_password(ctx.settings, temporary)
+    user.must_change_password = True
+    user.updated_at = ctx.now
+    auth.revoke_user_tokens(ctx, user.id)
+    audit.record(
+        ctx,
+        tenant_id,
+        "user.reset_password",
+        f"user:{user.id}",
+        details={"upn": user.user_principal_name},
+    )
+    return temporary
