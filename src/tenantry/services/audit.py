@@ -99,7 +99,7 @@ def record(
         .values(audit_head_hash=event.hash)
         .execution_options(synchronize_session=False)
     )
-    session.flush([event])
+    session.flush()
     return event
 
 

@@ -91,7 +91,7 @@ def create_subscription(
         created_at=ctx.now,
     )
     ctx.session.add(subscription)
-    ctx.session.flush([subscription])
+    ctx.session.flush()
     audit.record(
         ctx,
         tenant_id,
@@ -155,7 +155,7 @@ def assign_license(
         tenant_id=tenant_id, subscription_id=sid, user_id=user.id, assigned_at=ctx.now
     )
     ctx.session.add(assignment)
-    ctx.session.flush([assignment])
+    ctx.session.flush()
     ctx.session.refresh(subscription)
     audit.record(
         ctx,

@@ -60,7 +60,7 @@ def create_device(
         created_at=ctx.now,
     )
     ctx.session.add(device)
-    ctx.session.flush([device])
+    ctx.session.flush()
     audit.record(
         ctx, tenant_id, "device.create", f"device:{device.id}", details={"name": device.name}
     )

@@ -79,7 +79,7 @@ def add_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
         created_at=ctx.now,
     )
     ctx.session.add(domain)
-    ctx.session.flush([domain])
+    ctx.session.flush()
     audit.record(ctx, tenant_id, "domain.add", f"domain:{name}")
     return domain
 

@@ -62,7 +62,7 @@ def create_group(
         created_at=ctx.now,
     )
     ctx.session.add(group)
-    ctx.session.flush([group])
+    ctx.session.flush()
     audit.record(ctx, tenant_id, "group.create", f"group:{group.id}", details={"name": name})
     return group
 

@@ -46,7 +46,7 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
                 created_at=ctx.now,
             )
             ctx.session.add(group)
-            ctx.session.flush([group])
+            ctx.session.flush()
         groups[name] = group
     admin_group = groups[ADMIN_AGENTS]
     members = set(

@@ -90,7 +90,7 @@ def assign_role(
         tenant_id=tenant_id, role=role.value, user_id=user_id, group_id=group_id, created_at=ctx.now
     )
     ctx.session.add(assignment)
-    ctx.session.flush([assignment])
+    ctx.session.flush()
     audit.record(ctx, tenant_id, "role.assign", target, details={"role": role.value})
     return assignment
 

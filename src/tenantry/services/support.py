@@ -62,7 +62,7 @@ def create_request(
         updated_at=ctx.now,
     )
     ctx.session.add(request)
-    ctx.session.flush([request])
+    ctx.session.flush()
     audit.record(
         ctx,
         tenant_id,
@@ -132,7 +132,7 @@ def add_comment(
     )
     ctx.session.add(comment)
     request.updated_at = ctx.now
-    ctx.session.flush([comment])
+    ctx.session.flush()
     audit.record(
         ctx,
         tenant_id,

@@ -74,7 +74,7 @@ def create_tenant(
         id=uuid.uuid4(), name=name, created_at=ctx.now, updated_at=ctx.now, **(contact or {})
     )
     ctx.session.add(tenant)
-    ctx.session.flush([tenant])
+    ctx.session.flush()
     ctx.session.add(
         Domain(
             tenant_id=tenant.id,
@@ -100,7 +100,7 @@ def create_tenant(
         updated_at=ctx.now,
     )
     ctx.session.add(admin)
-    ctx.session.flush([admin])
+    ctx.session.flush()
     ctx.session.add(
         RoleAssignment(
             tenant_id=tenant.id,

@@ -98,7 +98,7 @@ def create_user(
         updated_at=ctx.now,
     )
     ctx.session.add(user)
-    ctx.session.flush([user])
+    ctx.session.flush()
     audit.record(ctx, tenant_id, "user.create", f"user:{user.id}", details={"upn": upn})
     return CreatedUser(user, temporary)
 

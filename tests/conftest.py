@@ -1,0 +1,226 @@
+"""Fixtures shared by every test: a migrated database per backend, the app, and factories.
+
+Every database test runs on SQLite and on PostgreSQL (``backend`` is parametrized). Tests
+never clean up: each creates its own uniquely named organisations.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tenantry.api.app import create_app
+from tenantry.config import Settings
+from tenantry.db import make_engine, make_sessionmaker
+from tenantry.migrations import alembic_config
+from tenantry.roles import Role
+from tests.databases import fresh_database, postgres_base_url
+from tests.dns_server import LoopbackDns
+
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+class FakeClock:
+    """Real time plus an offset the test can move (tests move time, they never sleep)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **kwargs: float) -> None:
+        self.offset += timedelta(**kwargs)
+
+
+def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        # Cheap hashing keeps the suite fast; production uses argon2-cffi's defaults.
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+        "throttle_address_failures": 100_000,
+        "dns_timeout_seconds": 2.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not postgres_base_url():
+        pytest.skip("TENANTRY_TEST_POSTGRES_URL is not set (CI sets it)")
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(backend, tmp_path_factory.mktemp(backend)) as url:
+        command.upgrade(alembic_config(url), "head")
+        yield url
+
+
+@pytest.fixture(scope="session")
+def dns() -> Iterator[LoopbackDns]:
+    server = LoopbackDns()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, dns: LoopbackDns,
+             tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return test_settings(database_url, tmp_path_factory.mktemp("data"),
+                         dns_resolver=dns.address)
+
+
+@pytest.fixture(scope="session")
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock(clock: FakeClock) -> None:
+    clock.offset = timedelta()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, clock: FakeClock) -> Any:
+    application = create_app(settings, clock=clock)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def sessions(app: Any) -> sessionmaker[Session]:
+    return make_sessionmaker(app.state.engine)
+
+
+@pytest.fixture(scope="session")
+def engine_for(database_url: str) -> Any:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+# --- API helpers ----------------------------------------------------------------------------
+
+
+class Api:
+    """The HTTP API as one signed-in caller sees it (prefix and token filled in)."""
+
+    def __init__(self, client: TestClient, token: str | None = None) -> None:
+        self.client = client
+        self.token = token
+
+    def request(self, method: str, path: str, expect: int | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        response = self.client.request(method, "/api/v1" + path, headers=headers, **kwargs)
+        if expect is not None:
+            assert response.status_code == expect, (
+                f"{method} {path}: expected {expect}, got {response.status_code}: "
+                f"{response.text}"
+            )
+        return response
+
+    def get(self, path: str, expect: int | None = 200, **kw: Any) -> Any:
+        return self.request("GET", path, expect, **kw)
+
+    def post(self, path: str, json: Any = None, expect: int | None = None, **kw: Any) -> Any:
+        return self.request("POST", path, expect, json=json, **kw)
+
+    def patch(self, path: str, json: Any = None, expect: int | None = 200, **kw: Any) -> Any:
+        return self.request("PATCH", path, expect, json=json, **kw)
+
+    def delete(self, path: str, expect: int | None = 204, **kw: Any) -> Any:
+        return self.request("DELETE", path, expect, **kw)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD,
+            totp_code: str | None = None) -> Api:
+    body = {"username": username, "password": password}
+    if totp_code:
+        body["totp_code"] = totp_code
+    response = Api(client).post("/auth/token", body, expect=200)
+    return Api(client, response.json()["access_token"])
+
+
+def unique_label(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Org:
+    """A tenant made through sign-up, with its Global Administrator signed in."""
+
+    client: TestClient
+    tenant_id: str
+    domain: str
+    admin_upn: str
+    admin: Api
+    admin_id: str = ""
+    users: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return f"/tenants/{self.tenant_id}"
+
+    def create_user(self, name: str | None = None, roles: tuple[Role, ...] = (),
+                    password: str = PASSWORD) -> str:
+        name = name or unique_label("u")
+        body = {"user_principal_name": f"{name}@{self.domain}", "display_name": name.title(),
+                "password": password, "must_change_password": False}
+        user_id = self.admin.post(f"{self.base}/users", body, expect=201).json()["id"]
+        for role in roles:
+            self.admin.post(f"{self.base}/role-assignments",
+                            {"role": role.value, "user_id": user_id}, expect=201)
+        self.users[user_id] = f"{name}@{self.domain}"
+        return str(user_id)
+
+    def user_api(self, roles: tuple[Role, ...] = (), name: str | None = None) -> Api:
+        user_id = self.create_user(name, roles)
+        return sign_in(self.client, self.users[user_id])
+
+
+def make_org(client: TestClient, name: str = "Contoso") -> Org:
+    label = unique_label()
+    response = Api(client).post("/signup", {
+        "organization_name": f"{name} {label}", "initial_domain": label,
+        "admin_password": PASSWORD}, expect=201).json()
+    admin = sign_in(client, response["admin_user_principal_name"])
+    org = Org(client, response["tenant_id"], response["admin_user_principal_name"].split("@")[1],
+              response["admin_user_principal_name"], admin)
+    org.admin_id = admin.get("/me").json()["id"]
+    return org
+
+
+@pytest.fixture
+def org(client: TestClient) -> Org:
+    return make_org(client)
+
+
+@pytest.fixture
+def other_org(client: TestClient) -> Org:
+    return make_org(client, "Northwind")
