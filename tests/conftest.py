@@ -43,7 +43,7 @@ class FakeClock:
         self.offset += timedelta(**kwargs)
 
 
-def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "data_dir": data_dir,
@@ -82,10 +82,10 @@ def dns() -> Iterator[LoopbackDns]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, dns: LoopbackDns,
-             tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return test_settings(database_url, tmp_path_factory.mktemp("data"),
-                         dns_resolver=dns.address)
+def settings(
+    database_url: str, dns: LoopbackDns, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return settings_for(database_url, tmp_path_factory.mktemp("data"), dns_resolver=dns.address)
 
 
 @pytest.fixture(scope="session")
@@ -140,8 +140,7 @@ class Api:
         response = self.client.request(method, "/api/v1" + path, headers=headers, **kwargs)
         if expect is not None:
             assert response.status_code == expect, (
-                f"{method} {path}: expected {expect}, got {response.status_code}: "
-                f"{response.text}"
+                f"{method} {path}: expected {expect}, got {response.status_code}: {response.text}"
             )
         return response
 
@@ -158,8 +157,9 @@ class Api:
         return self.request("DELETE", path, expect, **kw)
 
 
-def sign_in(client: TestClient, username: str, password: str = PASSWORD,
-            totp_code: str | None = None) -> Api:
+def sign_in(
+    client: TestClient, username: str, password: str = PASSWORD, totp_code: str | None = None
+) -> Api:
     body = {"username": username, "password": password}
     if totp_code:
         body["totp_code"] = totp_code
@@ -187,15 +187,23 @@ class Org:
     def base(self) -> str:
         return f"/tenants/{self.tenant_id}"
 
-    def create_user(self, name: str | None = None, roles: tuple[Role, ...] = (),
-                    password: str = PASSWORD) -> str:
+    def create_user(
+        self, name: str | None = None, roles: tuple[Role, ...] = (), password: str = PASSWORD
+    ) -> str:
         name = name or unique_label("u")
-        body = {"user_principal_name": f"{name}@{self.domain}", "display_name": name.title(),
-                "password": password, "must_change_password": False}
+        body = {
+            "user_principal_name": f"{name}@{self.domain}",
+            "display_name": name.title(),
+            "password": password,
+            "must_change_password": False,
+        }
         user_id = self.admin.post(f"{self.base}/users", body, expect=201).json()["id"]
         for role in roles:
-            self.admin.post(f"{self.base}/role-assignments",
-                            {"role": role.value, "user_id": user_id}, expect=201)
+            self.admin.post(
+                f"{self.base}/role-assignments",
+                {"role": role.value, "user_id": user_id},
+                expect=201,
+            )
         self.users[user_id] = f"{name}@{self.domain}"
         return str(user_id)
 
@@ -206,12 +214,27 @@ class Org:
 
 def make_org(client: TestClient, name: str = "Contoso") -> Org:
     label = unique_label()
-    response = Api(client).post("/signup", {
-        "organization_name": f"{name} {label}", "initial_domain": label,
-        "admin_password": PASSWORD}, expect=201).json()
+    response = (
+        Api(client)
+        .post(
+            "/signup",
+            {
+                "organization_name": f"{name} {label}",
+                "initial_domain": label,
+                "admin_password": PASSWORD,
+            },
+            expect=201,
+        )
+        .json()
+    )
     admin = sign_in(client, response["admin_user_principal_name"])
-    org = Org(client, response["tenant_id"], response["admin_user_principal_name"].split("@")[1],
-              response["admin_user_principal_name"], admin)
+    org = Org(
+        client,
+        response["tenant_id"],
+        response["admin_user_principal_name"].split("@")[1],
+        response["admin_user_principal_name"],
+        admin,
+    )
     org.admin_id = admin.get("/me").json()["id"]
     return org
 

@@ -35,8 +35,12 @@ class LoopbackDns:
     def __init__(self) -> None:
         self.resolver = TxtResolver()
         self.port = free_udp_port()
-        self.server = DNSServer(self.resolver, port=self.port, address="127.0.0.1",
-                                logger=DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data"))
+        self.server = DNSServer(
+            self.resolver,
+            port=self.port,
+            address="127.0.0.1",
+            logger=DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data"),
+        )
 
     @property
     def address(self) -> str:

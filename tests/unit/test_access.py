@@ -33,16 +33,21 @@ EXPECTED: dict[Role, str] = {
     Role.DOMAIN_NAME_ADMINISTRATOR: "tenant.read domains.read domains.add domains.verify "
     "domains.update domains.remove",
     Role.SERVICE_SUPPORT_ADMINISTRATOR: f"tenant.read health.read {SR}",
-    Role.SECURITY_READER: "tenant.read audit.read users.read groups.read roles.read "
-    "domains.read",
+    Role.SECURITY_READER: "tenant.read audit.read users.read groups.read roles.read domains.read",
     Role.DEVICE_ADMINISTRATOR: "tenant.read devices.read devices.create devices.update "
     "devices.delete",
 }
 
 
 def principal_for(org: Org, user_id: str) -> Principal:
-    return Principal(uuid.UUID(user_id), uuid.UUID(org.tenant_id), org.users[user_id], "x",
-                     mfa=False, must_change_password=False)
+    return Principal(
+        uuid.UUID(user_id),
+        uuid.UUID(org.tenant_id),
+        org.users[user_id],
+        "x",
+        mfa=False,
+        must_change_password=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +57,16 @@ def matrix(client: TestClient, sessions: sessionmaker[Session]) -> dict[Role, De
     users = {role: org.create_user(roles=(role,)) for role in Role}
     with sessions() as session:
         return {
-            role: access.permissions(session, principal_for(org, user_id),
-                                     uuid.UUID(org.tenant_id))
+            role: access.permissions(session, principal_for(org, user_id), uuid.UUID(org.tenant_id))
             for role, user_id in users.items()
         }
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 @pytest.mark.parametrize("permission", list(Permission), ids=lambda p: p.value)
-def test_permission_matrix(matrix: dict[Role, Decision], role: Role,
-                           permission: Permission) -> None:
+def test_permission_matrix(
+    matrix: dict[Role, Decision], role: Role, permission: Permission
+) -> None:
     expected = permission.value in EXPECTED[role].split()
     assert matrix[role].allows(permission) is expected, matrix[role].explain(permission)
 
@@ -81,13 +86,17 @@ def test_explain_names_the_role_and_the_assignment(matrix: dict[Role, Decision])
     assert "Password Administrator" in denied
 
 
-def test_roles_through_a_group_and_no_path(client: TestClient,
-                                           sessions: sessionmaker[Session]) -> None:
+def test_roles_through_a_group_and_no_path(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     org, other = make_org(client), make_org(client)
     user_id = org.create_user()
     group = org.admin.post(f"{org.base}/groups", {"name": "Helpdesk"}, expect=201).json()
-    org.admin.post(f"{org.base}/role-assignments",
-                   {"role": "user_administrator", "group_id": group["id"]}, expect=201)
+    org.admin.post(
+        f"{org.base}/role-assignments",
+        {"role": "user_administrator", "group_id": group["id"]},
+        expect=201,
+    )
     org.admin.post(f"{org.base}/groups/{group['id']}/members", {"user_id": user_id}, expect=201)
     principal = principal_for(org, user_id)
     with sessions() as session:
@@ -102,11 +111,13 @@ def test_roles_through_a_group_and_no_path(client: TestClient,
 
 
 def test_member_without_roles_reaches_tenant_but_may_do_nothing(
-        org: Org, sessions: sessionmaker[Session]) -> None:
+    org: Org, sessions: sessionmaker[Session]
+) -> None:
     user_id = org.create_user()
     with sessions() as session:
-        decision = access.permissions(session, principal_for(org, user_id),
-                                      uuid.UUID(org.tenant_id))
+        decision = access.permissions(
+            session, principal_for(org, user_id), uuid.UUID(org.tenant_id)
+        )
     assert decision.reachable and decision.permissions == frozenset()
     assert "no admin role" in decision.explain(Permission.USERS_READ)
 
@@ -133,9 +144,9 @@ def _reset(api: Any, org: Org, user_id: str, expect: int) -> Any:
         (Role.GLOBAL_ADMINISTRATOR, (Role.USER_ADMINISTRATOR,), True),
     ],
 )
-def test_limited_admins_reset_only_non_admins(org: Org, actor_role: Role,
-                                              target_roles: tuple[Role, ...],
-                                              allowed: bool) -> None:
+def test_limited_admins_reset_only_non_admins(
+    org: Org, actor_role: Role, target_roles: tuple[Role, ...], allowed: bool
+) -> None:
     actor = org.user_api((actor_role,))
     target = org.create_user(roles=target_roles)
     response = _reset(actor, org, target, 200 if allowed else 403)
@@ -150,8 +161,11 @@ def test_limited_rule_sees_roles_held_through_groups(org: Org) -> None:
     actor = org.user_api((Role.PASSWORD_ADMINISTRATOR,))
     target = org.create_user()
     group = org.admin.post(f"{org.base}/groups", {"name": "Admins"}, expect=201).json()
-    org.admin.post(f"{org.base}/role-assignments",
-                   {"role": "global_administrator", "group_id": group["id"]}, expect=201)
+    org.admin.post(
+        f"{org.base}/role-assignments",
+        {"role": "global_administrator", "group_id": group["id"]},
+        expect=201,
+    )
     org.admin.post(f"{org.base}/groups/{group['id']}/members", {"user_id": target}, expect=201)
     _reset(actor, org, target, 403)
 

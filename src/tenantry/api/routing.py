@@ -48,6 +48,8 @@ class TransactionalRoute(APIRoute):
                 return response
             except BaseException as exc:
                 await run_in_threadpool(session.rollback)
+                # Closed before the after-rollback work, so nothing can touch it again.
+                await run_in_threadpool(session.close)
                 ctx: Context | None = request.state.context
                 if ctx is not None and ctx.after_rollback:
                     await run_in_threadpool(_after_rollback, factory, ctx)

@@ -151,14 +151,17 @@ def _record_failure(ctx: Context, username: str) -> None:
 
 
 def _fail(ctx: Context, username: str, user: User | None, reason: str) -> Unauthenticated:
+    # Plain values only: the request's ORM objects are gone once it rolls back.
+    who = (user.tenant_id, user.id) if user is not None else None
+
     def record(fresh: Context) -> None:
         _record_failure(fresh, username)
-        if user is not None:
+        if who is not None:
             audit.record(
                 fresh,
-                user.tenant_id,
+                who[0],
                 "auth.sign_in",
-                f"user:{user.id}",
+                f"user:{who[1]}",
                 outcome="failure",
                 details={"reason": reason},
             )
