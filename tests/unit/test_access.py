@@ -1,4 +1,4 @@
-"""The permission matrix (every role × every permission) and the access engine's paths."""
+"""The permission matrix (every role x every permission) and the access engine's paths."""
 
 from __future__ import annotations
 

@@ -60,16 +60,16 @@ def add_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
     name = normalise(name)
     if not FQDN.match(name):
         raise InvalidInput(f"'{name}' is not a domain name.", slug="invalid-domain")
-    suffix = ctx.settings.initial_domain_suffix
-    if name == suffix or name.endswith("." + suffix):
-        raise InvalidInput(
-            f"Names under {suffix} are initial domains, given at sign-up.", slug="reserved-domain"
-        )
     existing = ctx.session.scalars(select(Domain).where(Domain.name == name)).all()
     if any(d.tenant_id == tenant_id for d in existing):
         raise Conflict(f"{name} is already added.", slug="duplicate-domain")
     if any(d.status == "verified" for d in existing):
         raise Conflict(f"{name} is verified by another organisation.", slug="domain-taken")
+    suffix = ctx.settings.initial_domain_suffix
+    if name == suffix or name.endswith("." + suffix):
+        raise InvalidInput(
+            f"Names under {suffix} are initial domains, given at sign-up.", slug="reserved-domain"
+        )
     domain = Domain(
         tenant_id=tenant_id,
         name=name,
