@@ -45,7 +45,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -28,6 +28,7 @@ def enqueue(
     ctx: Context, *, recipient: str, subject: str, body: str, tenant_id: uuid.UUID | None = None
 ) -> OutboxMessage:
     message = OutboxMessage(
+        id=uuid.uuid4(),
         tenant_id=tenant_id, recipient=recipient, subject=subject, body=body, created_at=ctx.now
     )
     ctx.session.add(message)

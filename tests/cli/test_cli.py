@@ -1,0 +1,114 @@
+"""The operator's command line: readable output, one-line errors, non-zero exits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tenantry.cli import app
+from tests.conftest import PASSWORD, Api, sign_in, unique_label
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENANTRY_DATABASE_URL", database_url)
+    monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TENANTRY_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("TENANTRY_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("TENANTRY_ARGON2_PARALLELISM", "1")
+
+
+def run(*args: str) -> object:
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_tenant_create_and_partner_enroll(cli_env: None, client: TestClient) -> None:
+    label = unique_label()
+    created = run("tenant", "create", "--name", "Fabrikam", "--domain", label,
+                  "--password", PASSWORD)
+    assert created.exit_code == 0, created.output
+    upn = f"admin@{label}.tenantry.test"
+    assert upn in created.output
+    enrolled = run("partner", "enroll", f"{label}.tenantry.test")
+    assert enrolled.exit_code == 0 and "is enrolled" in enrolled.output
+    assert upn in enrolled.output
+    again = run("partner", "enroll", f"{label}.tenantry.test")
+    assert "already a partner" in again.output
+    admin = sign_in(client, upn)
+    me = admin.get("/me").json()
+    assert me["is_partner_agent"] is True
+    tenant = admin.get(f"/tenants/{me['tenant_id']}").json()
+    assert tenant["is_partner"] is True
+    groups = {g["name"]: g for g in admin.get(f"/tenants/{me['tenant_id']}/groups")
+              .json()["items"]}
+    assert set(groups) == {"Admin agents", "Helpdesk agents"}
+    members = admin.get(f"/tenants/{me['tenant_id']}/groups/{groups['Admin agents']['id']}"
+                        "/members").json()["items"]
+    assert [m["user_principal_name"] for m in members] == [upn]
+
+
+def test_errors_are_one_line_and_exit_1(cli_env: None) -> None:
+    for args in (("partner", "enroll", "nowhere.example"),
+                 ("health", "set", "mail", "on-fire"),
+                 ("health", "set", "teleporter", "healthy"),
+                 ("tenant", "create", "--name", "X", "--domain", "Bad Label",
+                  "--password", PASSWORD)):
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert "Traceback" not in result.output
+        assert result.output.strip().startswith("error:"), result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_health_set_is_seen_by_tenants(cli_env: None, client: TestClient) -> None:
+    result = run("health", "set", "files", "incident", "--message", "Uploads failing")
+    assert result.exit_code == 0 and "Files: incident" in result.output
+    label = unique_label()
+    signup = Api(client).post("/signup", {"organization_name": "H", "initial_domain": label,
+                                          "admin_password": PASSWORD}, expect=201).json()
+    admin = sign_in(client, signup["admin_user_principal_name"])
+    services = admin.get(f"/tenants/{signup['tenant_id']}/health").json()["services"]
+    files = next(s for s in services if s["id"] == "files")
+    assert files["status"] == "incident" and files["messages"][0]["message"] == "Uploads failing"
+    assert run("health", "set", "files", "healthy").exit_code == 0
+
+
+def test_audit_verify_for_one_tenant(cli_env: None, client: TestClient) -> None:
+    label = unique_label()
+    Api(client).post("/signup", {"organization_name": "A", "initial_domain": label,
+                                 "admin_password": PASSWORD}, expect=201)
+    result = run("audit", "verify", "--tenant", f"{label}.tenantry.test")
+    assert result.exit_code == 0 and "intact" in result.output
+
+
+def test_check_demo_and_outbox(cli_env: None) -> None:
+    checked = run("check")
+    assert checked.exit_code == 0
+    assert "schema revision" in checked.output and "0001" in checked.output
+    first, second = run("demo"), run("demo")
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert "admin@fabrikam.tenantry.test" in second.output
+    assert "Tenantry-Demo-2026" in second.output
+    assert run("outbox", "list").exit_code == 0
+
+
+def test_db_upgrade_on_a_new_sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENANTRY_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    result = run("db", "upgrade")
+    assert result.exit_code == 0 and "head" in result.output
+    assert (tmp_path / "new.db").exists()
+
+
+def test_production_without_secret_key_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    monkeypatch.setenv("TENANTRY_ENVIRONMENT", "production")
+    monkeypatch.delenv("TENANTRY_SECRET_KEY", raising=False)
+    monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))
+    result = run("check")
+    assert result.exit_code == 1
+    assert "TENANTRY_SECRET_KEY" in result.output and "Traceback" not in result.output

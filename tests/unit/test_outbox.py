@@ -1,0 +1,75 @@
+"""E-mail is recorded in the outbox and delivered to a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from sqlalchemy.orm import Session, sessionmaker
+
+from tenantry.config import Settings
+from tenantry.models import OutboxMessage
+from tenantry.services import outbox
+from tenantry.services.context import Context
+
+
+class Inbox(Message):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list = []
+
+    def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+        self.received.append(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_delivers_pending_messages_once(smtp: tuple[Inbox, int], settings: Settings,
+                                        sessions: sessionmaker[Session]) -> None:
+    inbox, port = smtp
+    configured = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port}"})
+    with sessions.begin() as session:
+        ctx = Context(session=session, settings=configured)
+        # Start from an empty queue: other tests may have left mail behind.
+        outbox.deliver_pending(ctx, batch=10_000)
+    inbox.received.clear()
+    with sessions.begin() as session:
+        ctx = Context(session=session, settings=configured)
+        message = outbox.enqueue(ctx, recipient="admin@contoso.example",
+                                 subject="Hello", body="A partner wants to help.")
+        message_id = message.id
+    with sessions.begin() as session:
+        assert outbox.deliver_pending(Context(session=session, settings=configured)) == 1
+    with sessions.begin() as session:
+        assert outbox.deliver_pending(Context(session=session, settings=configured)) == 0
+        sent = session.get(OutboxMessage, message_id)
+        assert sent is not None and sent.sent_at is not None and sent.attempts == 1
+    assert len(inbox.received) == 1
+    mail = inbox.received[0]
+    assert mail["To"] == "admin@contoso.example" and mail["Subject"] == "Hello"
+    assert "A partner wants to help." in mail.get_payload()
+
+
+def test_without_smtp_messages_wait(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        ctx = Context(session=session, settings=settings)
+        outbox.enqueue(ctx, recipient="x@y.example", subject="Queued", body="...")
+        assert outbox.deliver_pending(ctx) == 0
+    with sessions() as session:
+        assert "Queued" in [m.subject for m in outbox.list_messages(session, pending_only=True)]
