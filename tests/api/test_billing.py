@@ -15,8 +15,9 @@ def test_catalogue_has_a_suite_and_device_management(org: Org) -> None:
 
 
 def test_purchase_assign_unassign_and_seat_limit(org: Org) -> None:
-    sub = org.admin.post(f"{org.base}/subscriptions",
-                         {"sku_id": "business_standard", "seats": 2}, expect=201).json()
+    sub = org.admin.post(
+        f"{org.base}/subscriptions", {"sku_id": "business_standard", "seats": 2}, expect=201
+    ).json()
     assert (sub["status"], sub["seats"], sub["assigned"]) == ("active", 2, 0)
     lic = f"{org.base}/subscriptions/{sub['id']}/licenses"
     a, b, c = org.create_user(), org.create_user(), org.create_user()
@@ -36,8 +37,9 @@ def test_purchase_assign_unassign_and_seat_limit(org: Org) -> None:
 
 
 def test_concurrent_assignments_never_exceed_seats(org: Org) -> None:
-    sub = org.admin.post(f"{org.base}/subscriptions",
-                         {"sku_id": "business_premium", "seats": 3}, expect=201).json()
+    sub = org.admin.post(
+        f"{org.base}/subscriptions", {"sku_id": "business_premium", "seats": 3}, expect=201
+    ).json()
     lic = f"{org.base}/subscriptions/{sub['id']}/licenses"
     users = [org.create_user() for _ in range(8)]
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -47,35 +49,47 @@ def test_concurrent_assignments_never_exceed_seats(org: Org) -> None:
 
 
 def test_trial_once_and_expiry(org: Org, clock: FakeClock) -> None:
-    trial = org.admin.post(f"{org.base}/subscriptions",
-                           {"sku_id": "business_premium", "seats": 25, "trial": True},
-                           expect=201).json()
+    trial = org.admin.post(
+        f"{org.base}/subscriptions",
+        {"sku_id": "business_premium", "seats": 25, "trial": True},
+        expect=201,
+    ).json()
     assert trial["status"] == "trial" and trial["trial_ends_at"]
-    org.admin.post(f"{org.base}/subscriptions",
-                   {"sku_id": "business_premium", "seats": 5, "trial": True}, expect=409)
+    org.admin.post(
+        f"{org.base}/subscriptions",
+        {"sku_id": "business_premium", "seats": 5, "trial": True},
+        expect=409,
+    )
     clock.advance(days=31)
     org.admin = sign_in(org.client, org.admin_upn)  # the old token expired meanwhile
     fresh = org.admin.get(f"{org.base}/subscriptions/{trial['id']}").json()
     assert fresh["status"] == "expired"
-    expired = org.admin.post(f"{org.base}/subscriptions/{trial['id']}/licenses",
-                             {"user_id": org.admin_id}, expect=409)
+    expired = org.admin.post(
+        f"{org.base}/subscriptions/{trial['id']}/licenses", {"user_id": org.admin_id}, expect=409
+    )
     assert expired.json()["type"] == "urn:tenantry:problem:subscription-expired"
 
 
 def test_bad_purchases(org: Org) -> None:
     base = f"{org.base}/subscriptions"
-    assert org.admin.post(base, {"sku_id": "nope", "seats": 1}, expect=422).json()["type"] \
+    assert (
+        org.admin.post(base, {"sku_id": "nope", "seats": 1}, expect=422)
+        .json()["type"]
         .endswith("unknown-sku")
+    )
     org.admin.post(base, {"sku_id": "business_standard", "seats": 0}, expect=422)
     org.admin.post(base, {"sku_id": "business_standard"}, expect=422)
 
 
 def test_license_administrator_assigns_but_does_not_buy(org: Org) -> None:
-    sub = org.admin.post(f"{org.base}/subscriptions",
-                         {"sku_id": "business_standard", "seats": 5}, expect=201).json()
+    sub = org.admin.post(
+        f"{org.base}/subscriptions", {"sku_id": "business_standard", "seats": 5}, expect=201
+    ).json()
     licensing = org.user_api((Role.LICENSE_ADMINISTRATOR,))
     target = org.create_user()
-    licensing.post(f"{org.base}/subscriptions/{sub['id']}/licenses", {"user_id": target},
-                   expect=201)
-    licensing.post(f"{org.base}/subscriptions", {"sku_id": "business_standard", "seats": 1},
-                   expect=403)
+    licensing.post(
+        f"{org.base}/subscriptions/{sub['id']}/licenses", {"user_id": target}, expect=201
+    )
+    licensing.post(
+        f"{org.base}/subscriptions", {"sku_id": "business_standard", "seats": 1}, expect=403
+    )

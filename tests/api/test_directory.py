@@ -9,8 +9,11 @@ from tests.conftest import PASSWORD, Org, sign_in
 
 
 def test_user_crud(org: Org) -> None:
-    body = {"user_principal_name": f"Megan@{org.domain.upper()}", "display_name": "Megan Bowen",
-            "password": PASSWORD}
+    body = {
+        "user_principal_name": f"Megan@{org.domain.upper()}",
+        "display_name": "Megan Bowen",
+        "password": PASSWORD,
+    }
     created = org.admin.post(f"{org.base}/users", body, expect=201).json()
     assert created["user_principal_name"] == f"megan@{org.domain}"
     assert created["enabled"] is True and created["temporary_password"] is None
@@ -20,14 +23,18 @@ def test_user_crud(org: Org) -> None:
     assert patched["display_name"] == "Megan B."
     org.admin.delete(f"{org.base}/users/{uid}")
     org.admin.get(f"{org.base}/users/{uid}", expect=404)
-    actions = [e["action"] for e in
-               org.admin.get(f"{org.base}/audit-events?action=user.").json()["items"]]
+    actions = [
+        e["action"] for e in org.admin.get(f"{org.base}/audit-events?action=user.").json()["items"]
+    ]
     assert actions == ["user.delete", "user.update", "user.create"]
 
 
 def test_user_without_password_gets_a_temporary_one(client: TestClient, org: Org) -> None:
-    created = org.admin.post(f"{org.base}/users", {
-        "user_principal_name": f"alex@{org.domain}", "display_name": "Alex"}, expect=201).json()
+    created = org.admin.post(
+        f"{org.base}/users",
+        {"user_principal_name": f"alex@{org.domain}", "display_name": "Alex"},
+        expect=201,
+    ).json()
     assert created["must_change_password"] is True and len(created["temporary_password"]) >= 16
     user = sign_in(client, f"alex@{org.domain}", created["temporary_password"])
     assert user.get("/me").json()["must_change_password"] is True
@@ -35,10 +42,16 @@ def test_user_without_password_gets_a_temporary_one(client: TestClient, org: Org
 
 def test_user_validation_and_duplicates(org: Org, other_org: Org) -> None:
     base = f"{org.base}/users"
-    org.admin.post(base, {"user_principal_name": f"dup@{org.domain}", "display_name": "D",
-                          "password": PASSWORD}, expect=201)
-    dup = org.admin.post(base, {"user_principal_name": f"DUP@{org.domain}", "display_name": "E",
-                                "password": PASSWORD}, expect=409)
+    org.admin.post(
+        base,
+        {"user_principal_name": f"dup@{org.domain}", "display_name": "D", "password": PASSWORD},
+        expect=201,
+    )
+    dup = org.admin.post(
+        base,
+        {"user_principal_name": f"DUP@{org.domain}", "display_name": "E", "password": PASSWORD},
+        expect=409,
+    )
     assert dup.json()["type"] == "urn:tenantry:problem:duplicate-upn"
     for bad in (
         {"user_principal_name": "no-at-sign", "display_name": "X"},
@@ -81,8 +94,9 @@ def test_cannot_remove_the_last_global_administrator(org: Org) -> None:
 
 def test_groups_members_and_roles_through_groups(client: TestClient, org: Org) -> None:
     uid = org.create_user()
-    group = org.admin.post(f"{org.base}/groups", {"name": "Helpdesk", "description": "Desk"},
-                           expect=201).json()
+    group = org.admin.post(
+        f"{org.base}/groups", {"name": "Helpdesk", "description": "Desk"}, expect=201
+    ).json()
     assert group["kind"] == "security"
     org.admin.post(f"{org.base}/groups", {"name": "Helpdesk"}, expect=409)
     org.admin.post(f"{org.base}/groups", {"name": "X", "kind": "other"}, expect=422)
@@ -91,10 +105,12 @@ def test_groups_members_and_roles_through_groups(client: TestClient, org: Org) -
     org.admin.post(f"{org.base}/groups/{gid}/members", {"user_id": uid}, expect=409)
     members = org.admin.get(f"{org.base}/groups/{gid}/members").json()["items"]
     assert [m["id"] for m in members] == [uid]
-    org.admin.post(f"{org.base}/role-assignments", {"role": "user_administrator",
-                                                    "group_id": gid}, expect=201)
-    org.admin.post(f"{org.base}/role-assignments", {"role": "user_administrator",
-                                                    "group_id": gid}, expect=409)
+    org.admin.post(
+        f"{org.base}/role-assignments", {"role": "user_administrator", "group_id": gid}, expect=201
+    )
+    org.admin.post(
+        f"{org.base}/role-assignments", {"role": "user_administrator", "group_id": gid}, expect=409
+    )
     member = sign_in(client, org.users[uid])
     member.get(f"{org.base}/users", expect=200)
     org.admin.delete(f"{org.base}/groups/{gid}/members/{uid}")
@@ -105,15 +121,23 @@ def test_groups_members_and_roles_through_groups(client: TestClient, org: Org) -
 
 
 def test_role_assignment_rules(org: Org, other_org: Org) -> None:
-    dist = org.admin.post(f"{org.base}/groups", {"name": "All staff", "kind": "distribution"},
-                          expect=201).json()
-    org.admin.post(f"{org.base}/role-assignments", {"role": "global_reader",
-                                                    "group_id": dist["id"]}, expect=422)
+    dist = org.admin.post(
+        f"{org.base}/groups", {"name": "All staff", "kind": "distribution"}, expect=201
+    ).json()
+    org.admin.post(
+        f"{org.base}/role-assignments",
+        {"role": "global_reader", "group_id": dist["id"]},
+        expect=422,
+    )
     org.admin.post(f"{org.base}/role-assignments", {"role": "global_reader"}, expect=422)
-    org.admin.post(f"{org.base}/role-assignments", {"role": "emperor",
-                                                    "user_id": org.admin_id}, expect=422)
-    org.admin.post(f"{org.base}/role-assignments", {"role": "global_reader",
-                                                    "user_id": other_org.admin_id}, expect=404)
+    org.admin.post(
+        f"{org.base}/role-assignments", {"role": "emperor", "user_id": org.admin_id}, expect=422
+    )
+    org.admin.post(
+        f"{org.base}/role-assignments",
+        {"role": "global_reader", "user_id": other_org.admin_id},
+        expect=404,
+    )
     catalogue = org.admin.get("/roles").json()["items"]
     assert {r["id"] for r in catalogue} == {r.value for r in Role}
 
@@ -121,22 +145,33 @@ def test_role_assignment_rules(org: Org, other_org: Org) -> None:
 def test_user_admin_may_not_grant_roles_through_membership(org: Org) -> None:
     """Adding someone to a role-holding group is assigning a role: it needs roles.assign."""
     admins = org.admin.post(f"{org.base}/groups", {"name": "Admins"}, expect=201).json()
-    org.admin.post(f"{org.base}/role-assignments", {"role": "global_administrator",
-                                                    "group_id": admins["id"]}, expect=201)
+    org.admin.post(
+        f"{org.base}/role-assignments",
+        {"role": "global_administrator", "group_id": admins["id"]},
+        expect=201,
+    )
     user_admin = org.user_api((Role.USER_ADMINISTRATOR,))
     me = user_admin.get("/me").json()["id"]
-    refused = user_admin.post(f"{org.base}/groups/{admins['id']}/members", {"user_id": me},
-                              expect=403)
+    refused = user_admin.post(
+        f"{org.base}/groups/{admins['id']}/members", {"user_id": me}, expect=403
+    )
     assert "roles.assign" in refused.json()["detail"]
-    user_admin.post(f"{org.base}/role-assignments", {"role": "global_administrator",
-                                                     "user_id": me}, expect=403)
+    user_admin.post(
+        f"{org.base}/role-assignments", {"role": "global_administrator", "user_id": me}, expect=403
+    )
 
 
 def test_tenant_profile(org: Org) -> None:
     tenant = org.admin.get(org.base).json()
     assert tenant["default_domain"] == org.domain and tenant["is_partner"] is False
-    patched = org.admin.patch(org.base, {"phone": "+1 555 0100", "city": "Redmond",
-                                         "technical_contact_email": "it@contoso.example"}).json()
+    patched = org.admin.patch(
+        org.base,
+        {
+            "phone": "+1 555 0100",
+            "city": "Redmond",
+            "technical_contact_email": "it@contoso.example",
+        },
+    ).json()
     assert (patched["phone"], patched["city"]) == ("+1 555 0100", "Redmond")
     org.admin.patch(org.base, {"technical_contact_email": "not-an-email"}, expect=422)
     org.admin.patch(org.base, {"name": ""}, expect=422)

@@ -30,8 +30,11 @@ def test_add_verify_default_remove(org: Org, dns: LoopbackDns) -> None:
     verified = org.admin.post(f"{org.base}/domains/{name}/verify", expect=200).json()
     assert verified["status"] == "verified" and verified["verification"] is None
     assert verified["capabilities"] == ["email"]
-    user = org.admin.post(f"{org.base}/users", {"user_principal_name": f"ann@{name}",
-                                                "display_name": "Ann"}, expect=201).json()
+    user = org.admin.post(
+        f"{org.base}/users",
+        {"user_principal_name": f"ann@{name}", "display_name": "Ann"},
+        expect=201,
+    ).json()
     org.admin.post(f"{org.base}/domains/{name}/default", expect=200)
     assert org.admin.get(org.base).json()["default_domain"] == name
     org.admin.delete(f"{org.base}/domains/{name}", expect=409)  # default
@@ -45,8 +48,7 @@ def test_add_verify_default_remove(org: Org, dns: LoopbackDns) -> None:
     assert initial.json()["type"] == "urn:tenantry:problem:initial-domain"
 
 
-def test_a_verified_name_belongs_to_one_tenant(org: Org, other_org: Org,
-                                               dns: LoopbackDns) -> None:
+def test_a_verified_name_belongs_to_one_tenant(org: Org, other_org: Org, dns: LoopbackDns) -> None:
     name = f"{unique_label('d')}.example"
     mine, theirs = _add(org, name), _add(other_org, name)
     _add(org, name, expect=409)
@@ -68,16 +70,20 @@ def test_invalid_and_reserved_names(org: Org) -> None:
     assert reserved["type"] == "urn:tenantry:problem:reserved-domain"
 
 
-def test_resolver_down_is_503_not_500(database_url: str, tmp_path: Path, clock: FakeClock,
-                                      org: Org) -> None:
-    silent = settings_for(database_url, tmp_path, dns_resolver=f"127.0.0.1:{free_udp_port()}",
-                          dns_timeout_seconds=0.5)
+def test_resolver_down_is_503_not_500(
+    database_url: str, tmp_path: Path, clock: FakeClock, org: Org
+) -> None:
+    silent = settings_for(
+        database_url, tmp_path, dns_resolver=f"127.0.0.1:{free_udp_port()}", dns_timeout_seconds=0.5
+    )
     app = create_app(silent, clock=clock)
     name = f"{unique_label('d')}.example"
     _add(org, name)
     with TestClient(app) as client:
-        response = client.post(f"/api/v1{org.base}/domains/{name}/verify",
-                               headers={"Authorization": f"Bearer {org.admin.token}"})
+        response = client.post(
+            f"/api/v1{org.base}/domains/{name}/verify",
+            headers={"Authorization": f"Bearer {org.admin.token}"},
+        )
     app.state.engine.dispose()
     assert response.status_code == 503
     assert "did not answer" in response.json()["detail"]

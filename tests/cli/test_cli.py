@@ -29,8 +29,9 @@ def run(*args: str) -> object:
 
 def test_tenant_create_and_partner_enroll(cli_env: None, client: TestClient) -> None:
     label = unique_label()
-    created = run("tenant", "create", "--name", "Fabrikam", "--domain", label,
-                  "--password", PASSWORD)
+    created = run(
+        "tenant", "create", "--name", "Fabrikam", "--domain", label, "--password", PASSWORD
+    )
     assert created.exit_code == 0, created.output
     upn = f"admin@{label}.tenantry.test"
     assert upn in created.output
@@ -44,20 +45,21 @@ def test_tenant_create_and_partner_enroll(cli_env: None, client: TestClient) -> 
     assert me["is_partner_agent"] is True
     tenant = admin.get(f"/tenants/{me['tenant_id']}").json()
     assert tenant["is_partner"] is True
-    groups = {g["name"]: g for g in admin.get(f"/tenants/{me['tenant_id']}/groups")
-              .json()["items"]}
+    groups = {g["name"]: g for g in admin.get(f"/tenants/{me['tenant_id']}/groups").json()["items"]}
     assert set(groups) == {"Admin agents", "Helpdesk agents"}
-    members = admin.get(f"/tenants/{me['tenant_id']}/groups/{groups['Admin agents']['id']}"
-                        "/members").json()["items"]
+    members = admin.get(
+        f"/tenants/{me['tenant_id']}/groups/{groups['Admin agents']['id']}/members"
+    ).json()["items"]
     assert [m["user_principal_name"] for m in members] == [upn]
 
 
 def test_errors_are_one_line_and_exit_1(cli_env: None) -> None:
-    for args in (("partner", "enroll", "nowhere.example"),
-                 ("health", "set", "mail", "on-fire"),
-                 ("health", "set", "teleporter", "healthy"),
-                 ("tenant", "create", "--name", "X", "--domain", "Bad Label",
-                  "--password", PASSWORD)):
+    for args in (
+        ("partner", "enroll", "nowhere.example"),
+        ("health", "set", "mail", "on-fire"),
+        ("health", "set", "teleporter", "healthy"),
+        ("tenant", "create", "--name", "X", "--domain", "Bad Label", "--password", PASSWORD),
+    ):
         result = run(*args)
         assert result.exit_code == 1, args
         assert "Traceback" not in result.output
@@ -69,8 +71,15 @@ def test_health_set_is_seen_by_tenants(cli_env: None, client: TestClient) -> Non
     result = run("health", "set", "files", "incident", "--message", "Uploads failing")
     assert result.exit_code == 0 and "Files: incident" in result.output
     label = unique_label()
-    signup = Api(client).post("/signup", {"organization_name": "H", "initial_domain": label,
-                                          "admin_password": PASSWORD}, expect=201).json()
+    signup = (
+        Api(client)
+        .post(
+            "/signup",
+            {"organization_name": "H", "initial_domain": label, "admin_password": PASSWORD},
+            expect=201,
+        )
+        .json()
+    )
     admin = sign_in(client, signup["admin_user_principal_name"])
     services = admin.get(f"/tenants/{signup['tenant_id']}/health").json()["services"]
     files = next(s for s in services if s["id"] == "files")
@@ -80,8 +89,11 @@ def test_health_set_is_seen_by_tenants(cli_env: None, client: TestClient) -> Non
 
 def test_audit_verify_for_one_tenant(cli_env: None, client: TestClient) -> None:
     label = unique_label()
-    Api(client).post("/signup", {"organization_name": "A", "initial_domain": label,
-                                 "admin_password": PASSWORD}, expect=201)
+    Api(client).post(
+        "/signup",
+        {"organization_name": "A", "initial_domain": label, "admin_password": PASSWORD},
+        expect=201,
+    )
     result = run("audit", "verify", "--tenant", f"{label}.tenantry.test")
     assert result.exit_code == 0 and "intact" in result.output
 
@@ -104,8 +116,9 @@ def test_db_upgrade_on_a_new_sqlite_file(tmp_path: Path, monkeypatch: pytest.Mon
     assert (tmp_path / "new.db").exists()
 
 
-def test_production_without_secret_key_is_refused(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_production_without_secret_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("TENANTRY_ENVIRONMENT", "production")
     monkeypatch.delenv("TENANTRY_SECRET_KEY", raising=False)
     monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))

@@ -37,44 +37,56 @@ def test_chain_verifies_and_links(client: TestClient, sessions: sessionmaker[Ses
     assert _problems(sessions, org.tenant_id) == []
 
 
-def test_editing_an_event_breaks_the_chain(client: TestClient,
-                                           sessions: sessionmaker[Session]) -> None:
+def test_editing_an_event_breaks_the_chain(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     org = _busy_org(client)
     with sessions.begin() as session:
-        session.execute(update(AuditEvent).where(AuditEvent.tenant_id == uuid.UUID(org.tenant_id),
-                                                 AuditEvent.seq == 3)
-                        .values(target="user:someone-else"))
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.tenant_id == uuid.UUID(org.tenant_id), AuditEvent.seq == 3)
+            .values(target="user:someone-else")
+        )
     problems = _problems(sessions, org.tenant_id)
     assert [(p.seq, p.problem) for p in problems] == [(3, "content does not match its hash")]
 
 
-def test_deleting_an_event_breaks_the_chain(client: TestClient,
-                                            sessions: sessionmaker[Session]) -> None:
+def test_deleting_an_event_breaks_the_chain(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     org = _busy_org(client)
     with sessions.begin() as session:
-        session.execute(delete(AuditEvent).where(AuditEvent.tenant_id == uuid.UUID(org.tenant_id),
-                                                 AuditEvent.seq == 2))
+        session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.tenant_id == uuid.UUID(org.tenant_id), AuditEvent.seq == 2
+            )
+        )
     assert any("missing" in p.problem for p in _problems(sessions, org.tenant_id))
 
 
-def test_deleting_the_newest_event_breaks_the_chain(client: TestClient,
-                                                    sessions: sessionmaker[Session]) -> None:
+def test_deleting_the_newest_event_breaks_the_chain(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     org = _busy_org(client)
     newest = _events(org)[0]["seq"]
     with sessions.begin() as session:
-        session.execute(delete(AuditEvent).where(AuditEvent.tenant_id == uuid.UUID(org.tenant_id),
-                                                 AuditEvent.seq == newest))
+        session.execute(
+            delete(AuditEvent).where(
+                AuditEvent.tenant_id == uuid.UUID(org.tenant_id), AuditEvent.seq == newest
+            )
+        )
     problems = _problems(sessions, org.tenant_id)
-    assert [p.problem for p in problems] == [f"chain ends at {newest - 1} but the head says "
-                                             f"{newest}"]
+    assert [p.problem for p in problems] == [
+        f"chain ends at {newest - 1} but the head says {newest}"
+    ]
 
 
 def test_rewriting_an_event_with_a_fresh_hash_still_breaks_the_link(
-        client: TestClient, sessions: sessionmaker[Session]) -> None:
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     org = _busy_org(client)
     with sessions.begin() as session:
-        event = session.query(AuditEvent).filter_by(tenant_id=uuid.UUID(org.tenant_id),
-                                                    seq=2).one()
+        event = session.query(AuditEvent).filter_by(tenant_id=uuid.UUID(org.tenant_id), seq=2).one()
         event.action = "nothing.happened"
         event.hash = audit.event_hash(event)
     problems = _problems(sessions, org.tenant_id)

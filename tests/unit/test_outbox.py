@@ -40,8 +40,9 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
-def test_delivers_pending_messages_once(smtp: tuple[Inbox, int], settings: Settings,
-                                        sessions: sessionmaker[Session]) -> None:
+def test_delivers_pending_messages_once(
+    smtp: tuple[Inbox, int], settings: Settings, sessions: sessionmaker[Session]
+) -> None:
     inbox, port = smtp
     configured = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port}"})
     with sessions.begin() as session:
@@ -51,8 +52,9 @@ def test_delivers_pending_messages_once(smtp: tuple[Inbox, int], settings: Setti
     inbox.received.clear()
     with sessions.begin() as session:
         ctx = Context(session=session, settings=configured)
-        message = outbox.enqueue(ctx, recipient="admin@contoso.example",
-                                 subject="Hello", body="A partner wants to help.")
+        message = outbox.enqueue(
+            ctx, recipient="admin@contoso.example", subject="Hello", body="A partner wants to help."
+        )
         message_id = message.id
     with sessions.begin() as session:
         assert outbox.deliver_pending(Context(session=session, settings=configured)) == 1

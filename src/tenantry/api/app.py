@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
@@ -26,6 +27,15 @@ from tenantry.config import Settings, load_settings
 from tenantry.db import make_engine, make_sessionmaker
 
 API_PREFIX = "/api/v1"
+
+
+def storable_url(request: Request) -> bool:
+    """No NUL bytes or broken escapes in the path or query (no database stores them)."""
+    try:
+        raw = unquote(request.url.path + "?" + request.url.query, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in raw
 
 
 def create_app(
@@ -55,7 +65,16 @@ def create_app(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request.state.request_id = request_id(request)
-        response = await call_next(request)
+        if not storable_url(request):
+            response: Response = problems.problem(
+                422,
+                "invalid-input",
+                "The request is not valid",
+                "The address contains characters that are not allowed.",
+                request,
+            )
+        else:
+            response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Content-Type-Options"] = "nosniff"

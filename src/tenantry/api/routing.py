@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from tenantry.db import transaction
 from tenantry.services.context import Context
-from tenantry.services.errors import Conflict
+from tenantry.services.errors import Conflict, InvalidInput
 
 log = logging.getLogger("tenantry.api")
 
@@ -53,6 +53,8 @@ class TransactionalRoute(APIRoute):
                 ctx: Context | None = request.state.context
                 if ctx is not None and ctx.after_rollback:
                     await run_in_threadpool(_after_rollback, factory, ctx)
+                if isinstance(exc, DataError):
+                    raise InvalidInput("A value is not acceptable to the database.") from exc
                 if isinstance(exc, IntegrityError):
                     raise Conflict(
                         "That conflicts with something that already exists.", slug="duplicate"

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from tenantry.roles import Role
 
@@ -16,8 +16,32 @@ Name = Field(min_length=1, max_length=256)
 Password = Field(min_length=1, max_length=256)
 
 
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode") from exc
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
 class Body(BaseModel):
+    """Every request body: unknown fields refused, text that no database can store refused."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        _check_text(data)
+        return data
 
 
 class Out(BaseModel):

@@ -29,7 +29,11 @@ def enqueue(
 ) -> OutboxMessage:
     message = OutboxMessage(
         id=uuid.uuid4(),
-        tenant_id=tenant_id, recipient=recipient, subject=subject, body=body, created_at=ctx.now
+        tenant_id=tenant_id,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        created_at=ctx.now,
     )
     ctx.session.add(message)
     return message

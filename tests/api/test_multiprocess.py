@@ -1,0 +1,126 @@
+"""Two `tenantry serve` processes on one database behave as one system."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, unique_label
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stdout.read().decode()}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    env = {
+        **os.environ,
+        "TENANTRY_DATABASE_URL": database_url,
+        "TENANTRY_DATA_DIR": str(tmp_path_factory.mktemp("serve")),
+        "TENANTRY_SECRET_KEY": "multi-process-test-key-" + "y" * 32,
+        "TENANTRY_ARGON2_TIME_COST": "1",
+        "TENANTRY_ARGON2_MEMORY_KIB": "1024",
+        "TENANTRY_ARGON2_PARALLELISM": "1",
+    }
+    cli = str(Path(sys.executable).with_name("tenantry"))
+    processes, urls = [], []
+    for _ in range(2):
+        port = free_port()
+        processes.append(
+            subprocess.Popen(
+                [cli, "serve", "--port", str(port)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for url, process in zip(urls, processes, strict=True):
+            wait_until_up(url, process)
+        yield urls[0], urls[1]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+def token(base: str, username: str, password: str = PASSWORD) -> str:
+    response = httpx.post(
+        f"{base}/api/v1/auth/token", json={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def call(method: str, base: str, path: str, bearer: str, **kwargs: object) -> httpx.Response:
+    return httpx.request(
+        method, f"{base}/api/v1{path}", headers={"Authorization": f"Bearer {bearer}"}, **kwargs
+    )  # type: ignore[arg-type]
+
+
+def test_disable_and_revoke_on_one_are_denied_on_the_other(two_servers: tuple[str, str]) -> None:
+    a, b = two_servers
+    label = unique_label()
+    signup = httpx.post(
+        f"{a}/api/v1/signup",
+        json={"organization_name": "Two", "initial_domain": label, "admin_password": PASSWORD},
+    )
+    assert signup.status_code == 201, signup.text
+    tid, admin_upn = signup.json()["tenant_id"], signup.json()["admin_user_principal_name"]
+    admin_on_a = token(a, admin_upn)
+    user = call(
+        "POST",
+        a,
+        f"/tenants/{tid}/users",
+        admin_on_a,
+        json={
+            "user_principal_name": f"amy@{label}.tenantry.test",
+            "display_name": "Amy",
+            "password": PASSWORD,
+            "must_change_password": False,
+        },
+    ).json()
+
+    user_on_b = token(b, f"amy@{label}.tenantry.test")
+    assert call("GET", b, "/me", user_on_b).status_code == 200
+    disabled = call(
+        "PATCH", a, f"/tenants/{tid}/users/{user['id']}", admin_on_a, json={"enabled": False}
+    )
+    assert disabled.status_code == 200
+    assert call("GET", b, "/me", user_on_b).status_code == 401
+
+    admin_on_b = token(b, admin_upn)
+    assert call("GET", a, f"/tenants/{tid}", admin_on_b).status_code == 200
+    assert call("POST", b, "/auth/logout", admin_on_b).status_code == 204
+    assert call("GET", a, f"/tenants/{tid}", admin_on_b).status_code == 401
+    assert call("GET", a, f"/tenants/{tid}", admin_on_a).status_code == 200
