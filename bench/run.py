@@ -42,8 +42,11 @@ FIRST = ["alex", "bea", "chen", "dana", "eli", "fatima", "gus", "hana", "ivan", 
 def databases() -> Iterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         yield "SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}"
-    base = os.environ.get("TENANTRY_BENCH_POSTGRES_URL") or os.environ.get(
-        "TENANTRY_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    base = (
+        os.environ.get("TENANTRY_BENCH_POSTGRES_URL")
+        or os.environ.get("TENANTRY_TEST_POSTGRES_URL")
+        or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     try:
         from tests.databases import fresh_postgres_database
 
@@ -64,31 +67,65 @@ def seed(app: object) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
         for i in range(start, min(start + batch, TENANTS)):
             tid, label = uuid.uuid4(), f"org{i:05d}"
             domain = f"{label}.tenantry.test"
-            tenants.append({"id": tid, "name": f"Organisation {i:05d}", "created_at": now,
-                            "updated_at": now})
-            domains.append({"id": uuid.uuid4(), "tenant_id": tid, "name": domain,
-                            "status": "verified", "verification_token": "",
-                            "capabilities": ["email"], "is_initial": True, "is_default": True,
-                            "created_at": now})
+            tenants.append(
+                {"id": tid, "name": f"Organisation {i:05d}", "created_at": now, "updated_at": now}
+            )
+            domains.append(
+                {
+                    "id": uuid.uuid4(),
+                    "tenant_id": tid,
+                    "name": domain,
+                    "status": "verified",
+                    "verification_token": "",
+                    "capabilities": ["email"],
+                    "is_initial": True,
+                    "is_default": True,
+                    "created_at": now,
+                }
+            )
             for j in range(USERS):
                 uid = uuid.uuid4()
                 name = f"{FIRST[j % len(FIRST)]}{j:03d}"
-                users.append({"id": uid, "tenant_id": tid,
-                              "user_principal_name": f"{name}@{domain}",
-                              "display_name": name.title(), "password_hash": None,
-                              "created_at": now, "updated_at": now})
+                users.append(
+                    {
+                        "id": uid,
+                        "tenant_id": tid,
+                        "user_principal_name": f"{name}@{domain}",
+                        "display_name": name.title(),
+                        "password_hash": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 if j == 0:
-                    roles.append({"id": uuid.uuid4(), "tenant_id": tid,
-                                  "role": "global_administrator", "user_id": uid,
-                                  "created_at": now})
+                    roles.append(
+                        {
+                            "id": uuid.uuid4(),
+                            "tenant_id": tid,
+                            "role": "global_administrator",
+                            "user_id": uid,
+                            "created_at": now,
+                        }
+                    )
                     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-                    tokens.append({"id": uuid.uuid4(), "user_id": uid,
-                                   "token_hash": hash_token(token), "created_at": now,
-                                   "expires_at": now + timedelta(days=1)})
+                    tokens.append(
+                        {
+                            "id": uuid.uuid4(),
+                            "user_id": uid,
+                            "token_hash": hash_token(token),
+                            "created_at": now,
+                            "expires_at": now + timedelta(days=1),
+                        }
+                    )
                     admins.append((tid, uid, token))
         with factory.begin() as session:
-            for model, rows in ((Tenant, tenants), (Domain, domains), (User, users),
-                                (RoleAssignment, roles), (ApiToken, tokens)):
+            for model, rows in (
+                (Tenant, tenants),
+                (Domain, domains),
+                (User, users),
+                (RoleAssignment, roles),
+                (ApiToken, tokens),
+            ):
                 session.execute(insert(model), rows)
     return admins
 
@@ -117,8 +154,9 @@ def run_backend(label: str, url: str, table: Table) -> None:
             def get(path_of: Callable[[uuid.UUID], str]) -> Callable[[], None]:
                 def call() -> None:
                     tid, _, token = rng.choice(admins)
-                    response = client.get(path_of(tid),
-                                          headers={"Authorization": f"Bearer {token}"})
+                    response = client.get(
+                        path_of(tid), headers={"Authorization": f"Bearer {token}"}
+                    )
                     assert response.status_code == 200, response.text
 
                 return call
@@ -127,17 +165,19 @@ def run_backend(label: str, url: str, table: Table) -> None:
                 "GET /me (token check)": get(lambda t: "/api/v1/me"),
                 "GET users, first page of 50": get(lambda t: f"/api/v1/tenants/{t}/users"),
                 "GET users?search= (name prefix)": get(
-                    lambda t: f"/api/v1/tenants/{t}/users?search={rng.choice(FIRST)}"),
-                "GET audit-events, first page": get(
-                    lambda t: f"/api/v1/tenants/{t}/audit-events"),
+                    lambda t: f"/api/v1/tenants/{t}/users?search={rng.choice(FIRST)}"
+                ),
+                "GET audit-events, first page": get(lambda t: f"/api/v1/tenants/{t}/audit-events"),
             }
             for name, call in rows.items():
                 call()  # warm up
                 p50, p95 = timed(SAMPLES, call)
                 table.add_row(label, name, f"{p50:.2f}", f"{p95:.2f}", "")
         with app.state.sessions() as session:
-            principals = [Principal(uid, tid, "x", "x", mfa=False, must_change_password=False)
-                          for tid, uid, _ in admins]
+            principals = [
+                Principal(uid, tid, "x", "x", mfa=False, must_change_password=False)
+                for tid, uid, _ in admins
+            ]
             count, began_decisions = 0, time.perf_counter()
             while time.perf_counter() - began_decisions < 2.0:
                 principal = rng.choice(principals)
@@ -145,14 +185,15 @@ def run_backend(label: str, url: str, table: Table) -> None:
                 count += 1
             rate = count / (time.perf_counter() - began_decisions)
         table.add_row(label, "access decisions", "", "", f"{rate:,.0f}/s")
-        table.add_row(label, f"seed {TENANTS:,} orgs x {USERS} users", "", "",
-                      f"{seconds:.1f} s")
+        table.add_row(label, f"seed {TENANTS:,} orgs x {USERS} users", "", "", f"{seconds:.1f} s")
         app.state.engine.dispose()
 
 
 def main() -> None:
-    table = Table(title=f"Tenantry core benchmark ({TENANTS:,} organisations x {USERS} users, "
-                        f"{SAMPLES} samples per row, in-process ASGI)")
+    table = Table(
+        title=f"Tenantry core benchmark ({TENANTS:,} organisations x {USERS} users, "
+        f"{SAMPLES} samples per row, in-process ASGI)"
+    )
     for column in ("database", "operation", "p50 ms", "p95 ms", "rate / time"):
         table.add_column(column)
     for label, url in databases():
