@@ -194,3 +194,19 @@ def test_reset_password_is_temporary_until_changed(client: TestClient, org: Org)
     )
     assert user.get("/me").json()["must_change_password"] is False
     sign_in(client, upn, "A-new-long-password-7")
+
+
+def test_closed_signup_is_refused(database_url: str, tmp_path: Path, clock: FakeClock) -> None:
+    closed = create_app(settings_for(database_url, tmp_path, open_signup=False), clock=clock)
+    with TestClient(closed) as client:
+        refused = Api(client).post(
+            "/signup",
+            {
+                "organization_name": "X",
+                "initial_domain": unique_label(),
+                "admin_password": PASSWORD,
+            },
+            expect=403,
+        )
+    closed.state.engine.dispose()
+    assert refused.json()["type"] == "urn:tenantry:problem:signup-closed"

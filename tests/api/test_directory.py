@@ -101,6 +101,7 @@ def test_groups_members_and_roles_through_groups(client: TestClient, org: Org) -
     org.admin.post(f"{org.base}/groups", {"name": "Helpdesk"}, expect=409)
     org.admin.post(f"{org.base}/groups", {"name": "X", "kind": "other"}, expect=422)
     gid = group["id"]
+    assert org.admin.get(f"{org.base}/groups/{gid}").json()["description"] == "Desk"
     org.admin.post(f"{org.base}/groups/{gid}/members", {"user_id": uid}, expect=201)
     org.admin.post(f"{org.base}/groups/{gid}/members", {"user_id": uid}, expect=409)
     members = org.admin.get(f"{org.base}/groups/{gid}/members").json()["items"]

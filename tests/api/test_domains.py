@@ -22,6 +22,7 @@ def test_add_verify_default_remove(org: Org, dns: LoopbackDns) -> None:
     record = added["verification"]
     assert record["type"] == "TXT" and record["name"] == name
     assert record["value"].startswith("tenantry-verification=")
+    assert org.admin.get(f"{org.base}/domains/{name}").json()["verification"] == record
     org.admin.post(f"{org.base}/domains/{name}/default", expect=409)
     missing = org.admin.post(f"{org.base}/domains/{name}/verify", expect=409)
     assert missing.json()["type"] == "urn:tenantry:problem:verification-failed"

@@ -38,6 +38,7 @@ def test_service_request_lifecycle(org: Org) -> None:
     assert (created["status"], created["severity"]) == ("open", "high")
     assert created["created_by_user_id"] == org.admin_id
     rid = created["id"]
+    assert org.admin.get(f"{base}/{rid}").json()["title"] == "Mail is slow"
     comment = org.admin.post(f"{base}/{rid}/comments", {"body": "Still slow"}, expect=201).json()
     assert comment["author_user_principal_name"] == org.admin_upn
     assert [c["body"] for c in org.admin.get(f"{base}/{rid}/comments").json()["items"]] == [
@@ -61,6 +62,7 @@ def test_devices(org: Org, other_org: Org) -> None:
         expect=201,
     ).json()
     assert device["owner_user_id"] == org.admin_id
+    assert org.admin.get(f"{base}/{device['id']}").json()["name"] == "LAPTOP-01"
     org.admin.post(base, {"name": "X", "platform": "amiga"}, expect=422)
     org.admin.post(
         base, {"name": "X", "platform": "linux", "owner_user_id": other_org.admin_id}, expect=404
