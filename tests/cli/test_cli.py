@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from tenantry.cli import app
+from tenantry.models import AuditEvent
 from tests.conftest import PASSWORD, Api, sign_in, unique_label
 
 runner = CliRunner()
@@ -125,3 +129,28 @@ def test_production_without_secret_key_is_refused(
     result = run("check")
     assert result.exit_code == 1
     assert "TENANTRY_SECRET_KEY" in result.output and "Traceback" not in result.output
+
+
+def test_audit_verify_fails_after_tampering(
+    cli_env: None, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    label = unique_label()
+    signup = (
+        Api(client)
+        .post(
+            "/signup",
+            {"organization_name": "T", "initial_domain": label, "admin_password": PASSWORD},
+            expect=201,
+        )
+        .json()
+    )
+    sign_in(client, signup["admin_user_principal_name"])
+    with sessions.begin() as session:
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.tenant_id == uuid.UUID(signup["tenant_id"]), AuditEvent.seq == 1)
+            .values(action="tenant.nothing")
+        )
+    result = run("audit", "verify", "--tenant", f"{label}.tenantry.test")
+    assert result.exit_code == 1
+    assert "content does not match its hash" in result.output
