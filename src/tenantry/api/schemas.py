@@ -9,6 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from tenantry.roles import Role
+from tenantry.services.pagination import Page
 
 T = TypeVar("T")
 
@@ -51,6 +52,16 @@ class Out(BaseModel):
 class ItemList(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def page_of(page: Page[Any], model: type[M]) -> ItemList[M]:
+    """A service's page of rows as the API's list shape."""
+    return ItemList[model](  # type: ignore[valid-type]
+        items=[model.model_validate(row) for row in page.items], next_cursor=page.next_cursor
+    )
 
 
 # --- sign-up, sign-in, me -----------------------------------------------------------------

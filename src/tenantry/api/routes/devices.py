@@ -8,7 +8,7 @@ from fastapi import Response
 
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import DeviceIn, DeviceOut, DevicePatch, ItemList
+from tenantry.api.schemas import DeviceIn, DeviceOut, DevicePatch, ItemList, page_of
 from tenantry.services import devices
 
 api = router("devices")
@@ -19,9 +19,7 @@ def list_devices(
     tid: uuid.UUID, ctx: Ctx, cursor: Cursor = None, limit: Limit = 50
 ) -> ItemList[DeviceOut]:
     page = devices.list_devices(ctx, tid, cursor=cursor, limit=limit)
-    return ItemList(
-        items=[DeviceOut.model_validate(d) for d in page.items], next_cursor=page.next_cursor
-    )
+    return page_of(page, DeviceOut)
 
 
 @api.post("/tenants/{tid}/devices", status_code=201, response_model=DeviceOut)

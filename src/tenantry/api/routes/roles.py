@@ -9,7 +9,7 @@ from fastapi import Query, Response
 
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import ItemList, RoleAssignmentIn, RoleAssignmentOut, RoleOut
+from tenantry.api.schemas import ItemList, RoleAssignmentIn, RoleAssignmentOut, RoleOut, page_of
 from tenantry.roles import ROLE_DESCRIPTIONS, ROLE_NAMES, ROLE_PERMISSIONS, Role
 from tenantry.services import role_assignments
 
@@ -43,10 +43,7 @@ def list_assignments(
     page = role_assignments.list_assignments(
         ctx, tid, user_id=user_id, group_id=group_id, cursor=cursor, limit=limit
     )
-    return ItemList(
-        items=[RoleAssignmentOut.model_validate(a) for a in page.items],
-        next_cursor=page.next_cursor,
-    )
+    return page_of(page, RoleAssignmentOut)
 
 
 @api.post("/tenants/{tid}/role-assignments", status_code=201, response_model=RoleAssignmentOut)

@@ -17,6 +17,7 @@ from tenantry.api.schemas import (
     ServiceRequestIn,
     ServiceRequestOut,
     ServiceRequestPatch,
+    page_of,
 )
 from tenantry.services import support
 
@@ -32,10 +33,7 @@ def list_requests(
     status: Annotated[RequestStatus | None, Query()] = None,
 ) -> ItemList[ServiceRequestOut]:
     page = support.list_requests(ctx, tid, status=status, cursor=cursor, limit=limit)
-    return ItemList(
-        items=[ServiceRequestOut.model_validate(r) for r in page.items],
-        next_cursor=page.next_cursor,
-    )
+    return page_of(page, ServiceRequestOut)
 
 
 @api.post("/tenants/{tid}/service-requests", status_code=201, response_model=ServiceRequestOut)

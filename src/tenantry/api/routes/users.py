@@ -20,6 +20,7 @@ from tenantry.api.schemas import (
     UserIn,
     UserOut,
     UserPatch,
+    page_of,
 )
 from tenantry.services import groups, users
 
@@ -35,9 +36,7 @@ def list_users(
     search: Annotated[str | None, Query(max_length=256)] = None,
 ) -> ItemList[UserOut]:
     page = users.list_users(ctx, tid, search=search, cursor=cursor, limit=limit)
-    return ItemList(
-        items=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor
-    )
+    return page_of(page, UserOut)
 
 
 @api.post("/tenants/{tid}/users", status_code=201, response_model=UserCreatedOut)
@@ -82,9 +81,7 @@ def list_groups(
     tid: uuid.UUID, ctx: Ctx, cursor: Cursor = None, limit: Limit = 50
 ) -> ItemList[GroupOut]:
     page = groups.list_groups(ctx, tid, cursor=cursor, limit=limit)
-    return ItemList(
-        items=[GroupOut.model_validate(g) for g in page.items], next_cursor=page.next_cursor
-    )
+    return page_of(page, GroupOut)
 
 
 @api.post("/tenants/{tid}/groups", status_code=201, response_model=GroupOut)
@@ -117,9 +114,7 @@ def list_members(
     tid: uuid.UUID, gid: uuid.UUID, ctx: Ctx, cursor: Cursor = None, limit: Limit = 50
 ) -> ItemList[UserOut]:
     page = groups.list_members(ctx, tid, gid, cursor=cursor, limit=limit)
-    return ItemList(
-        items=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor
-    )
+    return page_of(page, UserOut)
 
 
 @api.post("/tenants/{tid}/groups/{gid}/members", status_code=201, response_model=UserOut)
