@@ -54,6 +54,7 @@ def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Setting
         "argon2_parallelism": 1,
         "throttle_address_failures": 100_000,
         "dns_timeout_seconds": 2.0,
+        "jobs_interval_seconds": 0,  # tests run the sweeper themselves, with a moved clock
     }
     values.update(overrides)
     return Settings(**values)

@@ -5,8 +5,8 @@ assignment), so a refusal can explain itself. Service functions call ``require()
 entry points; nothing else in the code base checks roles.
 
 Paths are resolvers tried in order; each returns the grants it finds or ``None`` when it
-gives no path into the tenant. The member path is here; the delegated path (partner
-relationships) plugs into ``PATHS`` with the same shape.
+gives no path into the tenant: the member path (the home tenant) and the delegated path
+(a partner agent through a live relationship and an access assignment).
 """
 
 from __future__ import annotations
@@ -14,12 +14,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from tenantry.models import Group, GroupMember, RoleAssignment, Tenant, User
-from tenantry.roles import ROLE_NAMES, ROLE_PERMISSIONS, UNPRIVILEGED_ROLES, Permission, Role
+from tenantry.clock import utcnow
+from tenantry.models import (
+    AccessAssignment,
+    Group,
+    GroupMember,
+    PartnerPolicy,
+    Relationship,
+    RoleAssignment,
+    Tenant,
+    User,
+)
+from tenantry.models.partners import LIVE_STATUSES
+from tenantry.roles import (
+    DELEGATION_EXCLUSIONS,
+    ROLE_NAMES,
+    ROLE_PERMISSIONS,
+    UNPRIVILEGED_ROLES,
+    Permission,
+    Role,
+)
 from tenantry.services import audit
 from tenantry.services.context import Context, Principal
 from tenantry.services.errors import Forbidden, NotFound
@@ -33,6 +52,7 @@ class Grant:
     path: str  # "member" (home tenant) or "delegated" (through a partner relationship)
     via: str  # human words: "assigned directly", "through group 'Helpdesk'"
     permissions: frozenset[Permission]
+    relationship_id: uuid.UUID | None = None
 
     def describe(self) -> str:
         return f"{ROLE_NAMES[self.role]} ({self.via})"
@@ -48,10 +68,23 @@ class Decision:
     notes: tuple[str, ...] = field(default=())
     partner_tenant_id: uuid.UUID | None = None
     relationship_id: uuid.UUID | None = None
+    # Set when every grant is held back (a partner agent without MFA): the reason, in words.
+    blocked: str | None = None
+    policy_blocked: frozenset[Permission] = frozenset()
 
     @property
     def reachable(self) -> bool:
         return self.path is not None
+
+    @property
+    def delegated(self) -> bool:
+        return self.path == "delegated"
+
+    def relationship_for(self, permission: Permission) -> uuid.UUID | None:
+        for grant in self.grants:
+            if permission in grant.permissions:
+                return grant.relationship_id
+        return self.relationship_id
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -65,7 +98,7 @@ class Decision:
         return frozenset(g.role for g in self.grants)
 
     def allows(self, permission: Permission) -> bool:
-        return permission in self.permissions
+        return self.blocked is None and permission in self.permissions
 
     def explain(self, permission: Permission | None = None) -> str:
         who = self.principal.user_principal_name
@@ -75,6 +108,19 @@ class Decision:
         held = "; ".join(g.describe() for g in self.grants) or "no admin role"
         if permission is None:
             return f"{who} in {where} holds: {held}."
+        if self.blocked:
+            return f"Denied: {self.blocked}"
+        if self.delegated and permission in DELEGATION_EXCLUSIONS:
+            return (
+                f"Denied: {permission.value} is never available through delegated "
+                "administration (partners can't manage a customer's partners, purchase "
+                f"subscriptions or manage devices). {who} holds {held}."
+            )
+        if self.delegated and permission in self.policy_blocked:
+            return (
+                f"Denied: {where}'s partner policy blocks {permission.value} for every "
+                f"partner. {who} holds {held}."
+            )
         granting = [g for g in self.grants if permission in g.permissions]
         if granting:
             return (
@@ -89,10 +135,12 @@ class Decision:
         )
 
 
-PathResolver = Callable[[Session, Principal, Tenant], Decision | None]
+PathResolver = Callable[[Session, Principal, Tenant, datetime], Decision | None]
 
 
-def member_path(session: Session, principal: Principal, tenant: Tenant) -> Decision | None:
+def member_path(
+    session: Session, principal: Principal, tenant: Tenant, now: datetime
+) -> Decision | None:
     """Home tenant: roles assigned to the user and to its groups, in one query."""
     if principal.tenant_id != tenant.id:
         return None
@@ -125,15 +173,78 @@ def member_path(session: Session, principal: Principal, tenant: Tenant) -> Decis
     return Decision(principal, tenant.id, tenant.name, "member", grants)
 
 
-PATHS: list[PathResolver] = [member_path]
+MFA_REQUIRED = (
+    "partner agents must sign in with multi-factor authentication (a verification code) "
+    "before acting on behalf of a customer. Enrol at POST /me/mfa/totp, then sign in again "
+    "with totp_code."
+)
 
 
-def permissions(session: Session, principal: Principal, tenant_id: uuid.UUID) -> Decision:
+def delegated_path(
+    session: Session, principal: Principal, tenant: Tenant, now: datetime
+) -> Decision | None:
+    """A partner agent in a customer: for each live relationship of its home tenant with this
+    customer, each access assignment whose group holds the agent gives (assignment roles ∩
+    relationship roles), minus the delegation exclusions and the customer's partner policy."""
+    if principal.tenant_id == tenant.id:
+        return None
+    rows = session.execute(
+        select(Relationship.id, Relationship.roles, AccessAssignment.roles, Group.name)
+        .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
+        .join(GroupMember, GroupMember.group_id == AccessAssignment.group_id)
+        .join(Group, Group.id == AccessAssignment.group_id)
+        .where(
+            Relationship.partner_tenant_id == principal.tenant_id,
+            Relationship.customer_tenant_id == tenant.id,
+            Relationship.status.in_(LIVE_STATUSES),
+            # Auto-extend is only allowed without Global Administrator (checked on write).
+            or_(Relationship.ends_at > now, Relationship.auto_extend),
+            GroupMember.user_id == principal.user_id,
+        )
+        .order_by(Relationship.activated_at, Relationship.id)
+    ).all()
+    if not rows:
+        return None
+    policy = session.get(PartnerPolicy, tenant.id)
+    blocked = frozenset(Permission(p) for p in (policy.blocked_permissions if policy else []))
+    partner_name = session.scalar(select(Tenant.name).where(Tenant.id == principal.tenant_id))
+    grants: list[Grant] = []
+    for relationship_id, relationship_roles, assignment_roles, group_name in rows:
+        for role_id in sorted(set(relationship_roles) & set(assignment_roles)):
+            role = Role(role_id)
+            grants.append(
+                Grant(
+                    role=role,
+                    path="delegated",
+                    via=f"delegated by {tenant.name} to {partner_name}'s group '{group_name}'",
+                    permissions=ROLE_PERMISSIONS[role] - DELEGATION_EXCLUSIONS - blocked,
+                    relationship_id=relationship_id,
+                )
+            )
+    return Decision(
+        principal,
+        tenant.id,
+        tenant.name,
+        "delegated",
+        tuple(grants),
+        partner_tenant_id=principal.tenant_id,
+        relationship_id=rows[0][0],
+        blocked=None if principal.mfa else f"{principal.user_principal_name}: {MFA_REQUIRED}",
+        policy_blocked=blocked,
+    )
+
+
+PATHS: list[PathResolver] = [member_path, delegated_path]
+
+
+def permissions(
+    session: Session, principal: Principal, tenant_id: uuid.UUID, now: datetime | None = None
+) -> Decision:
     """The decision for ``principal`` in ``tenant_id``; unreachable when no path leads there."""
     tenant = session.get(Tenant, tenant_id)
     if tenant is not None:
         for resolve in PATHS:
-            decision = resolve(session, principal, tenant)
+            decision = resolve(session, principal, tenant, now or utcnow())
             if decision is not None:
                 return decision
     return Decision(principal, tenant_id, None, None)
@@ -149,7 +260,7 @@ def decide(ctx: Context, tenant_id: uuid.UUID) -> Decision:
     """The decision for the request's principal, computed once per request and tenant."""
     principal = ctx.require_principal()
     if tenant_id not in ctx.decisions:
-        ctx.decisions[tenant_id] = permissions(ctx.session, principal, tenant_id)
+        ctx.decisions[tenant_id] = permissions(ctx.session, principal, tenant_id, ctx.now)
     return ctx.decisions[tenant_id]
 
 
@@ -164,6 +275,12 @@ def require(ctx: Context, tenant_id: uuid.UUID, permission: Permission) -> Decis
         reason = decision.explain(permission)
         _audit_denial(ctx, decision, permission, reason)
         raise Forbidden(reason)
+    if decision.delegated:
+        # What this request does here is on behalf of the partner, through this relationship.
+        ctx.on_behalf[tenant_id] = (
+            decision.partner_tenant_id,
+            decision.relationship_for(permission),
+        )
     return decision
 
 
@@ -187,7 +304,7 @@ def _audit_denial(ctx: Context, decision: Decision, permission: Permission, reas
         outcome="denied",
         details={"permission": permission.value, "reason": reason[:400]},
         partner_tenant_id=decision.partner_tenant_id,
-        relationship_id=decision.relationship_id,
+        relationship_id=decision.relationship_for(permission),
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from tenantry.config import ConfigurationError, Settings, load_settings
 from tenantry.db import make_engine, make_sessionmaker, transaction
-from tenantry.services import audit, demo, health, outbox, partners, tenants
+from tenantry.services import audit, demo, health, jobs, outbox, partners, tenants
 from tenantry.services.context import Context
 from tenantry.services.errors import ServiceError
 
@@ -34,6 +34,7 @@ partner_app = typer.Typer(help="The partner program.", no_args_is_help=True)
 health_app = typer.Typer(help="Service health.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outgoing e-mail.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background work.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (tenant_app, "tenant"),
@@ -41,6 +42,7 @@ for sub, name in (
     (health_app, "health"),
     (outbox_app, "outbox"),
     (audit_app, "audit"),
+    (jobs_app, "jobs"),
 ):
     app.add_typer(sub, name=name)
 
@@ -241,6 +243,18 @@ def audit_verify(
             )
         raise typer.Exit(1)
     out.print("Audit chains intact.")
+
+
+@jobs_app.command("run-once")
+@friendly
+def jobs_run_once() -> None:
+    """Move relationships along their lifecycle and deliver e-mail, once."""
+    with operator_context() as ctx:
+        report, sent = jobs.run_once(ctx)
+    out.print(
+        f"pending expired: {report.pending_expired}, extended: {report.extended}, "
+        f"expiring: {report.expiring}, expired: {report.expired}, e-mails sent: {sent}"
+    )
 
 
 @app.command()

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     token_lifetime_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
     smtp_url: str = Field(default="", repr=False)
     mail_from: str = "Tenantry <no-reply@tenantry.test>"
+    public_url: str = "http://127.0.0.1:8000"
+    # How often `serve` runs the relationship lifecycle sweeper and delivers e-mail; 0 = never.
+    jobs_interval_seconds: int = Field(default=60, ge=0)
     dns_resolver: str = ""
     dns_timeout_seconds: float = 3.0
     # Sign-in throttling: failures within the window before the account/address is locked.

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     PARTNER_RELATIONSHIPS_READ = "partner_relationships.read"
     PARTNER_RELATIONSHIPS_MANAGE = "partner_relationships.manage"
+    # In a partner's own tenant: offers, agents, relationships, access assignments.
+    PARTNER_MANAGE = "partner.manage"
 
     @property
     def is_read(self) -> bool:
@@ -127,3 +129,33 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
 
 # A user holding only these roles is not "privileged": limited admins may reset their passwords.
 UNPRIVILEGED_ROLES: frozenset[Role] = frozenset({Role.PASSWORD_ADMINISTRATOR})
+
+# Never reachable through a partner relationship, whatever the roles (DESIGN §2): a partner
+# can't manage the customer's partners, purchase, or manage devices.
+DELEGATION_EXCLUSIONS: frozenset[Permission] = frozenset(
+    {
+        Permission.PARTNER_RELATIONSHIPS_MANAGE,
+        Permission.SUBSCRIPTIONS_PURCHASE,
+        Permission.DEVICES_READ,
+        Permission.DEVICES_CREATE,
+        Permission.DEVICES_UPDATE,
+        Permission.DEVICES_DELETE,
+    }
+)
+# Roles a partner can't ask for: nothing of them would survive the exclusions.
+UNDELEGABLE_ROLES: frozenset[Role] = frozenset({Role.DEVICE_ADMINISTRATOR})
+
+ROLE_PLAIN_WORDS: dict[Role, str] = {
+    Role.GLOBAL_ADMINISTRATOR: "Full administration: manage everything in your organisation "
+    "except your partners, purchases and devices",
+    Role.GLOBAL_READER: "Read everything in your organisation",
+    Role.USER_ADMINISTRATOR: "Manage users and groups and reset passwords of non-admins",
+    Role.PASSWORD_ADMINISTRATOR: "Limited administration: reset passwords of non-admins and "
+    "handle service requests",
+    Role.BILLING_ADMINISTRATOR: "Read subscriptions and handle service requests",
+    Role.LICENSE_ADMINISTRATOR: "Assign and remove licences",
+    Role.DOMAIN_NAME_ADMINISTRATOR: "Add, verify and remove domains",
+    Role.SERVICE_SUPPORT_ADMINISTRATOR: "Handle service requests and read service health",
+    Role.SECURITY_READER: "Read the audit log and the directory",
+    Role.DEVICE_ADMINISTRATOR: "Manage devices",
+}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from tenantry import __version__
 from tenantry.api import problems
@@ -16,17 +20,24 @@ from tenantry.api.routes import (
     audit,
     auth,
     billing,
+    customer_partners,
     devices,
     domains,
+    offers,
+    partner,
     roles,
     support,
     tenants,
     users,
 )
+from tenantry.clock import utcnow
 from tenantry.config import Settings, load_settings
-from tenantry.db import make_engine, make_sessionmaker
+from tenantry.db import make_engine, make_sessionmaker, transaction
+from tenantry.services import jobs
+from tenantry.services.context import Context
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger("tenantry")
 
 
 def storable_url(request: Request) -> bool:
@@ -36,6 +47,34 @@ def storable_url(request: Request) -> bool:
     except UnicodeDecodeError:
         return False
     return "\x00" not in raw
+
+
+def _sweep_once(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    now = app.state.clock() if hasattr(app.state, "clock") else utcnow()
+    with transaction(app.state.sessions) as session:
+        jobs.run_once(Context(session=session, settings=settings, request_id="sweeper", now=now))
+
+
+async def _sweeper(app: FastAPI, interval: int) -> None:
+    """The lifecycle sweeper inside `serve`: safe with any number of processes."""
+    while True:
+        try:
+            await run_in_threadpool(_sweep_once, app)
+        except Exception:  # keep sweeping; the next round may succeed
+            log.exception("lifecycle sweep failed")
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    interval = app.state.settings.jobs_interval_seconds
+    task = asyncio.create_task(_sweeper(app, interval)) if interval > 0 else None
+    yield
+    if task is not None:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(
@@ -49,6 +88,7 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     engine = make_engine(settings.effective_database_url)
     app.state.settings = settings
@@ -57,7 +97,20 @@ def create_app(
     if clock is not None:
         app.state.clock = clock
     problems.install(app)
-    for module in (auth, tenants, users, roles, domains, billing, support, devices, audit):
+    for module in (
+        auth,
+        tenants,
+        users,
+        roles,
+        domains,
+        billing,
+        support,
+        devices,
+        audit,
+        customer_partners,
+        offers,
+        partner,
+    ):
         app.include_router(module.api, prefix=API_PREFIX)
 
     @app.middleware("http")

@@ -36,7 +36,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found (or not visible to you)",
         409: "Conflicts with the current state",
         410: "No longer available",
+        412: "The resource changed since you read it (If-Match)",
         422: "The request is not valid",
+        428: "Send If-Match with the ETag you read",
         429: "Too many attempts",
         503: "A service this request needs is unavailable",
     }.items()

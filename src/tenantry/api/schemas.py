@@ -80,6 +80,9 @@ class SignupIn(Body):
 class SignupOut(BaseModel):
     tenant_id: uuid.UUID
     admin_user_principal_name: str
+    relationship_id: uuid.UUID | None = Field(
+        default=None, description="Set when signing up through a partner's offer"
+    )
 
 
 class TokenIn(Body):
@@ -398,3 +401,207 @@ class AuditEventOut(BaseModel):
     details: dict[str, Any]
     request_id: str | None
     client_address: str | None
+
+
+# --- partner delegated administration -------------------------------------------------------
+
+
+class RoleDescribed(BaseModel):
+    id: Role
+    name: str
+    description: str
+
+
+class PartnerContact(BaseModel):
+    tenant_id: uuid.UUID
+    name: str
+    street: str
+    city: str
+    postal_code: str
+    country: str
+    phone: str
+    technical_contact_email: str
+
+
+class TrialTermsIO(Body):
+    sku_id: str = Field(min_length=1, max_length=64)
+    seats: int = Field(ge=1, le=100_000)
+    days: int = Field(default=30, ge=1, le=180)
+
+
+class PurchaseTermsIO(Body):
+    sku_id: str = Field(min_length=1, max_length=64)
+    seats: int = Field(ge=1, le=100_000)
+
+
+class OfferIn(Body):
+    """``{}`` is the classic offer: reusable, Full + Limited administration, P730D."""
+
+    roles: list[Role] | None = Field(default=None, max_length=20)
+    duration: str | None = Field(default=None, max_length=16, examples=["P90D"])
+    auto_extend: bool = False
+    customer_tenant_id: uuid.UUID | None = None
+    trial: TrialTermsIO | None = None
+    purchase: PurchaseTermsIO | None = None
+
+
+class OfferPatch(Body):
+    enabled: bool | None = None
+
+
+class OfferOut(BaseModel):
+    id: uuid.UUID
+    token: str
+    url: str
+    email_text: str
+    mailto: str
+    is_classic: bool
+    roles: list[Role]
+    roles_described: list[RoleDescribed]
+    duration: str
+    auto_extend: bool
+    customer_tenant_id: uuid.UUID | None
+    trial: TrialTermsIO | None
+    purchase: PurchaseTermsIO | None
+    status: Literal["active", "disabled"]
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class OfferPublicOut(BaseModel):
+    """What a customer is asked to accept."""
+
+    partner: PartnerContact
+    roles: list[Role]
+    roles_described: list[RoleDescribed]
+    duration: str
+    duration_days: int
+    auto_extend: bool
+    for_one_customer: bool
+    trial: TrialTermsIO | None
+    purchase: PurchaseTermsIO | None
+    expires_at: datetime | None
+
+
+RelationshipStatus = Literal["approval_pending", "active", "expiring", "expired", "terminated"]
+
+
+class RelationshipOut(BaseModel):
+    id: uuid.UUID
+    partner_tenant_id: uuid.UUID
+    customer_tenant_id: uuid.UUID
+    status: RelationshipStatus
+    roles: list[Role]
+    duration: str
+    auto_extend: bool
+    created_at: datetime
+    activated_at: datetime | None
+    ends_at: datetime | None
+    terminated_at: datetime | None
+    terminated_by: str | None
+    etag: str
+
+
+class RelationshipPatch(Body):
+    auto_extend: bool | None = None
+
+
+class CustomerRelationshipOut(BaseModel):
+    """A delegated admin as the customer sees it."""
+
+    id: uuid.UUID
+    partner: PartnerContact
+    roles: list[Role]
+    roles_described: list[RoleDescribed]
+    status: RelationshipStatus
+    created_at: datetime
+    activated_at: datetime | None
+    ends_at: datetime | None
+
+
+class AccessAssignmentIn(Body):
+    group_id: uuid.UUID
+    roles: list[Role] = Field(min_length=1, max_length=20)
+
+
+class AccessAssignmentOut(Out):
+    id: uuid.UUID
+    relationship_id: uuid.UUID
+    group_id: uuid.UUID
+    roles: list[Role]
+    created_at: datetime
+
+
+class AgentIn(Body):
+    access: Literal["full", "limited", "none"]
+
+
+class AgentOut(BaseModel):
+    user_id: uuid.UUID
+    user_principal_name: str
+    display_name: str
+    access: Literal["full", "limited", "none"]
+
+
+class PartnerPolicyIO(Body):
+    blocked_permissions: list[str] = Field(default_factory=list, max_length=100)
+
+
+class LicenseCount(BaseModel):
+    assigned: int
+    total: int
+
+
+class CustomerOut(BaseModel):
+    tenant_id: uuid.UUID
+    name: str
+    default_domain: str
+    relationship_status: RelationshipStatus
+    ends_at: datetime | None
+    health: Literal["healthy", "degraded", "incident"]
+    licenses: LicenseCount
+    open_service_requests: int
+
+
+class DashboardDomain(BaseModel):
+    name: str
+    status: Literal["unverified", "verified"]
+    capabilities: list[str]
+    is_default: bool
+    is_initial: bool
+
+
+class DashboardOut(BaseModel):
+    customer: CustomerOut
+    contact: PartnerContact
+    health: list[ServiceHealthOut]
+    service_requests: list[ServiceRequestOut]
+    subscriptions: list[SubscriptionOut]
+    domains: list[DashboardDomain]
+    relationships: list[RelationshipOut]
+
+
+class LookupHitOut(BaseModel):
+    tenant_id: uuid.UUID
+    tenant_name: str
+    match_type: Literal["tenant", "domain", "user"]
+    match: str
+
+
+class GrantOut(BaseModel):
+    role: Role
+    role_name: str
+    via: str
+    relationship_id: uuid.UUID | None
+    permissions: list[str]
+
+
+class AccessExplanationOut(BaseModel):
+    tenant_id: uuid.UUID
+    tenant_name: str | None
+    path: Literal["member", "delegated"] | None
+    mfa_satisfied: bool
+    permissions: list[str]
+    grants: list[GrantOut]
+    explanation: str
+    blocked: str | None

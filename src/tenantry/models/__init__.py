@@ -9,10 +9,12 @@ from tenantry.models.directory import Group, GroupMember, RoleAssignment, User
 from tenantry.models.domains import Domain
 from tenantry.models.health import Service, ServiceMessage
 from tenantry.models.outbox import OutboxMessage
+from tenantry.models.partners import AccessAssignment, Offer, PartnerPolicy, Relationship
 from tenantry.models.support import ServiceRequest, ServiceRequestComment
 from tenantry.models.tenancy import Tenant
 
 __all__ = [
+    "AccessAssignment",
     "ApiToken",
     "AuditEvent",
     "Base",
@@ -21,7 +23,10 @@ __all__ = [
     "Group",
     "GroupMember",
     "LicenseAssignment",
+    "Offer",
     "OutboxMessage",
+    "PartnerPolicy",
+    "Relationship",
     "RoleAssignment",
     "Service",
     "ServiceMessage",

@@ -65,6 +65,9 @@ def record(
 ) -> AuditEvent:
     """Append one event to ``tenant_id``'s chain in the caller's transaction."""
     session = ctx.session
+    if partner_tenant_id is None and tenant_id in ctx.on_behalf:
+        partner_tenant_id, used = ctx.on_behalf[tenant_id]
+        relationship_id = relationship_id or used
     seq, prev_hash = session.execute(
         update(Tenant)
         .where(Tenant.id == tenant_id)

@@ -42,6 +42,10 @@ class Context:
     # run by the caller in a fresh transaction after the rollback.
     after_rollback: list[Callable[[Context], None]] = field(default_factory=list)
     decisions: dict[uuid.UUID, Decision] = field(default_factory=dict)
+    # tenant -> (partner tenant, relationship) when this request acts there on behalf.
+    on_behalf: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]] = field(
+        default_factory=dict
+    )
 
     def require_principal(self) -> Principal:
         from tenantry.services.errors import Unauthenticated

@@ -47,6 +47,18 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class PreconditionFailed(ServiceError):
+    status = 412
+    slug = "precondition-failed"
+    title = "The resource has changed"
+
+
+class PreconditionRequired(ServiceError):
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match is required"
+
+
 class Gone(ServiceError):
     status = 410
     slug = "gone"

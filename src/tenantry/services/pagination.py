@@ -59,8 +59,10 @@ def paginate(
     limit: int,
     *,
     descending: bool = False,
+    rows: bool = False,
 ) -> Page[T]:
-    """One page of ``stmt`` ordered by ``order_by`` (which must end with a unique column)."""
+    """One page of ``stmt`` ordered by ``order_by`` (which must end with a unique column).
+    With ``rows``, items are result rows whose first element carries the keys."""
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         values = _decode(cursor, order_by)
@@ -68,13 +70,14 @@ def paginate(
         bound = tuple_(*[_bind(c, v) for c, v in zip(order_by, values, strict=True)])
         stmt = stmt.where(key < bound if descending else key > bound)
     stmt = stmt.order_by(*[c.desc() if descending else c.asc() for c in order_by])
-    rows = list(session.scalars(stmt.limit(limit + 1)))
+    limited = stmt.limit(limit + 1)
+    items: list[Any] = list(session.execute(limited).all() if rows else session.scalars(limited))
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1][0] if rows else items[-1]
         next_cursor = _encode([getattr(last, c.key) for c in order_by])
-    return Page(rows, next_cursor)
+    return Page(items, next_cursor)
 
 
 def _bind(column: InstrumentedAttribute[Any], value: Any) -> Any:

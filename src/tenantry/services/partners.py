@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from tenantry import access
 from tenantry.models import Group, GroupMember, Tenant, User
+from tenantry.roles import Permission
 from tenantry.services import audit
 from tenantry.services.context import Context
+from tenantry.services.errors import Forbidden
 from tenantry.services.role_assignments import global_admin_ids
 
 ADMIN_AGENTS = "Admin agents"
@@ -89,3 +92,19 @@ def is_partner_agent(ctx: Context, user: User) -> bool:
         )
         is not None
     )
+
+
+def require_partner(
+    ctx: Context, permission: Permission | None = Permission.PARTNER_MANAGE
+) -> Tenant:
+    """The caller's own tenant, which must be a partner, with ``permission`` there (None: any
+    member, e.g. an agent looking at the customers it may administer)."""
+    principal = ctx.require_principal()
+    tenant = ctx.session.get(Tenant, principal.tenant_id)
+    if tenant is None or not tenant.is_partner:
+        raise Forbidden(
+            "Your organisation is not enrolled in the partner program.", slug="not-a-partner"
+        )
+    if permission is not None:
+        access.require(ctx, tenant.id, permission)
+    return tenant

@@ -44,7 +44,7 @@ def get_request(ctx: Context, tenant_id: uuid.UUID, rid: uuid.UUID) -> ServiceRe
 def create_request(
     ctx: Context, tenant_id: uuid.UUID, *, title: str, description: str, severity: str = "medium"
 ) -> ServiceRequest:
-    decision = access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_CREATE)
+    access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_CREATE)
     if not title.strip() or not description.strip():
         raise InvalidInput("A service request needs a title and a description.")
     if severity not in SEVERITIES:
@@ -69,8 +69,6 @@ def create_request(
         "service_request.create",
         f"service_request:{request.id}",
         details={"title": request.title, "severity": severity},
-        partner_tenant_id=decision.partner_tenant_id,
-        relationship_id=decision.relationship_id,
     )
     return request
 
@@ -78,7 +76,7 @@ def create_request(
 def update_request(
     ctx: Context, tenant_id: uuid.UUID, rid: uuid.UUID, *, status: str | None, severity: str | None
 ) -> ServiceRequest:
-    decision = access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_UPDATE)
+    access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_UPDATE)
     request = get_scoped(ctx.session, ServiceRequest, rid, tenant_id, "Service request")
     if status is not None:
         if status not in REQUEST_STATUSES:
@@ -95,8 +93,6 @@ def update_request(
         "service_request.update",
         f"service_request:{request.id}",
         details={"status": request.status, "severity": request.severity},
-        partner_tenant_id=decision.partner_tenant_id,
-        relationship_id=decision.relationship_id,
     )
     return request
 
@@ -118,7 +114,7 @@ def list_comments(
 def add_comment(
     ctx: Context, tenant_id: uuid.UUID, rid: uuid.UUID, body: str
 ) -> ServiceRequestComment:
-    decision = access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_UPDATE)
+    access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_UPDATE)
     request = get_scoped(ctx.session, ServiceRequest, rid, tenant_id, "Service request")
     if not body.strip():
         raise InvalidInput("A comment can't be empty.")
@@ -133,12 +129,5 @@ def add_comment(
     ctx.session.add(comment)
     request.updated_at = ctx.now
     ctx.session.flush()
-    audit.record(
-        ctx,
-        tenant_id,
-        "service_request.comment",
-        f"service_request:{request.id}",
-        partner_tenant_id=decision.partner_tenant_id,
-        relationship_id=decision.relationship_id,
-    )
+    audit.record(ctx, tenant_id, "service_request.comment", f"service_request:{request.id}")
     return comment

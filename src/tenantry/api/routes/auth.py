@@ -17,8 +17,9 @@ from tenantry.api.schemas import (
     TotpConfirmIn,
     TotpEnrolmentOut,
 )
-from tenantry.services import auth, partners, tenants
-from tenantry.services.errors import Forbidden, NotFound
+from tenantry.services import auth, offers, partners, tenants
+from tenantry.services.context import Principal
+from tenantry.services.errors import Forbidden
 
 api = router("sign-in")
 
@@ -31,8 +32,7 @@ def signup(body: SignupIn, ctx: AnonymousCtx) -> SignupOut:
             "Sign-up is closed on this platform; ask the operator.", slug="signup-closed"
         )
     if body.offer_token:
-        # Offers arrive with partner delegated administration; until then no token exists.
-        raise NotFound("This offer does not exist.", slug="unknown-offer")
+        offers.find_by_token(ctx, body.offer_token)  # 404/410 before anything is written
     new = tenants.create_tenant(
         ctx,
         organization_name=body.organization_name,
@@ -40,8 +40,22 @@ def signup(body: SignupIn, ctx: AnonymousCtx) -> SignupOut:
         admin_password=body.admin_password,
         admin_display_name=body.admin_display_name,
     )
+    relationship_id = None
+    if body.offer_token:
+        # "Create your trial or subscription account": the new admin accepts at once.
+        ctx.principal = Principal(
+            new.admin.id,
+            new.tenant.id,
+            new.admin.user_principal_name,
+            new.admin.display_name,
+            mfa=False,
+            must_change_password=False,
+        )
+        relationship_id = offers.accept(ctx, body.offer_token).id
     return SignupOut(
-        tenant_id=new.tenant.id, admin_user_principal_name=new.admin.user_principal_name
+        tenant_id=new.tenant.id,
+        admin_user_principal_name=new.admin.user_principal_name,
+        relationship_id=relationship_id,
     )
 
 

@@ -1,0 +1,111 @@
+"""Model -> response shapes shared by several routers."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from tenantry.api.schemas import (
+    CustomerOut,
+    LicenseCount,
+    OfferOut,
+    PartnerContact,
+    PurchaseTermsIO,
+    RelationshipOut,
+    RoleDescribed,
+    TrialTermsIO,
+)
+from tenantry.models import Offer, Relationship, Tenant
+from tenantry.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
+from tenantry.services import offers
+from tenantry.services.context import Context
+from tenantry.services.partner_views import CustomerSummary
+
+
+def described(roles: list[str]) -> list[RoleDescribed]:
+    return [
+        RoleDescribed(id=Role(r), name=ROLE_NAMES[Role(r)], description=ROLE_PLAIN_WORDS[Role(r)])
+        for r in roles
+    ]
+
+
+def contact(tenant: Tenant) -> PartnerContact:
+    return PartnerContact(
+        tenant_id=tenant.id,
+        name=tenant.name,
+        street=tenant.street,
+        city=tenant.city,
+        postal_code=tenant.postal_code,
+        country=tenant.country,
+        phone=tenant.phone,
+        technical_contact_email=tenant.technical_contact_email,
+    )
+
+
+def trial_of(offer: Offer) -> TrialTermsIO | None:
+    if not (offer.trial_sku_id and offer.trial_seats and offer.trial_days):
+        return None
+    return TrialTermsIO(sku_id=offer.trial_sku_id, seats=offer.trial_seats, days=offer.trial_days)
+
+
+def purchase_of(offer: Offer) -> PurchaseTermsIO | None:
+    if not (offer.purchase_sku_id and offer.purchase_seats):
+        return None
+    return PurchaseTermsIO(sku_id=offer.purchase_sku_id, seats=offer.purchase_seats)
+
+
+def offer_out(ctx: Context, offer: Offer, partner: Tenant) -> OfferOut:
+    text = offers.email_text(ctx, offer, partner)
+    subject = f"{partner.name} offers delegated administration"
+    return OfferOut(
+        id=offer.id,
+        token=offers.token_for(ctx, offer),
+        url=offers.url_for(ctx, offer),
+        email_text=text,
+        mailto=f"mailto:?subject={quote(subject)}&body={quote(text)}",
+        is_classic=offer.is_classic,
+        roles=[Role(r) for r in offer.roles],
+        roles_described=described(offer.roles),
+        duration=offers.format_duration(offer.duration_days),
+        auto_extend=offer.auto_extend,
+        customer_tenant_id=offer.customer_tenant_id,
+        trial=trial_of(offer),
+        purchase=purchase_of(offer),
+        status=offer.status,  # type: ignore[arg-type]
+        created_at=offer.created_at,
+        expires_at=offer.expires_at,
+    )
+
+
+def relationship_out(relationship: Relationship) -> RelationshipOut:
+    return RelationshipOut(
+        id=relationship.id,
+        partner_tenant_id=relationship.partner_tenant_id,
+        customer_tenant_id=relationship.customer_tenant_id,
+        status=relationship.status,  # type: ignore[arg-type]
+        roles=[Role(r) for r in relationship.roles],
+        duration=offers.format_duration(relationship.duration_days),
+        auto_extend=relationship.auto_extend,
+        created_at=relationship.created_at,
+        activated_at=relationship.activated_at,
+        ends_at=relationship.ends_at,
+        terminated_at=relationship.terminated_at,
+        terminated_by=relationship.terminated_by,
+        etag=etag(relationship),
+    )
+
+
+def etag(relationship: Relationship) -> str:
+    return f'"{relationship.version}"'
+
+
+def customer_out(summary: CustomerSummary) -> CustomerOut:
+    return CustomerOut(
+        tenant_id=summary.tenant.id,
+        name=summary.tenant.name,
+        default_domain=summary.default_domain,
+        relationship_status=summary.relationship_status,  # type: ignore[arg-type]
+        ends_at=summary.ends_at,
+        health=summary.health,  # type: ignore[arg-type]
+        licenses=LicenseCount(assigned=summary.licenses_assigned, total=summary.licenses_total),
+        open_service_requests=summary.open_service_requests,
+    )

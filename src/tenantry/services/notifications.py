@@ -1,0 +1,111 @@
+"""E-mail about relationships, written to the outbox in the same transaction as the change."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from tenantry.models import Relationship, Tenant, User
+from tenantry.roles import ROLE_NAMES, Role
+from tenantry.services import outbox
+from tenantry.services.context import Context
+from tenantry.services.role_assignments import global_admin_ids
+
+
+def admin_addresses(ctx: Context, tenant_id: uuid.UUID) -> list[str]:
+    """A tenant's Global Administrators and its technical contact."""
+    ids = global_admin_ids(ctx, tenant_id)
+    addresses = list(
+        ctx.session.scalars(
+            select(User.user_principal_name)
+            .where(User.id.in_(ids))
+            .order_by(User.user_principal_name)
+        )
+    )
+    tenant = ctx.session.get(Tenant, tenant_id)
+    if (
+        tenant
+        and tenant.technical_contact_email
+        and tenant.technical_contact_email not in addresses
+    ):
+        addresses.append(tenant.technical_contact_email)
+    return addresses
+
+
+def _send(ctx: Context, tenant_id: uuid.UUID, subject: str, body: str) -> None:
+    for address in admin_addresses(ctx, tenant_id):
+        outbox.enqueue(ctx, recipient=address, subject=subject, body=body, tenant_id=tenant_id)
+
+
+def _names(ctx: Context, relationship: Relationship) -> tuple[str, str]:
+    partner = ctx.session.get(Tenant, relationship.partner_tenant_id)
+    customer = ctx.session.get(Tenant, relationship.customer_tenant_id)
+    return (partner.name if partner else "?", customer.name if customer else "?")
+
+
+def _roles(relationship: Relationship) -> str:
+    return ", ".join(ROLE_NAMES[Role(r)] for r in relationship.roles)
+
+
+def relationship_accepted(ctx: Context, relationship: Relationship) -> None:
+    partner, customer = _names(ctx, relationship)
+    ends = relationship.ends_at.date().isoformat() if relationship.ends_at else "-"
+    _send(
+        ctx,
+        relationship.partner_tenant_id,
+        f"{customer} accepted your offer",
+        f"{customer} authorised {partner} to administer it with: {_roles(relationship)}.\n"
+        f"The relationship is active until {ends} (relationship {relationship.id}).",
+    )
+
+
+def relationship_terminated(ctx: Context, relationship: Relationship, by: str) -> None:
+    partner, customer = _names(ctx, relationship)
+    if by == "customer":
+        _send(
+            ctx,
+            relationship.partner_tenant_id,
+            f"{customer} removed {partner} as partner",
+            f"{customer} removed your delegated administration (relationship "
+            f"{relationship.id}). Your agents can no longer administer {customer}.",
+        )
+    else:
+        _send(
+            ctx,
+            relationship.customer_tenant_id,
+            f"{partner} ended its delegated administration",
+            f"{partner} ended its relationship {relationship.id} with "
+            f"{customer}. It can no longer administer your organisation.",
+        )
+
+
+def relationship_expiring(ctx: Context, relationship: Relationship) -> None:
+    partner, customer = _names(ctx, relationship)
+    ends = relationship.ends_at.date().isoformat() if relationship.ends_at else "-"
+    body = (
+        f"The delegated administration of {customer} by {partner} ({_roles(relationship)})"
+        f" ends on {ends}. To continue, the partner sends a new offer for the customer's "
+        "Global Administrator to accept."
+    )
+    _send(
+        ctx,
+        relationship.partner_tenant_id,
+        f"Delegated administration of {customer} ends on {ends}",
+        body,
+    )
+    _send(
+        ctx,
+        relationship.customer_tenant_id,
+        f"{partner}'s delegated administration ends on {ends}",
+        body,
+    )
+
+
+def relationship_expired(ctx: Context, relationship: Relationship) -> None:
+    partner, customer = _names(ctx, relationship)
+    body = f"The delegated administration of {customer} by {partner} has ended."
+    _send(
+        ctx, relationship.partner_tenant_id, f"Delegated administration of {customer} ended", body
+    )
+    _send(ctx, relationship.customer_tenant_id, f"{partner}'s delegated administration ended", body)

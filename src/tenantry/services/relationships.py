@@ -1,0 +1,447 @@
+"""Relationships between a partner and a customer: lifecycle, access assignments, agents,
+the customer's view and partner policy.
+
+Every transition is a conditional UPDATE (``WHERE status IN (...)``) so concurrent accepts or
+terminations of the same relationship resolve to exactly one winner on either database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import Select, delete, select, update
+
+from tenantry import access
+from tenantry.models import (
+    AccessAssignment,
+    Group,
+    GroupMember,
+    Offer,
+    PartnerPolicy,
+    Relationship,
+    Tenant,
+    User,
+)
+from tenantry.models.partners import LIVE_STATUSES
+from tenantry.roles import Permission, Role
+from tenantry.services import audit, notifications, partners
+from tenantry.services.context import Context
+from tenantry.services.errors import (
+    Conflict,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from tenantry.services.pagination import Page, paginate
+from tenantry.services.scoped import get_scoped
+
+OPEN_STATUSES = ("approval_pending", *LIVE_STATUSES)
+AgentAccess = Literal["full", "limited", "none"]
+AGENT_GROUPS: dict[str, str] = {"full": partners.ADMIN_AGENTS, "limited": partners.HELPDESK_AGENTS}
+
+
+def check_auto_extend(auto_extend: bool, roles: list[str] | list[Role]) -> None:
+    if auto_extend and Role.GLOBAL_ADMINISTRATOR.value in [str(r) for r in roles]:
+        raise InvalidInput(
+            "Auto-extend is not allowed for relationships that include Global Administrator: "
+            "full administration must be renewed on purpose.",
+            slug="auto-extend-with-global-admin",
+        )
+
+
+def audit_both(ctx: Context, relationship: Relationship, action: str, **details: object) -> None:
+    """A relationship event belongs in both tenants' logs."""
+    for tenant_id in (relationship.customer_tenant_id, relationship.partner_tenant_id):
+        audit.record(
+            ctx,
+            tenant_id,
+            action,
+            f"relationship:{relationship.id}",
+            details={k: str(v) for k, v in details.items()},
+            partner_tenant_id=relationship.partner_tenant_id,
+            relationship_id=relationship.id,
+        )
+
+
+def _new(ctx: Context, offer: Offer, customer_id: uuid.UUID, status: str) -> Relationship:
+    relationship = Relationship(
+        id=uuid.uuid4(),
+        partner_tenant_id=offer.partner_tenant_id,
+        customer_tenant_id=customer_id,
+        offer_id=offer.id,
+        roles=list(offer.roles),
+        status=status,
+        duration_days=offer.duration_days,
+        auto_extend=offer.auto_extend,
+        created_at=ctx.now,
+    )
+    if status == "active":
+        relationship.activated_at = ctx.now
+        relationship.ends_at = ctx.now + timedelta(days=offer.duration_days)
+        relationship.approved_by_user_id = ctx.require_principal().user_id
+    else:
+        relationship.pending_expires_at = offer.expires_at
+    ctx.session.add(relationship)
+    ctx.session.flush()
+    return relationship
+
+
+def open_pending(ctx: Context, offer: Offer) -> Relationship:
+    """An offer for one customer waits for that customer's approval (90 days)."""
+    assert offer.customer_tenant_id is not None
+    relationship = _new(ctx, offer, offer.customer_tenant_id, "approval_pending")
+    audit_both(ctx, relationship, "partner.relationship.request", roles=offer.roles)
+    return relationship
+
+
+def open_active(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Relationship:
+    relationship = _new(ctx, offer, customer_id, "active")
+    audit_both(ctx, relationship, "partner.relationship.accept", roles=offer.roles)
+    return relationship
+
+
+def activate_pending(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Relationship:
+    won = ctx.session.execute(
+        update(Relationship)
+        .where(
+            Relationship.offer_id == offer.id,
+            Relationship.customer_tenant_id == customer_id,
+            Relationship.status == "approval_pending",
+        )
+        .values(
+            status="active",
+            activated_at=ctx.now,
+            ends_at=ctx.now + timedelta(days=offer.duration_days),
+            approved_by_user_id=ctx.require_principal().user_id,
+            version=Relationship.version + 1,
+        )
+        .returning(Relationship.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if won is None:
+        live = ctx.session.scalar(
+            select(Relationship.id).where(
+                Relationship.offer_id == offer.id,
+                Relationship.customer_tenant_id == customer_id,
+                Relationship.status.in_(LIVE_STATUSES),
+            )
+        )
+        if live:
+            raise Conflict(
+                "Your organisation has already accepted this offer.", slug="already-accepted"
+            )
+        raise Gone("This offer is no longer waiting for approval.", slug="offer-expired")
+    relationship = ctx.session.get(Relationship, won, populate_existing=True)
+    assert relationship is not None
+    audit_both(ctx, relationship, "partner.relationship.accept", roles=relationship.roles)
+    return relationship
+
+
+def create_default_assignments(ctx: Context, offer: Offer, relationship: Relationship) -> None:
+    """Classic: *Admin agents* -> Global Administrator, *Helpdesk agents* -> Password
+    Administrator. Granular: *Admin agents* -> every role of the relationship."""
+    groups = {
+        g.name: g
+        for g in ctx.session.scalars(
+            select(Group).where(
+                Group.tenant_id == offer.partner_tenant_id,
+                Group.name.in_(list(AGENT_GROUPS.values())),
+            )
+        )
+    }
+    wanted: dict[str, list[str]] = {}
+    if offer.is_classic:
+        wanted = {
+            partners.ADMIN_AGENTS: [Role.GLOBAL_ADMINISTRATOR.value],
+            partners.HELPDESK_AGENTS: [Role.PASSWORD_ADMINISTRATOR.value],
+        }
+    else:
+        wanted = {partners.ADMIN_AGENTS: list(relationship.roles)}
+    for name, roles in wanted.items():
+        group = groups.get(name)
+        if group is not None:
+            ctx.session.add(
+                AccessAssignment(
+                    relationship_id=relationship.id,
+                    group_id=group.id,
+                    roles=roles,
+                    created_at=ctx.now,
+                )
+            )
+    ctx.session.flush()
+
+
+def terminate(
+    ctx: Context, relationship: Relationship, by: Literal["partner", "customer"]
+) -> Relationship:
+    ended = ctx.session.execute(
+        update(Relationship)
+        .where(Relationship.id == relationship.id, Relationship.status.in_(OPEN_STATUSES))
+        .values(
+            status="terminated",
+            terminated_at=ctx.now,
+            terminated_by=by,
+            version=Relationship.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not ended:
+        raise Conflict("This relationship has already ended.", slug="relationship-ended")
+    ctx.session.refresh(relationship)
+    audit_both(ctx, relationship, "partner.relationship.terminate", by=by)
+    notifications.relationship_terminated(ctx, relationship, by)
+    return relationship
+
+
+# --- the customer's side ------------------------------------------------------------------
+
+
+def for_customer(ctx: Context, tenant_id: uuid.UUID) -> list[tuple[Relationship, Tenant]]:
+    """The customer's delegated admins: open relationships with their partner."""
+    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    rows = ctx.session.execute(
+        select(Relationship, Tenant)
+        .join(Tenant, Tenant.id == Relationship.partner_tenant_id)
+        .where(Relationship.customer_tenant_id == tenant_id, Relationship.status.in_(OPEN_STATUSES))
+        .order_by(Tenant.name, Relationship.created_at)
+    ).all()
+    return [(r, t) for r, t in rows]
+
+
+def remove_by_customer(ctx: Context, tenant_id: uuid.UUID, relationship_id: uuid.UUID) -> None:
+    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_MANAGE)
+    relationship = ctx.session.get(Relationship, relationship_id)
+    if relationship is None or relationship.customer_tenant_id != tenant_id:
+        raise NotFound("Partner relationship not found.")
+    terminate(ctx, relationship, "customer")
+
+
+def get_policy(ctx: Context, tenant_id: uuid.UUID) -> list[str]:
+    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    policy = ctx.session.get(PartnerPolicy, tenant_id)
+    return sorted(policy.blocked_permissions) if policy else []
+
+
+def set_policy(ctx: Context, tenant_id: uuid.UUID, blocked: list[str]) -> list[str]:
+    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_MANAGE)
+    try:
+        values = sorted({Permission(p).value for p in blocked})
+    except ValueError as exc:
+        raise InvalidInput(f"Unknown permission in blocked_permissions: {exc}") from exc
+    policy = ctx.session.get(PartnerPolicy, tenant_id)
+    if policy is None:
+        policy = PartnerPolicy(tenant_id=tenant_id, blocked_permissions=values, updated_at=ctx.now)
+        ctx.session.add(policy)
+    else:
+        policy.blocked_permissions, policy.updated_at = values, ctx.now
+    audit.record(
+        ctx,
+        tenant_id,
+        "partner.policy.update",
+        f"tenant:{tenant_id}",
+        details={"blocked_permissions": values},
+    )
+    return values
+
+
+# --- the partner's side -------------------------------------------------------------------
+
+
+def _mine(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
+    partner = partners.require_partner(ctx)
+    relationship = ctx.session.get(Relationship, relationship_id)
+    if relationship is None or relationship.partner_tenant_id != partner.id:
+        raise NotFound("Relationship not found.")
+    return relationship
+
+
+def for_partner(
+    ctx: Context,
+    *,
+    status: str | None,
+    customer_tenant_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Relationship]:
+    partner = partners.require_partner(ctx)
+    stmt: Select[tuple[Relationship]] = select(Relationship).where(
+        Relationship.partner_tenant_id == partner.id
+    )
+    if status:
+        stmt = stmt.where(Relationship.status == status)
+    if customer_tenant_id:
+        stmt = stmt.where(Relationship.customer_tenant_id == customer_tenant_id)
+    return paginate(
+        ctx.session,
+        stmt,
+        [Relationship.created_at, Relationship.id],
+        cursor,
+        limit,
+        descending=True,
+    )
+
+
+def get_for_partner(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
+    return _mine(ctx, relationship_id)
+
+
+def patch_for_partner(
+    ctx: Context, relationship_id: uuid.UUID, *, if_match: str | None, auto_extend: bool | None
+) -> Relationship:
+    relationship = _mine(ctx, relationship_id)
+    if if_match is None:
+        raise PreconditionRequired("Send If-Match with the ETag of the relationship you read.")
+    if if_match.strip().strip('"').removeprefix("W/").strip('"') != str(relationship.version):
+        raise PreconditionFailed("The relationship changed since you read it; read it again.")
+    if relationship.status not in OPEN_STATUSES:
+        raise Conflict("This relationship has ended.", slug="relationship-ended")
+    if auto_extend is not None:
+        check_auto_extend(auto_extend, relationship.roles)
+        changed = ctx.session.execute(
+            update(Relationship)
+            .where(Relationship.id == relationship.id, Relationship.version == relationship.version)
+            .values(auto_extend=auto_extend, version=Relationship.version + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not changed:
+            raise PreconditionFailed("The relationship changed since you read it.")
+        ctx.session.refresh(relationship)
+        audit_both(ctx, relationship, "partner.relationship.update", auto_extend=auto_extend)
+    return relationship
+
+
+def terminate_by_partner(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
+    return terminate(ctx, _mine(ctx, relationship_id), "partner")
+
+
+def list_assignments(ctx: Context, relationship_id: uuid.UUID) -> list[AccessAssignment]:
+    relationship = _mine(ctx, relationship_id)
+    return list(
+        ctx.session.scalars(
+            select(AccessAssignment)
+            .where(AccessAssignment.relationship_id == relationship.id)
+            .order_by(AccessAssignment.created_at, AccessAssignment.id)
+        )
+    )
+
+
+def add_assignment(
+    ctx: Context, relationship_id: uuid.UUID, group_id: uuid.UUID, roles: list[str]
+) -> AccessAssignment:
+    relationship = _mine(ctx, relationship_id)
+    group = get_scoped(ctx.session, Group, group_id, relationship.partner_tenant_id, "Group")
+    if group.kind != "security":
+        raise InvalidInput("Access goes through security groups only.")
+    chosen = sorted({Role(r).value for r in roles})
+    if not chosen:
+        raise InvalidInput("Give at least one role.")
+    extra = set(chosen) - set(relationship.roles)
+    if extra:
+        raise InvalidInput(
+            f"The customer did not approve: {', '.join(sorted(extra))}.",
+            slug="role-not-in-relationship",
+        )
+    if ctx.session.scalar(
+        select(AccessAssignment.id).where(
+            AccessAssignment.relationship_id == relationship.id,
+            AccessAssignment.group_id == group.id,
+        )
+    ):
+        raise Conflict(
+            f"'{group.name}' already has an assignment here; remove it first.", slug="duplicate"
+        )
+    assignment = AccessAssignment(
+        relationship_id=relationship.id, group_id=group.id, roles=chosen, created_at=ctx.now
+    )
+    ctx.session.add(assignment)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        relationship.partner_tenant_id,
+        "partner.access_assignment.create",
+        f"relationship:{relationship.id}",
+        details={"group": group.name, "roles": chosen},
+    )
+    return assignment
+
+
+def remove_assignment(ctx: Context, relationship_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
+    relationship = _mine(ctx, relationship_id)
+    removed = ctx.session.execute(
+        delete(AccessAssignment).where(
+            AccessAssignment.id == assignment_id,
+            AccessAssignment.relationship_id == relationship.id,
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if not removed:
+        raise NotFound("Access assignment not found.")
+    audit.record(
+        ctx,
+        relationship.partner_tenant_id,
+        "partner.access_assignment.delete",
+        f"relationship:{relationship.id}",
+        details={"assignment": str(assignment_id)},
+    )
+
+
+def agent_access(ctx: Context, user_id: uuid.UUID) -> tuple[User, AgentAccess]:
+    partner = partners.require_partner(ctx)
+    user = get_scoped(ctx.session, User, user_id, partner.id, "User")
+    names = set(
+        ctx.session.scalars(
+            select(Group.name)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(
+                GroupMember.user_id == user.id,
+                Group.tenant_id == partner.id,
+                Group.name.in_(list(AGENT_GROUPS.values())),
+            )
+        )
+    )
+    level: AgentAccess = (
+        "full"
+        if partners.ADMIN_AGENTS in names
+        else "limited"
+        if partners.HELPDESK_AGENTS in names
+        else "none"
+    )
+    return user, level
+
+
+def set_agent_access(ctx: Context, user_id: uuid.UUID, level: AgentAccess) -> User:
+    """Full -> *Admin agents*, Limited -> *Helpdesk agents*, None -> neither."""
+    user, current = agent_access(ctx, user_id)
+    if current == level:
+        return user
+    groups = {
+        g.name: g
+        for g in ctx.session.scalars(
+            select(Group).where(
+                Group.tenant_id == user.tenant_id, Group.name.in_(list(AGENT_GROUPS.values()))
+            )
+        )
+    }
+    if len(groups) != len(AGENT_GROUPS):
+        raise Conflict("The agent groups are missing; run 'tenantry partner enroll' again.")
+    ctx.session.execute(
+        delete(GroupMember).where(
+            GroupMember.user_id == user.id,
+            GroupMember.group_id.in_([g.id for g in groups.values()]),
+        )
+    )
+    if level != "none":
+        ctx.session.add(
+            GroupMember(group_id=groups[AGENT_GROUPS[level]].id, user_id=user.id, added_at=ctx.now)
+        )
+    audit.record(
+        ctx,
+        user.tenant_id,
+        "partner.agent.set_access",
+        f"user:{user.id}",
+        details={"upn": user.user_principal_name, "from": current, "to": level},
+    )
+    return user
