@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
@@ -23,6 +24,8 @@ from tenantry.config import Settings
 from tenantry.db import make_engine, make_sessionmaker
 from tenantry.migrations import alembic_config
 from tenantry.roles import Role
+from tenantry.services import partners, tenants
+from tenantry.services.context import Context
 from tests.databases import fresh_database, postgres_base_url
 from tests.dns_server import LoopbackDns
 
@@ -248,3 +251,64 @@ def org(client: TestClient) -> Org:
 @pytest.fixture
 def other_org(client: TestClient) -> Org:
     return make_org(client, "Northwind")
+
+
+# --- partners -----------------------------------------------------------------------------
+
+
+def enrol_mfa(api: Api, clock: FakeClock) -> str:
+    """Turn on TOTP for the caller; the token in use then counts as MFA-signed-in."""
+    secret = str(api.post("/me/mfa/totp", expect=200).json()["secret"])
+    api.post("/me/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, expect=200)
+    return secret
+
+
+@dataclass
+class Partner:
+    org: Org
+    clock: FakeClock
+
+    @property
+    def admin(self) -> Api:
+        return self.org.admin
+
+    def offer(self, body: dict | None = None, expect: int = 201) -> Any:
+        return self.admin.post("/partner/offers", body or {}, expect=expect).json()
+
+    def agent(self, access: str = "full", mfa: bool = True) -> Api:
+        """A user of the partner with Full/Limited/no administration of customers."""
+        user_id = self.org.create_user()
+        self.admin.request("PUT", f"/partner/agents/{user_id}", 200, json={"access": access})
+        api = sign_in(self.org.client, self.org.users[user_id])
+        if mfa:
+            enrol_mfa(api, self.clock)
+        return api
+
+
+def make_partner(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+    name: str = "Fabrikam",
+) -> Partner:
+    """A tenant enrolled in the partner program; its admin has MFA on."""
+    org = make_org(client, name)
+    with sessions.begin() as session:
+        ctx = Context(session=session, settings=settings)
+        partners.enroll(ctx, tenants.find_tenant(ctx, org.tenant_id))
+    enrol_mfa(org.admin, clock)
+    return Partner(org, clock)
+
+
+@pytest.fixture
+def partner(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> Partner:
+    return make_partner(client, sessions, settings, clock)
+
+
+def accepted(partner: Partner, customer: Org, body: dict | None = None) -> dict:
+    """The customer's Global Administrator accepts a fresh offer of the partner."""
+    offer = partner.offer(body)
+    return dict(customer.admin.post(f"/offers/{offer['token']}/accept", expect=201).json())
