@@ -336,7 +336,7 @@ def add_assignment(
     group = get_scoped(ctx.session, Group, group_id, relationship.partner_tenant_id, "Group")
     if group.kind != "security":
         raise InvalidInput("Access goes through security groups only.")
-    chosen = sorted({Role(r).value for r in roles})
+    chosen = [r.value for r in sorted({Role(r) for r in roles}, key=list(Role).index)]
     if not chosen:
         raise InvalidInput("Give at least one role.")
     extra = set(chosen) - set(relationship.roles)
