@@ -6,6 +6,7 @@ never clean up: each creates its own uniquely named organisations.
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 
 import pyotp
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -312,3 +315,30 @@ def accepted(partner: Partner, customer: Org, body: dict | None = None) -> dict:
     """The customer's Global Administrator accepts a fresh offer of the partner."""
     offer = partner.offer(body)
     return dict(customer.admin.post(f"/offers/{offer['token']}/accept", expect=201).json())
+
+
+# --- a real SMTP server on loopback -------------------------------------------------------
+
+
+class Inbox(Message):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list = []
+
+    def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+        self.received.append(message)
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_tcp_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()

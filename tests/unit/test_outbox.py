@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.config import Settings
 from tenantry.models import OutboxMessage
 from tenantry.services import outbox
 from tenantry.services.context import Context
-
-
-class Inbox(Message):  # type: ignore[misc]
-    def __init__(self) -> None:
-        super().__init__()
-        self.received: list = []
-
-    def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
-        self.received.append(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+from tests.conftest import Inbox
 
 
 def test_delivers_pending_messages_once(
