@@ -11,8 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from tenantry.config import Settings
+from tenantry.services import partners, tenants
+from tenantry.services.context import Context
 from tests.conftest import PASSWORD, unique_label
 
 pytestmark = pytest.mark.slow
@@ -124,3 +129,46 @@ def test_disable_and_revoke_on_one_are_denied_on_the_other(two_servers: tuple[st
     assert call("POST", b, "/auth/logout", admin_on_b).status_code == 204
     assert call("GET", a, f"/tenants/{tid}", admin_on_b).status_code == 401
     assert call("GET", a, f"/tenants/{tid}", admin_on_a).status_code == 200
+
+
+def test_a_removed_partner_is_denied_on_the_other_process(
+    two_servers: tuple[str, str], sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    a, b = two_servers
+
+    def signup(name: str) -> tuple[str, str, str]:
+        label = unique_label()
+        body = httpx.post(
+            f"{a}/api/v1/signup",
+            json={"organization_name": name, "initial_domain": label, "admin_password": PASSWORD},
+        ).json()
+        return body["tenant_id"], body["admin_user_principal_name"], label
+
+    partner_id, partner_upn, _ = signup("Partner")
+    customer_id, customer_upn, _ = signup("Customer")
+    with sessions.begin() as session:
+        ctx = Context(session=session, settings=settings)
+        partners.enroll(ctx, tenants.find_tenant(ctx, partner_id))
+    partner_on_a = token(a, partner_upn)
+    secret = call("POST", a, "/me/mfa/totp", partner_on_a).json()["secret"]
+    assert (
+        call(
+            "POST", a, "/me/mfa/totp/confirm", partner_on_a, json={"code": pyotp.TOTP(secret).now()}
+        ).status_code
+        == 200
+    )
+    offer = call("POST", a, "/partner/offers", partner_on_a, json={}).json()
+    customer_on_a = token(a, customer_upn)
+    relationship = call("POST", a, f"/offers/{offer['token']}/accept", customer_on_a).json()
+
+    # The partner admin (an Admin agent, MFA on) works in the customer through server B...
+    assert call("GET", b, f"/tenants/{customer_id}/users", partner_on_a).status_code == 200
+    removed = call(
+        "DELETE",
+        a,
+        f"/tenants/{customer_id}/partner-relationships/{relationship['id']}",
+        customer_on_a,
+    )
+    assert removed.status_code == 204
+    # ...and is refused there at the very next request once the customer removed it on A.
+    assert call("GET", b, f"/tenants/{customer_id}/users", partner_on_a).status_code == 404

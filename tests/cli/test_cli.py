@@ -157,3 +157,12 @@ def test_audit_verify_fails_after_tampering(
     result = run("audit", "verify", "--tenant", f"{label}.tenantry.test")
     assert result.exit_code == 1
     assert "content does not match its hash" in result.output
+
+
+def test_jobs_run_once(cli_env: None) -> None:
+    first, second = run("jobs", "run-once"), run("jobs", "run-once")
+    assert first.exit_code == 0 and "expired:" in first.output
+    assert (
+        second.exit_code == 0
+        and "pending expired: 0, extended: 0, expiring: 0, expired: 0" in second.output
+    )

@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: a partner and a few customers, created through the services."""
+"""Demo data for ``make run``: two partners and a few customers, created through the services:
+Fabrikam's classic offer is accepted by Contoso and Northwind, Litware's by Contoso."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from tenantry.models import Domain, Group, User
-from tenantry.services import billing, groups, partners, support, tenants, users
+from tenantry.services import billing, groups, offers, partners, support, tenants, users
 from tenantry.services.context import Context, Principal
 
 DEMO_PASSWORD = "Tenantry-Demo-2026"
@@ -23,6 +24,18 @@ PARTNER = (
         "technical_contact_email": "support@fabrikam.example",
     },
 )
+SECOND_PARTNER = (
+    "Litware Managed Services",
+    "litware",
+    {
+        "city": "Seattle",
+        "country": "US",
+        "phone": "+1 206 555 0142",
+        "technical_contact_email": "desk@litware.example",
+    },
+)
+# Customers that accept Fabrikam's classic offer (Adatum has no partner: a non-customer).
+FABRIKAM_CUSTOMERS = ("contoso", "northwind")
 CUSTOMERS = [
     ("Contoso", "contoso", ["Megan Bowen", "Alex Wilber", "Diego Siciliani"]),
     ("Northwind Traders", "northwind", ["Nestor Wilke", "Lidia Holloway"]),
@@ -90,6 +103,18 @@ def _create(ctx: Context) -> None:
     assert helpdesk is not None
     groups.add_member(as_partner, partner.tenant.id, helpdesk.id, tech.id)
 
+    classic = offers.create_offer(as_partner)
+    second = tenants.create_tenant(
+        ctx,
+        organization_name=SECOND_PARTNER[0],
+        initial_domain=SECOND_PARTNER[1],
+        admin_password=DEMO_PASSWORD,
+        admin_display_name="Litware Admin",
+        contact=SECOND_PARTNER[2],
+    )
+    partners.enroll(ctx, second.tenant)
+    litware_offer = offers.create_offer(_as(ctx, second.admin))
+
     for org, label, people in CUSTOMERS:
         new = tenants.create_tenant(
             ctx,
@@ -124,6 +149,10 @@ def _create(ctx: Context) -> None:
             description="Some messages to external recipients arrive late.",
             severity="medium",
         )
+        if label in FABRIKAM_CUSTOMERS:
+            offers.accept(as_admin, offers.token_for(ctx, classic))
+        if label == "contoso":
+            offers.accept(as_admin, offers.token_for(ctx, litware_offer))
 
 
 def sign_ins(ctx: Context) -> list[SignIn]:
@@ -133,7 +162,19 @@ def sign_ins(ctx: Context) -> list[SignIn]:
         SignIn(PARTNER[0], f"tech@{PARTNER[1]}.{suffix}", "Partner agent (Helpdesk agents)"),
     ]
     out += [
-        SignIn(org, f"admin@{label}.{suffix}", "Global Administrator")
+        SignIn(
+            org,
+            f"admin@{label}.{suffix}",
+            "Global Administrator"
+            + (" (Fabrikam customer)" if label in FABRIKAM_CUSTOMERS else ""),
+        )
         for org, label, _ in CUSTOMERS
     ]
+    out.append(
+        SignIn(
+            SECOND_PARTNER[0],
+            f"admin@{SECOND_PARTNER[1]}.{suffix}",
+            "Partner admin (Contoso's second partner)",
+        )
+    )
     return out
