@@ -249,3 +249,13 @@ def test_no_partners_is_an_empty_list(org: Org) -> None:
 def test_unrelated_orgs_cannot_read_a_customers_partners(org: Org) -> None:
     stranger = make_org(org.client)
     stranger.admin.get(f"{org.base}/partner-relationships", expect=404)
+
+
+def test_disabling_an_offer_for_one_customer_withdraws_the_request(
+    partner: Partner, org: Org
+) -> None:
+    offer = partner.offer({"customer_tenant_id": org.tenant_id, "roles": ["global_reader"]})
+    assert len(org.admin.get(f"{org.base}/partner-relationships").json()["items"]) == 1
+    partner.admin.patch(f"/partner/offers/{offer['id']}", {"enabled": False})
+    assert org.admin.get(f"{org.base}/partner-relationships").json()["items"] == []
+    org.admin.post(f"/offers/{offer['token']}/accept", expect=410)

@@ -57,6 +57,10 @@ ENDPOINTS: list[tuple[str, str, dict | None]] = [
     ("PATCH", f"/devices/{Z}", {"name": "E"}),
     ("DELETE", f"/devices/{Z}", None),
     ("GET", "/audit-events", None),
+    ("GET", "/partner-relationships", None),
+    ("DELETE", f"/partner-relationships/{Z}", None),
+    ("GET", "/partner-policy", None),
+    ("PUT", "/partner-policy", {"blocked_permissions": []}),
 ]
 IDS = [f"{m} {p or '/'}" for m, p, _ in ENDPOINTS]
 

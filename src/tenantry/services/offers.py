@@ -211,6 +211,8 @@ def update_offer(ctx: Context, offer_id: uuid.UUID, *, enabled: bool | None) -> 
     offer = get_offer(ctx, offer_id)
     if enabled is not None and (offer.status == "active") != enabled:
         offer.status = "active" if enabled else "disabled"
+        if not enabled:
+            relationships.withdraw_pending(ctx, offer)
         audit.record(
             ctx,
             offer.partner_tenant_id,

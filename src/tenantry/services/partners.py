@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from tenantry import access
-from tenantry.models import Group, GroupMember, Tenant, User
+from tenantry.models import AccessAssignment, Group, GroupMember, Tenant, User
 from tenantry.roles import Permission
 from tenantry.services import audit
 from tenantry.services.context import Context
@@ -75,10 +75,12 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
 
 
 def is_partner_agent(ctx: Context, user: User) -> bool:
-    """A user of a partner tenant who sits in one of its agent groups."""
+    """A user of a partner tenant in one of its agent groups, or in any group that an access
+    assignment gives customer roles to."""
     tenant = ctx.session.get(Tenant, user.tenant_id)
     if tenant is None or not tenant.is_partner:
         return False
+    assigned_groups = select(AccessAssignment.group_id)
     return (
         ctx.session.scalar(
             select(GroupMember.user_id)
@@ -86,7 +88,7 @@ def is_partner_agent(ctx: Context, user: User) -> bool:
             .where(
                 GroupMember.user_id == user.id,
                 Group.tenant_id == tenant.id,
-                Group.name.in_(list(AGENT_GROUPS)),
+                or_(Group.name.in_(list(AGENT_GROUPS)), Group.id.in_(assigned_groups)),
             )
             .limit(1)
         )

@@ -141,6 +141,28 @@ def activate_pending(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Rela
     return relationship
 
 
+def withdraw_pending(ctx: Context, offer: Offer) -> None:
+    """A disabled offer for one customer takes its unanswered request with it."""
+    withdrawn = list(
+        ctx.session.scalars(
+            update(Relationship)
+            .where(Relationship.offer_id == offer.id, Relationship.status == "approval_pending")
+            .values(
+                status="terminated",
+                terminated_at=ctx.now,
+                terminated_by="partner",
+                version=Relationship.version + 1,
+            )
+            .returning(Relationship.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for relationship_id in withdrawn:
+        relationship = ctx.session.get(Relationship, relationship_id, populate_existing=True)
+        assert relationship is not None
+        audit_both(ctx, relationship, "partner.relationship.withdraw")
+
+
 def create_default_assignments(ctx: Context, offer: Offer, relationship: Relationship) -> None:
     """Classic: *Admin agents* -> Global Administrator, *Helpdesk agents* -> Password
     Administrator. Granular: *Admin agents* -> every role of the relationship."""
