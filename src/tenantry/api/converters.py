@@ -12,11 +12,13 @@ from tenantry.api.schemas import (
     PurchaseTermsIO,
     RelationshipOut,
     RoleDescribed,
+    ServiceHealthOut,
+    ServiceMessageOut,
     TrialTermsIO,
 )
 from tenantry.models import Offer, Relationship, Tenant
 from tenantry.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
-from tenantry.services import offers
+from tenantry.services import health, offers
 from tenantry.services.context import Context
 from tenantry.services.partner_views import CustomerSummary
 
@@ -108,4 +110,14 @@ def customer_out(summary: CustomerSummary) -> CustomerOut:
         health=summary.health,  # type: ignore[arg-type]
         licenses=LicenseCount(assigned=summary.licenses_assigned, total=summary.licenses_total),
         open_service_requests=summary.open_service_requests,
+    )
+
+
+def health_out(item: health.ServiceHealth) -> ServiceHealthOut:
+    return ServiceHealthOut(
+        id=item.service.id,
+        name=item.service.name,
+        status=item.service.status,  # type: ignore[arg-type]
+        updated_at=item.service.updated_at,
+        messages=[ServiceMessageOut.model_validate(m) for m in item.messages],
     )

@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
 from tenantry.models import Offer, Relationship, Sku, Tenant
-from tenantry.models.partners import LIVE_STATUSES
 from tenantry.roles import UNDELEGABLE_ROLES, Permission, Role
 from tenantry.services import audit, billing, notifications, partners, relationships
 from tenantry.services.context import Context
@@ -292,17 +291,7 @@ def accept(ctx: Context, token: str) -> Relationship:
 
 
 def _open_reusable(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Relationship:
-    existing = ctx.session.scalar(
-        select(Relationship.id).where(
-            Relationship.offer_id == offer.id,
-            Relationship.customer_tenant_id == customer_id,
-            Relationship.status.in_(LIVE_STATUSES),
-        )
-    )
-    if existing:
-        raise Conflict(
-            "Your organisation has already accepted this offer.", slug="already-accepted"
-        )
+    relationships.ensure_not_accepted(ctx, offer, customer_id)
     try:
         with ctx.session.begin_nested():
             relationship = relationships.open_active(ctx, offer, customer_id)

@@ -104,6 +104,20 @@ def open_active(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Relations
     return relationship
 
 
+def ensure_not_accepted(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> None:
+    live = ctx.session.scalar(
+        select(Relationship.id).where(
+            Relationship.offer_id == offer.id,
+            Relationship.customer_tenant_id == customer_id,
+            Relationship.status.in_(LIVE_STATUSES),
+        )
+    )
+    if live:
+        raise Conflict(
+            "Your organisation has already accepted this offer.", slug="already-accepted"
+        )
+
+
 def activate_pending(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Relationship:
     won = ctx.session.execute(
         update(Relationship)
@@ -123,17 +137,7 @@ def activate_pending(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Rela
         .execution_options(synchronize_session=False)
     ).scalar()
     if won is None:
-        live = ctx.session.scalar(
-            select(Relationship.id).where(
-                Relationship.offer_id == offer.id,
-                Relationship.customer_tenant_id == customer_id,
-                Relationship.status.in_(LIVE_STATUSES),
-            )
-        )
-        if live:
-            raise Conflict(
-                "Your organisation has already accepted this offer.", slug="already-accepted"
-            )
+        ensure_not_accepted(ctx, offer, customer_id)
         raise Gone("This offer is no longer waiting for approval.", slug="offer-expired")
     relationship = ctx.session.get(Relationship, won, populate_existing=True)
     assert relationship is not None

@@ -8,7 +8,14 @@ from typing import Annotated
 
 from fastapi import Header, Query, Response
 
-from tenantry.api.converters import contact, customer_out, etag, offer_out, relationship_out
+from tenantry.api.converters import (
+    contact,
+    customer_out,
+    etag,
+    health_out,
+    offer_out,
+    relationship_out,
+)
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
 from tenantry.api.routes.audit import event_out
@@ -32,8 +39,6 @@ from tenantry.api.schemas import (
     RelationshipOut,
     RelationshipPatch,
     RelationshipStatus,
-    ServiceHealthOut,
-    ServiceMessageOut,
     ServiceRequestOut,
 )
 from tenantry.models import User
@@ -207,16 +212,7 @@ def customer_dashboard(tid: uuid.UUID, ctx: Ctx) -> DashboardOut:
     return DashboardOut(
         customer=customer_out(board.summary),
         contact=contact(board.summary.tenant),
-        health=[
-            ServiceHealthOut(
-                id=h.service.id,
-                name=h.service.name,
-                status=h.service.status,  # type: ignore[arg-type]
-                updated_at=h.service.updated_at,
-                messages=[ServiceMessageOut.model_validate(m) for m in h.messages],
-            )
-            for h in board.services
-        ],
+        health=[health_out(h) for h in board.services],
         service_requests=[ServiceRequestOut.model_validate(r) for r in board.service_requests],
         subscriptions=[subscription_out(ctx, s) for s in board.subscriptions],
         domains=[

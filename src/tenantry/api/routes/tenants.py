@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from tenantry.api.converters import health_out
 from tenantry.api.deps import Ctx
 from tenantry.api.routes import router
 from tenantry.api.schemas import (
     HealthOut,
-    ServiceHealthOut,
-    ServiceMessageOut,
     TenantOut,
     TenantPatch,
 )
@@ -39,15 +38,4 @@ def patch_tenant(tid: uuid.UUID, body: TenantPatch, ctx: Ctx) -> TenantOut:
 
 @api.get("/tenants/{tid}/health", response_model=HealthOut)
 def get_health(tid: uuid.UUID, ctx: Ctx) -> HealthOut:
-    return HealthOut(
-        services=[
-            ServiceHealthOut(
-                id=h.service.id,
-                name=h.service.name,
-                status=h.service.status,  # type: ignore[arg-type]
-                updated_at=h.service.updated_at,
-                messages=[ServiceMessageOut.model_validate(m) for m in h.messages],
-            )
-            for h in health.tenant_health(ctx, tid)
-        ]
-    )
+    return HealthOut(services=[health_out(h) for h in health.tenant_health(ctx, tid)])
