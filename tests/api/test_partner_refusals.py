@@ -19,8 +19,12 @@ ENDPOINTS: list[tuple[str, str, dict | None, bool]] = [  # (method, path, body, 
     ("PATCH", f"/partner/relationships/{Z}", {"auto_extend": False}, True),
     ("POST", f"/partner/relationships/{Z}/terminate", None, True),
     ("GET", f"/partner/relationships/{Z}/access-assignments", None, True),
-    ("POST", f"/partner/relationships/{Z}/access-assignments",
-     {"group_id": Z, "roles": ["global_reader"]}, True),
+    (
+        "POST",
+        f"/partner/relationships/{Z}/access-assignments",
+        {"group_id": Z, "roles": ["global_reader"]},
+        True,
+    ),
     ("DELETE", f"/partner/relationships/{Z}/access-assignments/{Z}", None, True),
     ("GET", f"/partner/agents/{Z}", None, True),
     ("PUT", f"/partner/agents/{Z}", {"access": "full"}, True),
@@ -38,8 +42,15 @@ def _call(api: Api, method: str, path: str, body: dict | None) -> object:
 
 
 @pytest.mark.parametrize(("method", "path", "body", "admins_only"), ENDPOINTS, ids=IDS)
-def test_partner_endpoints_refuse(client: TestClient, org: Org, partner: Partner, method: str,
-                                  path: str, body: dict | None, admins_only: bool) -> None:
+def test_partner_endpoints_refuse(
+    client: TestClient,
+    org: Org,
+    partner: Partner,
+    method: str,
+    path: str,
+    body: dict | None,
+    admins_only: bool,
+) -> None:
     assert _call(Api(client), method, path, body).status_code == 401
     not_partner = _call(org.admin, method, path, body)
     assert not_partner.status_code == 403

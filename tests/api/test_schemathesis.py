@@ -28,8 +28,9 @@ CHECKS = [
 SKIP = {"POST /api/v1/auth/logout"}  # would end the session the run depends on
 
 
-def test_api_never_errors_and_matches_its_schema(app: Any, client: Any, sessions: Any,
-                                                 settings: Any, clock: Any) -> None:
+def test_api_never_errors_and_matches_its_schema(
+    app: Any, client: Any, sessions: Any, settings: Any, clock: Any
+) -> None:
     # A partner admin with MFA, who also has a customer: the partner endpoints get past
     # their gates and the generated data reaches the services.
     partner = make_partner(client, sessions, settings, clock, "Fuzz")
