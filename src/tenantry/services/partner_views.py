@@ -20,6 +20,7 @@ from tenantry.models import (
     AccessAssignment,
     AuditEvent,
     Domain,
+    Group,
     GroupMember,
     Relationship,
     ServiceRequest,
@@ -34,39 +35,61 @@ from tenantry.services.context import Context
 from tenantry.services.errors import InvalidInput, NotFound
 from tenantry.services.pagination import Page, paginate
 from tenantry.services.relationships import OPEN_STATUSES
-from tenantry.services.search import prefix_match
+from tenantry.services.search import prefix_match, searchable
 
 STATUS_RANK = {"active": 1, "expiring": 2, "approval_pending": 3}
 OPEN_REQUEST = ("open", "in_progress")
 LOOKUP_LIMIT = 20
 
 
-def _administrable(ctx: Context, partner_id: uuid.UUID) -> Select[Any]:
-    """Relationships through which this agent may act: live, with an assignment holding it."""
+def _agent_groups(ctx: Context, partner_id: uuid.UUID) -> list[uuid.UUID]:
+    """The partner groups holding this agent (a handful), so queries needn't join them."""
     principal = ctx.require_principal()
-    mine = (
-        select(AccessAssignment.relationship_id)
-        .join(GroupMember, GroupMember.group_id == AccessAssignment.group_id)
-        .where(GroupMember.user_id == principal.user_id)
-    )
-    return select(Relationship.customer_tenant_id).where(
-        Relationship.partner_tenant_id == partner_id,
-        Relationship.status.in_(LIVE_STATUSES),
-        or_(Relationship.ends_at > ctx.now, Relationship.auto_extend),
-        Relationship.id.in_(mine),
+    return list(
+        ctx.session.scalars(
+            select(GroupMember.group_id)
+            .join(Group, Group.id == GroupMember.group_id)
+            .where(GroupMember.user_id == principal.user_id, Group.tenant_id == partner_id)
+        )
     )
 
 
-def _visible_relationships(ctx: Context, partner_id: uuid.UUID) -> Any:
-    """Relationship rows this caller may see in the customer list."""
-    decision = access.decide(ctx, partner_id)
-    condition = [
-        Relationship.partner_tenant_id == partner_id,
-        Relationship.status.in_(OPEN_STATUSES),
-    ]
-    if not decision.allows(Permission.PARTNER_MANAGE):
-        condition.append(Relationship.customer_tenant_id.in_(_administrable(ctx, partner_id)))
-    return condition
+def _administrable(ctx: Context, partner_id: uuid.UUID, tenant_column: Any) -> Any:
+    """EXISTS a live relationship of this partner with the row's tenant through which the
+    agent may act. Correlated, so a query walks its own (prefix or name) index in order and
+    stops at its LIMIT, checking each hit with the relationships index."""
+    return (
+        select(Relationship.id)
+        .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
+        .where(
+            Relationship.customer_tenant_id == tenant_column,
+            Relationship.partner_tenant_id == partner_id,
+            Relationship.status.in_(LIVE_STATUSES),
+            or_(Relationship.ends_at > ctx.now, Relationship.auto_extend),
+            AccessAssignment.group_id.in_(_agent_groups(ctx, partner_id)),
+        )
+        .exists()
+    )
+
+
+def _sees_all(ctx: Context, partner_id: uuid.UUID) -> bool:
+    """Partner admins see every open relationship, pending ones included."""
+    return access.decide(ctx, partner_id).allows(Permission.PARTNER_MANAGE)
+
+
+def _visible(ctx: Context, partner_id: uuid.UUID, tenant_column: Any) -> Any:
+    """EXISTS a relationship this caller may see in the customer list for the row's tenant."""
+    if not _sees_all(ctx, partner_id):
+        return _administrable(ctx, partner_id, tenant_column)
+    return (
+        select(Relationship.id)
+        .where(
+            Relationship.customer_tenant_id == tenant_column,
+            Relationship.partner_tenant_id == partner_id,
+            Relationship.status.in_(OPEN_STATUSES),
+        )
+        .exists()
+    )
 
 
 @dataclass
@@ -90,33 +113,36 @@ def customers(
     ctx: Context, *, search: str | None, cursor: str | None, limit: int
 ) -> Page[CustomerSummary]:
     partner = partners.require_partner(ctx, None)
-    rank = case(*[(Relationship.status == s, r) for s, r in STATUS_RANK.items()], else_=9)
-    rel = (
-        select(
-            Relationship.customer_tenant_id.label("tid"),
-            func.min(rank).label("rank"),
-            func.max(Relationship.ends_at).label("ends_at"),
-        )
-        .where(*_visible_relationships(ctx, partner.id))
-        .group_by(Relationship.customer_tenant_id)
-        .subquery()
-    )
-    stmt: Select[Any] = select(Tenant, rel.c.rank, rel.c.ends_at).join(rel, rel.c.tid == Tenant.id)
+    stmt: Select[tuple[Tenant]] = select(Tenant).where(_visible(ctx, partner.id, Tenant.id))
     if search and search.strip():
         term = search.strip().lower()
-        stmt = stmt.where(
-            or_(
-                prefix_match(ctx.session, func.lower(Tenant.name), term),
-                Tenant.id.in_(
-                    select(Domain.tenant_id).where(prefix_match(ctx.session, Domain.name, term))
-                ),
-            )
-        )
-    page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit, rows=True)
-    by_rank = {r: s for s, r in STATUS_RANK.items()}
-    summaries = [CustomerSummary(t, by_rank.get(r, "expired"), ends) for t, r, ends in page.items]
-    _fill(ctx, summaries)
+        named = select(Tenant.id).where(prefix_match(ctx.session, func.lower(Tenant.name), term))
+        by_domain = select(Domain.tenant_id).where(prefix_match(ctx.session, Domain.name, term))
+        stmt = stmt.where(Tenant.id.in_(named.union(by_domain)))
+    page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit)
+    summaries = _summaries(ctx, partner.id, page.items)
     return Page(summaries, page.next_cursor)
+
+
+def _summaries(ctx: Context, partner_id: uuid.UUID, tenants: list[Tenant]) -> list[CustomerSummary]:
+    """Relationship status and end for one page of customers, in one grouped query."""
+    if not tenants:
+        return []
+    rank = case(*[(Relationship.status == s, r) for s, r in STATUS_RANK.items()], else_=9)
+    rows = ctx.session.execute(
+        select(Relationship.customer_tenant_id, func.min(rank), func.max(Relationship.ends_at))
+        .where(
+            Relationship.partner_tenant_id == partner_id,
+            Relationship.customer_tenant_id.in_([t.id for t in tenants]),
+            Relationship.status.in_(OPEN_STATUSES),
+        )
+        .group_by(Relationship.customer_tenant_id)
+    ).all()
+    by_rank = {r: s for s, r in STATUS_RANK.items()}
+    found = {tid: (by_rank.get(r, "expired"), ends) for tid, r, ends in rows}
+    summaries = [CustomerSummary(t, *found.get(t.id, ("expired", None))) for t in tenants]
+    _fill(ctx, summaries)
+    return summaries
 
 
 def _fill(ctx: Context, summaries: list[CustomerSummary]) -> None:
@@ -165,24 +191,12 @@ def _fill(ctx: Context, summaries: list[CustomerSummary]) -> None:
 
 def _visible_customer(ctx: Context, tenant_id: uuid.UUID) -> CustomerSummary:
     partner = partners.require_partner(ctx, None)
-    row = ctx.session.execute(
-        select(
-            Tenant,
-            func.min(
-                case(*[(Relationship.status == s, r) for s, r in STATUS_RANK.items()], else_=9)
-            ),
-            func.max(Relationship.ends_at),
-        )
-        .join(Relationship, Relationship.customer_tenant_id == Tenant.id)
-        .where(Tenant.id == tenant_id, *_visible_relationships(ctx, partner.id))
-        .group_by(Tenant.id)
-    ).first()
-    if row is None:
+    tenant = ctx.session.scalar(
+        select(Tenant).where(Tenant.id == tenant_id, _visible(ctx, partner.id, Tenant.id))
+    )
+    if tenant is None:
         raise NotFound("Customer not found.")
-    by_rank = {r: s for s, r in STATUS_RANK.items()}
-    summary = CustomerSummary(row[0], by_rank.get(row[1], "expired"), row[2])
-    _fill(ctx, [summary])
-    return summary
+    return _summaries(ctx, partner.id, [tenant])[0]
 
 
 @dataclass
@@ -254,41 +268,44 @@ class LookupHit:
 
 def lookup(ctx: Context, query: str) -> list[LookupHit]:
     """Find and Assist: a customer by name, any of its domains, or a user's UPN or name —
-    only among the customers this agent may administer."""
+    only among the customers this agent may administer. Each query walks a prefix index in
+    its own order and checks the hits, so it stops after LOOKUP_LIMIT."""
     partner = partners.require_partner(ctx, None)
     term = query.strip().lower()
     if len(term) < 2:
         raise InvalidInput("Type at least two characters to search.")
     session = ctx.session
-    mine = _administrable(ctx, partner.id)
     hits: list[LookupHit] = []
+    tenant_name = func.lower(Tenant.name)
     for tid, name in session.execute(
         select(Tenant.id, Tenant.name)
-        .where(Tenant.id.in_(mine), prefix_match(session, func.lower(Tenant.name), term))
-        .order_by(Tenant.name)
+        .where(prefix_match(session, tenant_name, term), _administrable(ctx, partner.id, Tenant.id))
+        .order_by(searchable(session, tenant_name))
         .limit(LOOKUP_LIMIT)
     ):
         hits.append(LookupHit(tid, name, "tenant", name))
     for tid, name, domain in session.execute(
         select(Domain.tenant_id, Tenant.name, Domain.name)
         .join(Tenant, Tenant.id == Domain.tenant_id)
-        .where(Domain.tenant_id.in_(mine), prefix_match(session, Domain.name, term))
-        .order_by(Domain.name)
+        .where(
+            prefix_match(session, Domain.name, term),
+            _administrable(ctx, partner.id, Domain.tenant_id),
+        )
+        .order_by(searchable(session, Domain.name))
         .limit(LOOKUP_LIMIT)
     ):
         hits.append(LookupHit(tid, name, "domain", domain))
-    users = (
-        select(User.tenant_id, Tenant.name, User.user_principal_name)
-        .join(Tenant, Tenant.id == User.tenant_id)
-        .where(User.tenant_id.in_(mine))
-    )
     seen: set[str] = set()
-    for condition in (
-        prefix_match(session, User.user_principal_name, term),
-        prefix_match(session, func.lower(User.display_name), term),
-    ):
+    display_name = func.lower(User.display_name)
+    for column in (User.user_principal_name, display_name):
         for tid, name, upn in session.execute(
-            users.where(condition).order_by(User.user_principal_name).limit(LOOKUP_LIMIT)
+            select(User.tenant_id, Tenant.name, User.user_principal_name)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(
+                prefix_match(session, column, term), _administrable(ctx, partner.id, User.tenant_id)
+            )
+            .order_by(searchable(session, column))
+            .limit(LOOKUP_LIMIT)
         ):
             if upn not in seen:
                 seen.add(upn)

@@ -1,8 +1,9 @@
-"""Prefix search that uses an index on both databases.
+"""Prefix search that walks an index in order on both databases, so LIMIT stops it early.
 
-PostgreSQL uses the ``*_pattern_ops`` indexes of migration 0002 for ``LIKE 'abc%'`` whatever
-the database collation; SQLite only uses an index for a prefix given as a range, so there
-the range is added to the LIKE.
+PostgreSQL: the search indexes of migration 0002 are on ``(expression COLLATE "C")``; matching
+and ordering by that same expression lets one index serve ``LIKE 'abc%'`` and the ORDER BY,
+whatever the database collation. SQLite only uses an index for a prefix given as a range, so
+there the range is added to the LIKE.
 """
 
 from __future__ import annotations
@@ -19,8 +20,16 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def searchable(session: Session, column: Any) -> Any:
+    """The expression a search matches and orders by (the one its index is built on)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.collate("C")
+    return column
+
+
 def prefix_match(session: Session, column: Any, prefix: str) -> ColumnElement[bool]:
-    condition: ColumnElement[bool] = column.like(escape_like(prefix) + "%", escape="\\")
+    expression = searchable(session, column)
+    condition: ColumnElement[bool] = expression.like(escape_like(prefix) + "%", escape="\\")
     if session.get_bind().dialect.name == "sqlite":
         condition = and_(column >= prefix, column < prefix + TOP, condition)
     return condition

@@ -185,11 +185,13 @@ def upgrade() -> None:
 # Prefix search for Find and Assist and the customer list (see services/search.py). These
 # are dialect-specific, so they live here and env.py keeps `alembic check` away from them.
 SEARCH_INDEXES = {
+    # COLLATE "C" whatever the database collation: one index serves both the prefix and
+    # the ORDER BY of a search, so LIMIT stops the scan early.
     "postgresql": [
-        "CREATE INDEX ix_search_users_upn ON users (user_principal_name varchar_pattern_ops)",
-        "CREATE INDEX ix_search_users_display_name ON users (lower(display_name) text_pattern_ops)",
-        "CREATE INDEX ix_search_domains_name ON domains (name varchar_pattern_ops)",
-        "CREATE INDEX ix_search_tenants_name ON tenants (lower(name) text_pattern_ops)",
+        'CREATE INDEX ix_search_users_upn ON users ((user_principal_name COLLATE "C"))',
+        'CREATE INDEX ix_search_users_display_name ON users ((lower(display_name) COLLATE "C"))',
+        'CREATE INDEX ix_search_domains_name ON domains ((name COLLATE "C"))',
+        'CREATE INDEX ix_search_tenants_name ON tenants ((lower(name) COLLATE "C"))',
     ],
     "sqlite": [
         "CREATE INDEX ix_search_users_display_name ON users (lower(display_name))",
