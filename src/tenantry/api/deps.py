@@ -67,8 +67,9 @@ def signed_in_context(
     return _context(request, credentials, required=True)
 
 
-def active_context(ctx: Annotated[Context, Depends(signed_in_context)]) -> Context:
-    """Signed in with a password of one's own: what every other route needs."""
+async def active_context(ctx: Annotated[Context, Depends(signed_in_context)]) -> Context:
+    """Signed in with a password of one's own: what every other route needs. (No I/O, so
+    async: FastAPI runs it on the event loop instead of a worker thread.)"""
     if ctx.require_principal().must_change_password:
         raise Forbidden(
             "Change your temporary password first (POST /me/password).",

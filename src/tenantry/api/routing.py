@@ -33,7 +33,24 @@ def _after_rollback(factory: sessionmaker[Session], ctx: Context) -> None:
         log.exception("after-rollback work failed (request %s)", ctx.request_id)
 
 
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
 class TransactionalRoute(APIRoute):
+    """Each step that touches the database is one hop to the thread pool, not several: on a
+    busy server every hop waits for a worker thread."""
+
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
 
@@ -44,12 +61,11 @@ class TransactionalRoute(APIRoute):
             request.state.context = None
             try:
                 response = await handler(request)
-                await run_in_threadpool(session.commit)
+                await run_in_threadpool(_commit_and_close, session)
                 return response
             except BaseException as exc:
-                await run_in_threadpool(session.rollback)
                 # Closed before the after-rollback work, so nothing can touch it again.
-                await run_in_threadpool(session.close)
+                await run_in_threadpool(_rollback_and_close, session)
                 ctx: Context | None = request.state.context
                 if ctx is not None and ctx.after_rollback:
                     await run_in_threadpool(_after_rollback, factory, ctx)
@@ -60,7 +76,5 @@ class TransactionalRoute(APIRoute):
                         "That conflicts with something that already exists.", slug="duplicate"
                     ) from exc
                 raise
-            finally:
-                await run_in_threadpool(session.close)
 
         return run

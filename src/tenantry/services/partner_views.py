@@ -9,11 +9,12 @@ built with a fixed number of queries per page, never one per customer.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from tenantry import access
 from tenantry.models import (
@@ -23,6 +24,7 @@ from tenantry.models import (
     Group,
     GroupMember,
     Relationship,
+    Service,
     ServiceRequest,
     Subscription,
     Tenant,
@@ -38,6 +40,7 @@ from tenantry.services.relationships import OPEN_STATUSES
 from tenantry.services.search import prefix_match, searchable
 
 STATUS_RANK = {"active": 1, "expiring": 2, "approval_pending": 3}
+RANKED_STATUS = {rank: status for status, rank in STATUS_RANK.items()}
 OPEN_REQUEST = ("open", "in_progress")
 LOOKUP_LIMIT = 20
 
@@ -54,22 +57,28 @@ def _agent_groups(ctx: Context, partner_id: uuid.UUID) -> list[uuid.UUID]:
     )
 
 
-def _administrable(ctx: Context, partner_id: uuid.UUID, tenant_column: Any) -> Any:
-    """EXISTS a live relationship of this partner with the row's tenant through which the
-    agent may act. Correlated, so a query walks its own (prefix or name) index in order and
-    stops at its LIMIT, checking each hit with the relationships index."""
-    return (
-        select(Relationship.id)
-        .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
-        .where(
-            Relationship.customer_tenant_id == tenant_column,
-            Relationship.partner_tenant_id == partner_id,
-            Relationship.status.in_(LIVE_STATUSES),
-            or_(Relationship.ends_at > ctx.now, Relationship.auto_extend),
-            AccessAssignment.group_id.in_(_agent_groups(ctx, partner_id)),
+def _administrable(ctx: Context, partner_id: uuid.UUID) -> Callable[[Any], Any]:
+    """A builder of: EXISTS a live relationship of this partner with the row's tenant through
+    which the agent may act. Correlated, so a query walks its own (prefix or name) index in
+    order and stops at its LIMIT, checking each hit with the relationships index. The agent's
+    groups are read once, however many queries the builder serves."""
+    groups = _agent_groups(ctx, partner_id)
+
+    def exists_for(tenant_column: Any) -> Any:
+        return (
+            select(Relationship.id)
+            .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
+            .where(
+                Relationship.customer_tenant_id == tenant_column,
+                Relationship.partner_tenant_id == partner_id,
+                Relationship.status.in_(LIVE_STATUSES),
+                or_(Relationship.ends_at > ctx.now, Relationship.auto_extend),
+                AccessAssignment.group_id.in_(groups),
+            )
+            .exists()
         )
-        .exists()
-    )
+
+    return exists_for
 
 
 def _sees_all(ctx: Context, partner_id: uuid.UUID) -> bool:
@@ -80,7 +89,7 @@ def _sees_all(ctx: Context, partner_id: uuid.UUID) -> bool:
 def _visible(ctx: Context, partner_id: uuid.UUID, tenant_column: Any) -> Any:
     """EXISTS a relationship this caller may see in the customer list for the row's tenant."""
     if not _sees_all(ctx, partner_id):
-        return _administrable(ctx, partner_id, tenant_column)
+        return _administrable(ctx, partner_id)(tenant_column)
     return (
         select(Relationship.id)
         .where(
@@ -105,98 +114,82 @@ class CustomerSummary:
 
 
 def overall_health(ctx: Context) -> str:
-    statuses = {item.service.status for item in health.overview(ctx)}
+    """The worst status of any platform service (health is platform-wide, not per tenant)."""
+    statuses = set(ctx.session.scalars(select(Service.status).distinct()))
     return next((s for s in ("incident", "degraded") if s in statuses), "healthy")
+
+
+def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
+    """Relationship status and end, default domain, licences and open requests of the row's
+    tenant, as correlated scalar subqueries: a page of customers is one query, each figure an
+    index probe per row of the page."""
+    rank = case(*[(Relationship.status == s, r) for s, r in STATUS_RANK.items()], else_=9)
+    open_relationship = and_(
+        Relationship.customer_tenant_id == Tenant.id,
+        Relationship.partner_tenant_id == partner_id,
+        Relationship.status.in_(OPEN_STATUSES),
+    )
+    counted = and_(
+        Subscription.tenant_id == Tenant.id,
+        Subscription.status != "expired",
+        or_(Subscription.trial_ends_at.is_(None), Subscription.trial_ends_at > ctx.now),
+    )
+    return [
+        select(func.min(rank)).where(open_relationship).scalar_subquery(),
+        select(func.max(Relationship.ends_at)).where(open_relationship).scalar_subquery(),
+        select(Domain.name)
+        .where(Domain.tenant_id == Tenant.id, Domain.is_default)
+        .limit(1)
+        .scalar_subquery(),
+        select(func.coalesce(func.sum(Subscription.assigned), 0)).where(counted).scalar_subquery(),
+        select(func.coalesce(func.sum(Subscription.seats), 0)).where(counted).scalar_subquery(),
+        select(func.count())
+        .where(ServiceRequest.tenant_id == Tenant.id, ServiceRequest.status.in_(OPEN_REQUEST))
+        .scalar_subquery(),
+    ]
+
+
+def _summary(row: Any, health_status: str) -> CustomerSummary:
+    tenant, rank, ends_at, domain, assigned, seats, requests = row
+    return CustomerSummary(
+        tenant=tenant,
+        relationship_status=RANKED_STATUS.get(rank, "expired"),
+        ends_at=ends_at,
+        default_domain=domain or "",
+        health=health_status,
+        licenses_assigned=int(assigned),
+        licenses_total=int(seats),
+        open_service_requests=int(requests),
+    )
 
 
 def customers(
     ctx: Context, *, search: str | None, cursor: str | None, limit: int
 ) -> Page[CustomerSummary]:
     partner = partners.require_partner(ctx, None)
-    stmt: Select[tuple[Tenant]] = select(Tenant).where(_visible(ctx, partner.id, Tenant.id))
+    stmt: Select[Any] = select(Tenant, *_summary_columns(ctx, partner.id)).where(
+        _visible(ctx, partner.id, Tenant.id)
+    )
     if search and search.strip():
         term = search.strip().lower()
         named = select(Tenant.id).where(prefix_match(ctx.session, func.lower(Tenant.name), term))
         by_domain = select(Domain.tenant_id).where(prefix_match(ctx.session, Domain.name, term))
         stmt = stmt.where(Tenant.id.in_(named.union(by_domain)))
-    page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit)
-    summaries = _summaries(ctx, partner.id, page.items)
-    return Page(summaries, page.next_cursor)
-
-
-def _summaries(ctx: Context, partner_id: uuid.UUID, tenants: list[Tenant]) -> list[CustomerSummary]:
-    """Relationship status and end for one page of customers, in one grouped query."""
-    if not tenants:
-        return []
-    rank = case(*[(Relationship.status == s, r) for s, r in STATUS_RANK.items()], else_=9)
-    rows = ctx.session.execute(
-        select(Relationship.customer_tenant_id, func.min(rank), func.max(Relationship.ends_at))
-        .where(
-            Relationship.partner_tenant_id == partner_id,
-            Relationship.customer_tenant_id.in_([t.id for t in tenants]),
-            Relationship.status.in_(OPEN_STATUSES),
-        )
-        .group_by(Relationship.customer_tenant_id)
-    ).all()
-    by_rank = {r: s for s, r in STATUS_RANK.items()}
-    found = {tid: (by_rank.get(r, "expired"), ends) for tid, r, ends in rows}
-    summaries = [CustomerSummary(t, *found.get(t.id, ("expired", None))) for t in tenants]
-    _fill(ctx, summaries)
-    return summaries
-
-
-def _fill(ctx: Context, summaries: list[CustomerSummary]) -> None:
-    """Domains, licences and open requests of one page of customers: three queries."""
-    if not summaries:
-        return
-    ids = [s.tenant.id for s in summaries]
-    domains = dict(
-        ctx.session.execute(
-            select(Domain.tenant_id, Domain.name).where(
-                Domain.tenant_id.in_(ids), Domain.is_default
-            )
-        ).all()
-    )
-    seats = {
-        tid: (int(a or 0), int(t or 0))
-        for tid, a, t in ctx.session.execute(
-            select(
-                Subscription.tenant_id,
-                func.sum(Subscription.assigned),
-                func.sum(Subscription.seats),
-            )
-            .where(
-                Subscription.tenant_id.in_(ids),
-                Subscription.status != "expired",
-                or_(Subscription.trial_ends_at.is_(None), Subscription.trial_ends_at > ctx.now),
-            )
-            .group_by(Subscription.tenant_id)
-        ).all()
-    }
-    requests = dict(
-        ctx.session.execute(
-            select(ServiceRequest.tenant_id, func.count())
-            .where(ServiceRequest.tenant_id.in_(ids), ServiceRequest.status.in_(OPEN_REQUEST))
-            .group_by(ServiceRequest.tenant_id)
-        ).all()
-    )
-    status = overall_health(ctx)
-    for summary in summaries:
-        tid = summary.tenant.id
-        summary.default_domain = domains.get(tid, "")
-        summary.licenses_assigned, summary.licenses_total = seats.get(tid, (0, 0))
-        summary.open_service_requests = int(requests.get(tid, 0))
-        summary.health = status
+    page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit, rows=True)
+    status = overall_health(ctx) if page.items else "healthy"
+    return Page([_summary(row, status) for row in page.items], page.next_cursor)
 
 
 def _visible_customer(ctx: Context, tenant_id: uuid.UUID) -> CustomerSummary:
     partner = partners.require_partner(ctx, None)
-    tenant = ctx.session.scalar(
-        select(Tenant).where(Tenant.id == tenant_id, _visible(ctx, partner.id, Tenant.id))
-    )
-    if tenant is None:
+    row = ctx.session.execute(
+        select(Tenant, *_summary_columns(ctx, partner.id)).where(
+            Tenant.id == tenant_id, _visible(ctx, partner.id, Tenant.id)
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound("Customer not found.")
-    return _summaries(ctx, partner.id, [tenant])[0]
+    return _summary(row, overall_health(ctx))
 
 
 @dataclass
@@ -276,10 +269,11 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         raise InvalidInput("Type at least two characters to search.")
     session = ctx.session
     hits: list[LookupHit] = []
+    administrable = _administrable(ctx, partner.id)
     tenant_name = func.lower(Tenant.name)
     for tid, name in session.execute(
         select(Tenant.id, Tenant.name)
-        .where(prefix_match(session, tenant_name, term), _administrable(ctx, partner.id, Tenant.id))
+        .where(prefix_match(session, tenant_name, term), administrable(Tenant.id))
         .order_by(searchable(session, tenant_name))
         .limit(LOOKUP_LIMIT)
     ):
@@ -289,7 +283,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         .join(Tenant, Tenant.id == Domain.tenant_id)
         .where(
             prefix_match(session, Domain.name, term),
-            _administrable(ctx, partner.id, Domain.tenant_id),
+            administrable(Domain.tenant_id),
         )
         .order_by(searchable(session, Domain.name))
         .limit(LOOKUP_LIMIT)
@@ -301,9 +295,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         for tid, name, upn in session.execute(
             select(User.tenant_id, Tenant.name, User.user_principal_name)
             .join(Tenant, Tenant.id == User.tenant_id)
-            .where(
-                prefix_match(session, column, term), _administrable(ctx, partner.id, User.tenant_id)
-            )
+            .where(prefix_match(session, column, term), administrable(User.tenant_id))
             .order_by(searchable(session, column))
             .limit(LOOKUP_LIMIT)
         ):
