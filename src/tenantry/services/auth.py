@@ -178,6 +178,21 @@ def _fail(ctx: Context, username: str, user: User | None, reason: str) -> Unauth
 
 
 def sign_in(ctx: Context, username: str, password: str, totp_code: str | None) -> IssuedToken:
+    """The API's one-call sign-in: password and, for enrolled accounts, the TOTP code."""
+    user = check_password(ctx, username, password)
+    if user.mfa_enabled:
+        if not totp_code:
+            raise Unauthenticated(
+                "This account uses two-step verification: send totp_code as well.",
+                slug="mfa-required",
+                title="Verification code required",
+            )
+        check_second_factor(ctx, user, totp_code)
+    return complete_sign_in(ctx, user, password)
+
+
+def check_password(ctx: Context, username: str, password: str) -> User:
+    """First step: throttle, password, enabled. Failures are counted and audited."""
     username = username.strip().lower()
     _check_throttle(ctx, username)
     user = ctx.session.scalar(select(User).where(User.user_principal_name == username))
@@ -188,18 +203,25 @@ def sign_in(ctx: Context, username: str, password: str, totp_code: str | None) -
         raise _fail(ctx, username, user, "password")
     if not user.enabled:
         raise _fail(ctx, username, user, "disabled")
-    if user.mfa_enabled:
-        if not totp_code:
-            raise Unauthenticated(
-                "This account uses two-step verification: send totp_code as well.",
-                slug="mfa-required",
-                title="Verification code required",
-            )
-        if not _accept_totp(ctx, user, user.totp_secret, totp_code):
-            raise _fail(ctx, username, user, "totp")
-    if user.password_hash and passwords.needs_rehash(ctx.settings, user.password_hash):
+    return user
+
+
+def check_second_factor(ctx: Context, user: User, totp_code: str) -> None:
+    """Second step for enrolled accounts (the web asks for it on a page of its own)."""
+    _check_throttle(ctx, user.user_principal_name)
+    if not user.enabled:
+        raise _fail(ctx, user.user_principal_name, user, "disabled")
+    if not _accept_totp(ctx, user, user.totp_secret, totp_code.strip()):
+        raise _fail(ctx, user.user_principal_name, user, "totp")
+
+
+def complete_sign_in(ctx: Context, user: User, password: str | None = None) -> IssuedToken:
+    """Issue the token (or web session) once every factor the account has is proven."""
+    if password and user.password_hash and passwords.needs_rehash(ctx.settings, user.password_hash):
         user.password_hash = passwords.hash_password(ctx.settings, password)
-    ctx.session.execute(delete(SignInThrottle).where(SignInThrottle.key == f"account:{username}"))
+    ctx.session.execute(
+        delete(SignInThrottle).where(SignInThrottle.key == f"account:{user.user_principal_name}")
+    )
     user.last_sign_in_at = ctx.now
     issued = issue_token(ctx, user, mfa=user.mfa_enabled)
     audit.record(
