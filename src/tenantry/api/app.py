@@ -10,10 +10,9 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from tenantry import __version__
+from tenantry import __version__, web
 from tenantry.api import problems
 from tenantry.api.deps import request_id
 from tenantry.api.routes import (
@@ -133,12 +132,9 @@ def create_app(
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/docs")
-
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    web.install(app)
     return app

@@ -25,9 +25,8 @@ def request_id(request: Request) -> str:
     return incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
-def _context(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, required: bool
-) -> Context:
+def new_context(request: Request) -> Context:
+    """The request's context, not yet signed in (the API and the web pages share it)."""
     session: Session = request.state.session
     settings: Settings = request.app.state.settings
     now = request.app.state.clock() if hasattr(request.app.state, "clock") else utcnow()
@@ -39,8 +38,15 @@ def _context(
         now=now,
     )
     request.state.context = ctx
+    return ctx
+
+
+def _context(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, required: bool
+) -> Context:
+    ctx = new_context(request)
     if credentials is not None:
-        principal = auth.principal_for_token(session, credentials.credentials, now)
+        principal = auth.principal_for_token(ctx.session, credentials.credentials, ctx.now)
         if principal is None:
             raise Unauthenticated(
                 "The token is invalid, expired or revoked; sign in again.", slug="invalid-token"

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -65,9 +65,16 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _for_pages(request: Request) -> bool:
+    """Errors of web pages (anything outside the API) are rendered as pages, not JSON."""
+    return hasattr(request.app.state, "page_errors") and not request.url.path.startswith("/api/")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        if _for_pages(request):
+            return await request.app.state.page_errors(request, exc)
         headers: dict[str, str] = {}
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
@@ -76,7 +83,9 @@ def install(app: FastAPI) -> None:
         return problem(exc.status, exc.slug, exc.title, exc.detail, request, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _for_pages(request):
+            return await request.app.state.page_errors(request, exc)
         errors = [
             {
                 "loc": [str(p) for p in e.get("loc", ())],
@@ -97,7 +106,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _for_pages(request):
+            return await request.app.state.page_errors(request, exc)
         titles = {404: "Not found", 405: "Method not allowed"}
         return problem(
             exc.status_code,
@@ -109,8 +120,10 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _for_pages(request):
+            return await request.app.state.page_errors(request, exc)
         return problem(
             500,
             "internal",

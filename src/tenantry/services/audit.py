@@ -124,6 +124,7 @@ class AuditFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    by_partner: bool | None = None  # True: only partners' actions; False: only the tenant's own
 
 
 def list_events(
@@ -138,6 +139,9 @@ def list_events(
         )
     if filters.outcome:
         stmt = stmt.where(AuditEvent.outcome == filters.outcome)
+    if filters.by_partner is not None:
+        partner = AuditEvent.partner_tenant_id
+        stmt = stmt.where(partner.is_not(None) if filters.by_partner else partner.is_(None))
     if filters.since:
         stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
     if filters.until:

@@ -24,6 +24,11 @@ def tenant_events(
 ) -> Page[AuditEvent]:
     access.require(ctx, tenant_id, Permission.AUDIT_READ)
     filters = audit.AuditFilter(
-        filters.action, filters.actor, filters.outcome, _utc(filters.since), _utc(filters.until)
+        filters.action,
+        filters.actor,
+        filters.outcome,
+        _utc(filters.since),
+        _utc(filters.until),
+        filters.by_partner,
     )
     return audit.list_events(ctx.session, tenant_id, filters, cursor, limit)

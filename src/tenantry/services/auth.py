@@ -93,6 +93,15 @@ def revoke_token(ctx: Context) -> None:
     audit.record(ctx, principal.tenant_id, "auth.sign_out", f"user:{principal.user_id}")
 
 
+def revoke_token_value(ctx: Context, token: str) -> None:
+    """End a token known by its value (a browser's previous session, at sign-in)."""
+    ctx.session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=ctx.now)
+    )
+
+
 def revoke_user_tokens(ctx: Context, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
     stmt = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
     if keep is not None:

@@ -21,7 +21,6 @@ from tenantry.models import (
     AccessAssignment,
     AuditEvent,
     Domain,
-    Group,
     GroupMember,
     Relationship,
     Service,
@@ -45,24 +44,15 @@ OPEN_REQUEST = ("open", "in_progress")
 LOOKUP_LIMIT = 20
 
 
-def _agent_groups(ctx: Context, partner_id: uuid.UUID) -> list[uuid.UUID]:
-    """The partner groups holding this agent (a handful), so queries needn't join them."""
-    principal = ctx.require_principal()
-    return list(
-        ctx.session.scalars(
-            select(GroupMember.group_id)
-            .join(Group, Group.id == GroupMember.group_id)
-            .where(GroupMember.user_id == principal.user_id, Group.tenant_id == partner_id)
-        )
-    )
-
-
 def _administrable(ctx: Context, partner_id: uuid.UUID) -> Callable[[Any], Any]:
     """A builder of: EXISTS a live relationship of this partner with the row's tenant through
     which the agent may act. Correlated, so a query walks its own (prefix or name) index in
     order and stops at its LIMIT, checking each hit with the relationships index. The agent's
-    groups are read once, however many queries the builder serves."""
-    groups = _agent_groups(ctx, partner_id)
+    groups are a subquery, not a round trip of their own (a user's groups are all in its own
+    tenant, the partner)."""
+    groups = select(GroupMember.group_id).where(
+        GroupMember.user_id == ctx.require_principal().user_id
+    )
 
     def exists_for(tenant_column: Any) -> Any:
         return (

@@ -414,28 +414,34 @@ def remove_assignment(ctx: Context, relationship_id: uuid.UUID, assignment_id: u
     )
 
 
+def _level(names: set[str]) -> AgentAccess:
+    if partners.ADMIN_AGENTS in names:
+        return "full"
+    return "limited" if partners.HELPDESK_AGENTS in names else "none"
+
+
+def agent_levels(ctx: Context, users: list[User]) -> dict[uuid.UUID, AgentAccess]:
+    """Full / Limited / None for a page of the partner's users, in one query."""
+    partner = partners.require_partner(ctx)
+    names: dict[uuid.UUID, set[str]] = {u.id: set() for u in users}
+    rows = ctx.session.execute(
+        select(GroupMember.user_id, Group.name)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(
+            GroupMember.user_id.in_(list(names)),
+            Group.tenant_id == partner.id,
+            Group.name.in_(list(AGENT_GROUPS.values())),
+        )
+    )
+    for user_id, name in rows:
+        names[user_id].add(name)
+    return {user_id: _level(held) for user_id, held in names.items()}
+
+
 def agent_access(ctx: Context, user_id: uuid.UUID) -> tuple[User, AgentAccess]:
     partner = partners.require_partner(ctx)
     user = get_scoped(ctx.session, User, user_id, partner.id, "User")
-    names = set(
-        ctx.session.scalars(
-            select(Group.name)
-            .join(GroupMember, GroupMember.group_id == Group.id)
-            .where(
-                GroupMember.user_id == user.id,
-                Group.tenant_id == partner.id,
-                Group.name.in_(list(AGENT_GROUPS.values())),
-            )
-        )
-    )
-    level: AgentAccess = (
-        "full"
-        if partners.ADMIN_AGENTS in names
-        else "limited"
-        if partners.HELPDESK_AGENTS in names
-        else "none"
-    )
-    return user, level
+    return user, agent_levels(ctx, [user])[user.id]
 
 
 def set_agent_access(ctx: Context, user_id: uuid.UUID, level: AgentAccess) -> User:

@@ -17,9 +17,8 @@ from tenantry.api.schemas import (
     TotpConfirmIn,
     TotpEnrolmentOut,
 )
-from tenantry.services import auth, offers, partners, tenants
-from tenantry.services.context import Principal
-from tenantry.services.errors import Forbidden
+from tenantry.services import auth, partners
+from tenantry.services import signup as signup_service
 
 api = router("sign-in")
 
@@ -27,35 +26,18 @@ api = router("sign-in")
 @api.post("/signup", status_code=201, response_model=SignupOut)
 def signup(body: SignupIn, ctx: AnonymousCtx) -> SignupOut:
     """Create an organisation with its initial domain and first Global Administrator."""
-    if not ctx.settings.open_signup:
-        raise Forbidden(
-            "Sign-up is closed on this platform; ask the operator.", slug="signup-closed"
-        )
-    if body.offer_token:
-        offers.find_by_token(ctx, body.offer_token)  # 404/410 before anything is written
-    new = tenants.create_tenant(
+    done = signup_service.sign_up(
         ctx,
         organization_name=body.organization_name,
         initial_domain=body.initial_domain,
         admin_password=body.admin_password,
         admin_display_name=body.admin_display_name,
+        offer_token=body.offer_token,
     )
-    relationship_id = None
-    if body.offer_token:
-        # "Create your trial or subscription account": the new admin accepts at once.
-        ctx.principal = Principal(
-            new.admin.id,
-            new.tenant.id,
-            new.admin.user_principal_name,
-            new.admin.display_name,
-            mfa=False,
-            must_change_password=False,
-        )
-        relationship_id = offers.accept(ctx, body.offer_token).id
     return SignupOut(
-        tenant_id=new.tenant.id,
-        admin_user_principal_name=new.admin.user_principal_name,
-        relationship_id=relationship_id,
+        tenant_id=done.created.tenant.id,
+        admin_user_principal_name=done.created.admin.user_principal_name,
+        relationship_id=done.relationship.id if done.relationship else None,
     )
 
 

@@ -1,0 +1,190 @@
+"""What every page handler shares: the signed-in context, CSRF-checked forms, rendering with
+the layout's values, redirects with a message, and errors shown as readable pages.
+
+Handlers are thin: they call the same service functions as the API (so the same access
+decisions), inside the same one-transaction-per-request route class.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tenantry.api.deps import new_context
+from tenantry.api.routing import TransactionalRoute
+from tenantry.models import Tenant
+from tenantry.roles import ROLE_PLAIN_WORDS, Role
+from tenantry.services import auth
+from tenantry.services.context import Context
+from tenantry.services.errors import Forbidden, ServiceError
+from tenantry.web import session as web_session
+
+log = logging.getLogger("tenantry.web")
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+PASSWORD_PAGE = "/me/password"  # noqa: S105 - a page address
+
+
+def role_words(role: str) -> str:
+    try:
+        return ROLE_PLAIN_WORDS[Role(role)]
+    except (ValueError, KeyError):
+        return role
+
+
+templates.env.filters["role_words"] = role_words
+templates.env.filters["when"] = lambda value: value.strftime("%d %b %Y %H:%M") if value else ""
+templates.env.filters["day"] = lambda value: value.strftime("%d %b %Y") if value else ""
+
+
+def router() -> APIRouter:
+    return APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+
+
+class SignInRequired(Exception):
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class RedirectTo(Exception):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+def web_context(request: Request) -> Context:
+    """The context of a page: signed in when the session cookie holds a live token."""
+    ctx = new_context(request)
+    token = web_session.session_token(request)
+    if token:
+        ctx.principal = auth.principal_for_token(ctx.session, token, ctx.now)
+    return ctx
+
+
+def signed_in_context(ctx: Annotated[Context, Depends(web_context)], request: Request) -> Context:
+    if ctx.principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    if ctx.principal.must_change_password and request.url.path != PASSWORD_PAGE:
+        raise RedirectTo(PASSWORD_PAGE)
+    return ctx
+
+
+async def posted_form(request: Request) -> dict[str, str]:
+    """The submitted form, once its CSRF token checks out."""
+    form = await request.form()
+    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    submitted = values.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not web_session.csrf_valid(request, submitted):
+        raise Forbidden(
+            "This form has expired or did not come from this site. Reload the page and try again.",
+            slug="csrf",
+            title="Form expired",
+        )
+    return values
+
+
+MaybeSignedIn = Annotated[Context, Depends(web_context)]
+SignedIn = Annotated[Context, Depends(signed_in_context)]
+Posted = Annotated[dict[str, str], Depends(posted_form)]
+
+
+def acting_banner(ctx: Context, tenant: Tenant | None) -> str | None:
+    """ "You are administering X on behalf of Y" when the page is another tenant's."""
+    principal = ctx.principal
+    if principal is None or tenant is None or tenant.id == principal.tenant_id:
+        return None
+    partner = ctx.session.get(Tenant, principal.tenant_id)
+    return f"You are administering {tenant.name} on behalf of {partner.name if partner else ''}"
+
+
+def render(
+    request: Request,
+    ctx: Context | None,
+    template: str,
+    *,
+    status: int = 200,
+    tenant: Tenant | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    message = web_session.take_flash(request)
+    home_tenant = None
+    if ctx is not None and ctx.principal is not None:
+        home_tenant = ctx.session.get(Tenant, ctx.principal.tenant_id)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "me": ctx.principal if ctx else None,
+            "home_tenant": home_tenant,
+            "tenant": tenant,
+            "banner": acting_banner(ctx, tenant) if ctx else None,
+            "csrf_token": web_session.csrf_token(request),
+            "flash": message,
+            **values,
+        },
+        status_code=status,
+    )
+    if message:
+        response.delete_cookie(web_session.FLASH_COOKIE, path="/")
+    web_session.keep_nonce(response, request)
+    return response
+
+
+def redirect(request: Request, url: str, message: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        web_session.flash(response, request, "success", message)
+    return response
+
+
+def _back(request: Request) -> str:
+    """Where a failed form goes back to: the page it came from, on this site only."""
+    referer = request.headers.get("referer", "")
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return "/"
+    return web_session.safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+async def page_errors(request: Request, exc: Exception) -> Response:
+    """Errors on pages: a refused or invalid form goes back with the reason on top; a page
+    that can't be shown says why with its status code; never a stack trace."""
+    if isinstance(exc, SignInRequired):
+        return RedirectResponse(f"/sign-in?next={quote(exc.next_url, safe='')}", status_code=303)
+    if isinstance(exc, RedirectTo):
+        return RedirectResponse(exc.url, status_code=303)
+    if isinstance(exc, ServiceError):
+        status, title, detail = exc.status, exc.title, exc.detail
+    elif isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "form"
+        status, title = 422, "Check the form"
+        detail = f"{field}: {first.get('msg', 'not valid')}"
+    elif isinstance(exc, StarletteHTTPException):
+        status, title = exc.status_code, "Page not found" if exc.status_code == 404 else "Error"
+        detail = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
+    else:
+        status, title = 500, "Something went wrong"
+        detail = f"Something went wrong on our side (request {request.state.request_id})."
+    if request.method == "POST" and status < 500:
+        response: Response = RedirectResponse(_back(request), status_code=303)
+        web_session.flash(response, request, "error", detail)
+        return response
+    return render(request, None, "error.html", status=status, title=title, detail=detail)
+
+
+def parse_uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,307 @@
+"""The Admin center of one tenant. The same pages serve the tenant's own admins and partner
+agents administering it on behalf (the layout shows the banner); the services decide."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from tenantry import access
+from tenantry.models import Tenant
+from tenantry.roles import Permission, Role
+from tenantry.services import (
+    audit,
+    audit_log,
+    billing,
+    health,
+    relationships,
+    role_assignments,
+    support,
+    tenants,
+    users,
+)
+from tenantry.services.errors import InvalidInput
+from tenantry.web.pages import Posted, SignedIn, redirect, render, router
+
+pages = router()
+PAGE = 25
+
+
+def _tenant(ctx: SignedIn, tid: uuid.UUID) -> Tenant:
+    """The tenant of the page, through the access module: unrelated tenants are 404."""
+    return tenants.get_tenant(ctx, tid)
+
+
+def _admin(
+    request: Request, ctx: SignedIn, tenant: Tenant, template: str, **values: object
+) -> Response:
+    decision = access.decide(ctx, tenant.id)
+    return render(
+        request,
+        ctx,
+        template,
+        tenant=tenant,
+        may={p.value for p in decision.permissions} if decision.blocked is None else set(),
+        section=template.split("/")[-1].removesuffix(".html"),
+        **values,
+    )
+
+
+@pages.get("/admin/{tid}")
+def home(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
+    tenant = _tenant(ctx, tid)
+    decision = access.decide(ctx, tid)
+    subscriptions = (
+        billing.list_subscriptions(ctx, tid)
+        if decision.allows(Permission.SUBSCRIPTIONS_READ)
+        else []
+    )
+    open_requests = (
+        support.list_requests(ctx, tid, status="open", cursor=None, limit=50).items
+        if decision.allows(Permission.SERVICE_REQUESTS_READ)
+        else []
+    )
+    return _admin(
+        request,
+        ctx,
+        tenant,
+        "admin/home.html",
+        services=health.overview(ctx),
+        used=sum(s.assigned for s in subscriptions),
+        total=sum(s.seats for s in subscriptions),
+        open_requests=open_requests,
+        default_domain=tenants.default_domain(ctx, tid),
+    )
+
+
+# --- users ------------------------------------------------------------------------------
+
+
+@pages.get("/admin/{tid}/users")
+def user_list(
+    request: Request,
+    ctx: SignedIn,
+    tid: uuid.UUID,
+    search: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    tenant = _tenant(ctx, tid)
+    page = users.list_users(ctx, tid, search=search, cursor=cursor, limit=PAGE)
+    return _admin(request, ctx, tenant, "admin/users.html", page=page, search=search or "")
+
+
+@pages.get("/admin/{tid}/users/new")
+def new_user_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
+    tenant = _tenant(ctx, tid)
+    decision = access.decide(ctx, tid)
+    refused = None
+    if not decision.allows(Permission.USERS_CREATE):
+        refused = decision.explain(Permission.USERS_CREATE)
+    domain = tenants.default_domain(ctx, tid)
+    return _admin(request, ctx, tenant, "admin/user_new.html", domain=domain, refused=refused)
+
+
+@pages.post("/admin/{tid}/users")
+def create_user(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
+    tenant = _tenant(ctx, tid)
+    created = users.create_user(
+        ctx,
+        tid,
+        user_principal_name=form.get("user_principal_name", ""),
+        display_name=form.get("display_name", ""),
+        password=None,
+    )
+    return _admin(
+        request,
+        ctx,
+        tenant,
+        "admin/password_shown.html",
+        user=created.user,
+        temporary=created.temporary_password,
+        heading=f"{created.user.display_name} is created",
+    )
+
+
+@pages.get("/admin/{tid}/users/{uid}")
+def user_page(request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID) -> Response:
+    tenant = _tenant(ctx, tid)
+    user = users.get_user(ctx, tid, uid)
+    roles = role_assignments.list_assignments(
+        ctx, tid, user_id=uid, group_id=None, cursor=None, limit=200
+    ).items
+    return _admin(
+        request, ctx, tenant, "admin/user.html", user=user, roles=roles, all_roles=list(Role)
+    )
+
+
+@pages.post("/admin/{tid}/users/{uid}")
+def update_user(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID, form: Posted
+) -> Response:
+    enabled = {"enable": True, "disable": False}.get(form.get("action", ""))
+    users.update_user(ctx, tid, uid, display_name=form.get("display_name") or None, enabled=enabled)
+    return redirect(request, f"/admin/{tid}/users/{uid}", "Saved.")
+
+
+@pages.post("/admin/{tid}/users/{uid}/reset-password")
+def reset_password(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID, form: Posted
+) -> Response:
+    tenant = _tenant(ctx, tid)
+    temporary = users.reset_password(ctx, tid, uid)
+    user = users.get_user(ctx, tid, uid)
+    return _admin(
+        request,
+        ctx,
+        tenant,
+        "admin/password_shown.html",
+        user=user,
+        temporary=temporary,
+        heading=f"New temporary password for {user.display_name}",
+    )
+
+
+@pages.post("/admin/{tid}/users/{uid}/roles")
+def assign_role(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID, form: Posted
+) -> Response:
+    try:
+        role = Role(form.get("role", ""))
+    except ValueError as exc:
+        raise InvalidInput("Choose a role from the list.") from exc
+    role_assignments.assign_role(ctx, tid, role, user_id=uid, group_id=None)
+    return redirect(request, f"/admin/{tid}/users/{uid}", "Role assigned.")
+
+
+@pages.post("/admin/{tid}/role-assignments/{aid}/remove")
+def remove_role(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, aid: uuid.UUID, form: Posted
+) -> Response:
+    role_assignments.remove_assignment(ctx, tid, aid)
+    back = form.get("back", f"/admin/{tid}/users")
+    return redirect(request, back if back.startswith(f"/admin/{tid}/") else "/", "Role removed.")
+
+
+# --- service requests -------------------------------------------------------------------
+
+
+@pages.get("/admin/{tid}/service-requests")
+def request_list(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, cursor: str | None = None
+) -> Response:
+    tenant = _tenant(ctx, tid)
+    page = support.list_requests(ctx, tid, status=None, cursor=cursor, limit=PAGE)
+    return _admin(request, ctx, tenant, "admin/service_requests.html", page=page)
+
+
+@pages.post("/admin/{tid}/service-requests")
+def create_request(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
+    created = support.create_request(
+        ctx,
+        tid,
+        title=form.get("title", ""),
+        description=form.get("description", ""),
+        severity=form.get("severity", "medium"),
+    )
+    return redirect(request, f"/admin/{tid}/service-requests", f"Request “{created.title}” raised.")
+
+
+# --- audit log --------------------------------------------------------------------------
+
+
+def _date(value: str | None, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time.min)
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: use a date like 2026-11-23.") from exc
+
+
+@pages.get("/admin/{tid}/audit")
+def audit_page(
+    request: Request,
+    ctx: SignedIn,
+    tid: uuid.UUID,
+    actor: str | None = None,
+    action: str | None = None,
+    who: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    tenant = _tenant(ctx, tid)
+    filters = audit.AuditFilter(
+        action=action or None,
+        actor=actor or None,
+        since=_date(since, "From"),
+        until=_date(until, "To"),
+        by_partner={"partner": True, "own": False}.get(who or ""),
+    )
+    page = audit_log.tenant_events(ctx, tid, filters, cursor, PAGE)
+    partner_names = dict(
+        ctx.session.query(Tenant.id, Tenant.name)
+        .filter(Tenant.id.in_({e.partner_tenant_id for e in page.items if e.partner_tenant_id}))
+        .all()
+    )
+    query = {"actor": actor, "action": action, "who": who, "since": since, "until": until}
+    return _admin(
+        request,
+        ctx,
+        tenant,
+        "admin/audit.html",
+        page=page,
+        filters={k: v or "" for k, v in query.items()},
+        partner_names=partner_names,
+    )
+
+
+# --- partner relationships and settings --------------------------------------------------
+
+
+@pages.get("/admin/{tid}/partners")
+def partners_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
+    tenant = _tenant(ctx, tid)
+    rows = relationships.for_customer(ctx, tid)
+    return _admin(request, ctx, tenant, "admin/partners.html", rows=rows)
+
+
+@pages.post("/admin/{tid}/partners/{rid}/remove")
+def remove_partner(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
+) -> Response:
+    relationships.remove_by_customer(ctx, tid, rid)
+    return redirect(request, f"/admin/{tid}/partners", "The partner's access is removed.")
+
+
+@pages.get("/admin/{tid}/settings")
+def settings_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
+    tenant = _tenant(ctx, tid)
+    blocked = relationships.get_policy(ctx, tid)
+    return _admin(
+        request,
+        ctx,
+        tenant,
+        "admin/settings.html",
+        blocked=set(blocked),
+        blockable=[p for p in Permission if not p.value.startswith("partner.")],
+    )
+
+
+@pages.post("/admin/{tid}/settings/contact")
+def save_contact(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
+    fields = ("name", "street", "city", "postal_code", "country", "phone")
+    changes: dict[str, object] = {f: form.get(f, "") for f in fields}
+    changes["technical_contact_email"] = form.get("technical_contact_email") or None
+    tenants.update_tenant(ctx, tid, changes)
+    return redirect(request, f"/admin/{tid}/settings", "Contact details saved.")
+
+
+@pages.post("/admin/{tid}/settings/partner-policy")
+def save_policy(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
+    blocked = [key.removeprefix("block:") for key in form if key.startswith("block:")]
+    relationships.set_policy(ctx, tid, blocked)
+    return redirect(request, f"/admin/{tid}/settings", "Partner policy saved.")

@@ -1,0 +1,126 @@
+"""Sign in (password, then the verification code when enrolled), sign out, the account page:
+change a temporary password, turn on two-step verification with a QR code."""
+
+from __future__ import annotations
+
+import segno
+from fastapi import Request
+from fastapi.responses import Response
+
+from tenantry.models import Tenant, User
+from tenantry.services import auth, partners
+from tenantry.services.errors import InvalidInput, Unauthenticated
+from tenantry.web import session as web_session
+from tenantry.web.pages import MaybeSignedIn, Posted, SignedIn, redirect, render, router
+
+pages = router()
+
+
+def _home(ctx: MaybeSignedIn) -> str:
+    principal = ctx.principal
+    if principal is None:
+        return "/sign-in"
+    tenant = ctx.session.get(Tenant, principal.tenant_id)
+    if tenant is not None and tenant.is_partner:
+        user = ctx.session.get(User, principal.user_id)
+        if user is not None and partners.is_partner_agent(ctx, user):
+            return "/partner"
+    return f"/admin/{principal.tenant_id}"
+
+
+@pages.get("/")
+def home(request: Request, ctx: MaybeSignedIn) -> Response:
+    return redirect(request, _home(ctx))
+
+
+@pages.get("/sign-in")
+def sign_in_page(request: Request, ctx: MaybeSignedIn, next: str = "/") -> Response:
+    if ctx.principal is not None:
+        return redirect(request, web_session.safe_next(next))
+    return render(request, ctx, "sign_in.html", next=web_session.safe_next(next))
+
+
+def _signed_in(
+    request: Request, ctx: MaybeSignedIn, user: User, password: str | None, to: str
+) -> Response:
+    """Issue a new session (rotation) and end the one the browser had, if any."""
+    old = web_session.session_token(request)
+    if old:
+        auth.revoke_token_value(ctx, old)
+    issued = auth.complete_sign_in(ctx, user, password)
+    response = redirect(request, to)
+    web_session.start_session(response, request, issued.access_token, issued.expires_in)
+    return response
+
+
+@pages.post("/sign-in")
+def sign_in(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
+    target = web_session.safe_next(form.get("next"))
+    user = auth.check_password(ctx, form.get("username", ""), form.get("password", ""))
+    if user.mfa_enabled:
+        response = redirect(request, "/sign-in/verify")
+        web_session.remember_pending(response, request, user.id, target)
+        return response
+    return _signed_in(request, ctx, user, form.get("password"), target)
+
+
+@pages.get("/sign-in/verify")
+def verify_page(request: Request, ctx: MaybeSignedIn) -> Response:
+    if web_session.pending(request) is None:
+        return redirect(request, "/sign-in")
+    return render(request, ctx, "verify.html")
+
+
+@pages.post("/sign-in/verify")
+def verify(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
+    remembered = web_session.pending(request)
+    if remembered is None:
+        raise Unauthenticated("That took too long; sign in again.")
+    user_id, target = remembered
+    user = ctx.session.get(User, user_id)
+    if user is None:
+        raise Unauthenticated("Sign in again.")
+    auth.check_second_factor(ctx, user, form.get("code", ""))
+    return _signed_in(request, ctx, user, None, target if target != "/" else _home(ctx))
+
+
+@pages.post("/sign-out")
+def sign_out(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
+    if ctx.principal is not None:
+        auth.revoke_token(ctx)
+    response = redirect(request, "/sign-in", "You are signed out.")
+    web_session.end_session(response)
+    return response
+
+
+@pages.get("/me")
+def account(request: Request, ctx: SignedIn) -> Response:
+    user = auth.current_user(ctx)
+    return render(request, ctx, "account.html", user=user)
+
+
+@pages.post("/me/mfa")
+def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
+    secret, uri = auth.start_totp_enrolment(ctx)
+    qr = segno.make(uri, error="m").svg_inline(scale=4, title="QR code of the authenticator key")
+    return render(request, ctx, "mfa.html", secret=secret, qr=qr, next=form.get("next", ""))
+
+
+@pages.post("/me/mfa/confirm")
+def confirm_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
+    auth.confirm_totp_enrolment(ctx, form.get("code", "").strip())
+    target = web_session.safe_next(form.get("next")) if form.get("next") else "/me"
+    return redirect(request, target, "Two-step verification is on for your account.")
+
+
+@pages.get("/me/password")
+def password_page(request: Request, ctx: SignedIn) -> Response:
+    return render(request, ctx, "password.html")
+
+
+@pages.post("/me/password")
+def change_password(request: Request, ctx: SignedIn, form: Posted) -> Response:
+    if form.get("new_password") != form.get("confirm_password"):
+        raise InvalidInput("The two new passwords are not the same.")
+    auth.change_password(ctx, form.get("current_password", ""), form.get("new_password", ""))
+    return redirect(request, _home(ctx), "Your password is changed.")

@@ -1,0 +1,162 @@
+"""The Partner center: customers, one customer's dashboard, offers, agents, relationships,
+Find and Assist, and the partner's audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from tenantry.models import Tenant
+from tenantry.roles import Role
+from tenantry.services import offers, partner_views, partners, relationships, users
+from tenantry.services.errors import InvalidInput
+from tenantry.web.pages import Posted, SignedIn, redirect, render, router
+
+pages = router()
+PAGE = 50
+
+
+def _partner(request: Request, ctx: SignedIn, template: str, **values: Any) -> Response:
+    partner = partners.require_partner(ctx, None)
+    return render(
+        request,
+        ctx,
+        template,
+        partner=partner,
+        section=template.split("/")[-1].removesuffix(".html"),
+        **values,
+    )
+
+
+@pages.get("/partner")
+def customers(
+    request: Request, ctx: SignedIn, search: str | None = None, cursor: str | None = None
+) -> Response:
+    page = partner_views.customers(ctx, search=search, cursor=cursor, limit=PAGE)
+    return _partner(request, ctx, "partner/customers.html", page=page, search=search or "")
+
+
+@pages.get("/partner/customers/{tid}")
+def dashboard(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
+    board = partner_views.dashboard(ctx, tid)
+    return _partner(
+        request, ctx, "partner/dashboard.html", board=board, customer=board.summary.tenant
+    )
+
+
+@pages.get("/partner/find")
+def find(request: Request, ctx: SignedIn, q: str | None = None) -> Response:
+    hits = partner_views.lookup(ctx, q) if q and q.strip() else None
+    template = (
+        "partner/find_results.html" if request.headers.get("hx-request") else "partner/find.html"
+    )
+    return _partner(request, ctx, template, q=q or "", hits=hits)
+
+
+@pages.get("/partner/offers")
+def offer_list(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
+    page = offers.list_offers(ctx, cursor=cursor, limit=PAGE)
+    partner = partners.require_partner(ctx)
+    links = {o.id: offers.url_for(ctx, o) for o in page.items}
+    texts = {o.id: offers.email_text(ctx, o, partner) for o in page.items}
+    return _partner(
+        request,
+        ctx,
+        "partner/offers.html",
+        page=page,
+        links=links,
+        texts=texts,
+        mailto={
+            o.id: "mailto:?subject="
+            + quote(f"{partner.name}: delegated administration")
+            + "&body="
+            + quote(texts[o.id])
+            for o in page.items
+        },
+        roles=list(Role),
+    )
+
+
+@pages.post("/partner/offers")
+def make_offer(request: Request, ctx: SignedIn, form: Posted) -> Response:
+    if form.get("kind") == "classic":
+        offer = offers.create_offer(ctx)
+    else:
+        roles = [key.removeprefix("role:") for key in form if key.startswith("role:")]
+        if not roles:
+            raise InvalidInput("Choose at least one role for the offer.")
+        days = form.get("days", "").strip()
+        if not days.isdigit():
+            raise InvalidInput("Duration: a number of days from 1 to 730.")
+        customer = form.get("customer_tenant_id", "").strip()
+        try:
+            customer_id = uuid.UUID(customer) if customer else None
+        except ValueError as exc:
+            raise InvalidInput("Customer: paste the customer's organisation id.") from exc
+        offer = offers.create_offer(
+            ctx,
+            roles=roles,
+            duration=f"P{int(days)}D",
+            auto_extend=form.get("auto_extend") == "on",
+            customer_tenant_id=customer_id,
+        )
+    return redirect(
+        request, f"/partner/offers#offer-{offer.id}", "Offer created: copy its link below."
+    )
+
+
+@pages.post("/partner/offers/{oid}/disable")
+def disable_offer(request: Request, ctx: SignedIn, oid: uuid.UUID, form: Posted) -> Response:
+    offers.update_offer(ctx, oid, enabled=False)
+    return redirect(request, "/partner/offers", "Offer disabled; its link no longer works.")
+
+
+@pages.get("/partner/agents")
+def agents(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
+    partner = partners.require_partner(ctx)
+    page = users.list_users(ctx, partner.id, search=None, cursor=cursor, limit=PAGE)
+    return _partner(
+        request,
+        ctx,
+        "partner/agents.html",
+        page=page,
+        levels=relationships.agent_levels(ctx, page.items),
+    )
+
+
+@pages.post("/partner/agents/{uid}")
+def set_agent(request: Request, ctx: SignedIn, uid: uuid.UUID, form: Posted) -> Response:
+    level = form.get("access", "")
+    if level not in ("full", "limited", "none"):
+        raise InvalidInput("Access is Full, Limited or None.")
+    user = relationships.set_agent_access(ctx, uid, level)  # type: ignore[arg-type]
+    return redirect(request, "/partner/agents", f"{user.display_name}: {level} administration.")
+
+
+@pages.get("/partner/relationships")
+def relationship_list(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
+    page = relationships.for_partner(
+        ctx, status=None, customer_tenant_id=None, cursor=cursor, limit=PAGE
+    )
+    ids = {r.customer_tenant_id for r in page.items if r.customer_tenant_id}
+    names = dict(
+        ctx.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids))).all()
+    )
+    return _partner(request, ctx, "partner/relationships.html", page=page, names=names)
+
+
+@pages.post("/partner/relationships/{rid}/terminate")
+def terminate(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted) -> Response:
+    relationships.terminate_by_partner(ctx, rid)
+    return redirect(request, "/partner/relationships", "Relationship terminated.")
+
+
+@pages.get("/partner/audit")
+def audit(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
+    page = partner_views.partner_audit(ctx, cursor=cursor, limit=PAGE)
+    return _partner(request, ctx, "partner/audit.html", page=page)

@@ -1,0 +1,77 @@
+"""Browser tests: a real `tenantry serve` on a fresh database with the demo seed, driven by
+Playwright in Debian's Chromium (headless). `make test` installs Chromium when it is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_multiprocess import free_port, wait_until_up
+from tests.databases import fresh_database
+
+CHROMIUM = os.environ.get("TENANTRY_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo platform, as `make run` serves it, on this backend."""
+    tmp = tmp_path_factory.mktemp("web")
+    with fresh_database(backend, tmp) as url:
+        env = {
+            **os.environ,
+            "TENANTRY_DATABASE_URL": url,
+            "TENANTRY_DATA_DIR": str(tmp),
+            "TENANTRY_SECRET_KEY": "w" * 48,
+        }
+        port = free_port()
+        env["TENANTRY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+        cli = str(Path(sys.executable).with_name("tenantry"))
+        for args in (["db", "upgrade"], ["demo"]):
+            subprocess.run([cli, *args], env=env, check=True, capture_output=True)
+        process = subprocess.Popen(
+            [cli, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(base, process)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `make test` (installs it).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest, backend: str) -> object:
+    """Save a screenshot: under docs/screenshots on the SQLite run (committed, shown in the
+    README), in the test's temporary directory otherwise."""
+    folder = SCREENSHOTS if backend == "sqlite" else request.getfixturevalue("tmp_path")
+
+    def take(page: object, name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+    return take
