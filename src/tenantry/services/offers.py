@@ -27,6 +27,7 @@ from tenantry.services import audit, billing, notifications, partners, relations
 from tenantry.services.context import Context
 from tenantry.services.errors import Conflict, Gone, InvalidInput, NotFound
 from tenantry.services.pagination import Page, paginate
+from tenantry.services.scoped import get_scoped
 
 CLASSIC_ROLES = (Role.GLOBAL_ADMINISTRATOR, Role.PASSWORD_ADMINISTRATOR)
 CLASSIC_DURATION_DAYS = 730
@@ -34,6 +35,9 @@ PENDING_DAYS = 90
 DURATION = re.compile(r"^P(\d{1,4})D$")
 MAX_TRIAL_DAYS = 180
 MAX_SEATS = billing.MAX_SEATS
+ONLY_GLOBAL_ADMINISTRATORS = (
+    "Only a Global Administrator of your organisation can authorise a partner."
+)
 
 
 @dataclass(frozen=True)
@@ -200,10 +204,7 @@ def list_offers(ctx: Context, *, cursor: str | None, limit: int) -> Page[Offer]:
 
 def get_offer(ctx: Context, offer_id: uuid.UUID) -> Offer:
     partner = partners.require_partner(ctx)
-    offer = ctx.session.get(Offer, offer_id)
-    if offer is None or offer.partner_tenant_id != partner.id:
-        raise NotFound("Offer not found.")
-    return offer
+    return get_scoped(ctx.session, Offer, offer_id, partner.id, "Offer", owner="partner_tenant_id")
 
 
 def update_offer(ctx: Context, offer_id: uuid.UUID, *, enabled: bool | None) -> Offer:
@@ -265,7 +266,8 @@ def accept(ctx: Context, token: str) -> Relationship:
             ctx,
             decision,
             Permission.PARTNER_RELATIONSHIPS_MANAGE,
-            "Only a Global Administrator of your organisation can authorise a partner. "
+            ONLY_GLOBAL_ADMINISTRATORS
+            + " "
             + decision.explain(Permission.PARTNER_RELATIONSHIPS_MANAGE),
         )
     if offer.customer_tenant_id is not None:

@@ -277,12 +277,17 @@ def set_policy(ctx: Context, tenant_id: uuid.UUID, blocked: list[str]) -> list[s
 # --- the partner's side -------------------------------------------------------------------
 
 
-def _mine(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
+def get_for_partner(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
+    """One of this partner's relationships; another partner's is 404."""
     partner = partners.require_partner(ctx)
-    relationship = ctx.session.get(Relationship, relationship_id)
-    if relationship is None or relationship.partner_tenant_id != partner.id:
-        raise NotFound("Relationship not found.")
-    return relationship
+    return get_scoped(
+        ctx.session,
+        Relationship,
+        relationship_id,
+        partner.id,
+        "Relationship",
+        owner="partner_tenant_id",
+    )
 
 
 def for_partner(
@@ -311,14 +316,10 @@ def for_partner(
     )
 
 
-def get_for_partner(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
-    return _mine(ctx, relationship_id)
-
-
 def patch_for_partner(
     ctx: Context, relationship_id: uuid.UUID, *, if_match: str | None, auto_extend: bool | None
 ) -> Relationship:
-    relationship = _mine(ctx, relationship_id)
+    relationship = get_for_partner(ctx, relationship_id)
     if if_match is None:
         raise PreconditionRequired("Send If-Match with the ETag of the relationship you read.")
     if if_match.strip().strip('"').removeprefix("W/").strip('"') != str(relationship.version):
@@ -341,11 +342,11 @@ def patch_for_partner(
 
 
 def terminate_by_partner(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
-    return terminate(ctx, _mine(ctx, relationship_id), "partner")
+    return terminate(ctx, get_for_partner(ctx, relationship_id), "partner")
 
 
 def list_assignments(ctx: Context, relationship_id: uuid.UUID) -> list[AccessAssignment]:
-    relationship = _mine(ctx, relationship_id)
+    relationship = get_for_partner(ctx, relationship_id)
     return list(
         ctx.session.scalars(
             select(AccessAssignment)
@@ -358,7 +359,7 @@ def list_assignments(ctx: Context, relationship_id: uuid.UUID) -> list[AccessAss
 def add_assignment(
     ctx: Context, relationship_id: uuid.UUID, group_id: uuid.UUID, roles: list[str]
 ) -> AccessAssignment:
-    relationship = _mine(ctx, relationship_id)
+    relationship = get_for_partner(ctx, relationship_id)
     group = get_scoped(ctx.session, Group, group_id, relationship.partner_tenant_id, "Group")
     if group.kind != "security":
         raise InvalidInput("Access goes through security groups only.")
@@ -396,7 +397,7 @@ def add_assignment(
 
 
 def remove_assignment(ctx: Context, relationship_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
-    relationship = _mine(ctx, relationship_id)
+    relationship = get_for_partner(ctx, relationship_id)
     removed = ctx.session.execute(
         delete(AccessAssignment).where(
             AccessAssignment.id == assignment_id,

@@ -149,6 +149,15 @@ def default_domain(ctx: Context, tenant_id: uuid.UUID) -> str:
     return name or ""
 
 
+def names(ctx: Context, tenant_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Display names of the tenants a page mentions (partners in an audit log, customers of
+    relationships), in one query. Names only: callers have already been scoped."""
+    if not tenant_ids:
+        return {}
+    rows = ctx.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(tenant_ids)))
+    return {tenant_id: name for tenant_id, name in rows}
+
+
 def find_tenant(ctx: Context, reference: str) -> Tenant:
     """By id or by any verified domain (for the operator's CLI)."""
     try:

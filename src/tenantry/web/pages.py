@@ -7,8 +7,6 @@ decisions), inside the same one-transaction-per-request route class.
 
 from __future__ import annotations
 
-import logging
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -28,7 +26,6 @@ from tenantry.services.context import Context
 from tenantry.services.errors import Forbidden, ServiceError
 from tenantry.web import session as web_session
 
-log = logging.getLogger("tenantry.web")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PASSWORD_PAGE = "/me/password"  # noqa: S105 - a page address
 
@@ -98,13 +95,11 @@ SignedIn = Annotated[Context, Depends(signed_in_context)]
 Posted = Annotated[dict[str, str], Depends(posted_form)]
 
 
-def acting_banner(ctx: Context, tenant: Tenant | None) -> str | None:
-    """ "You are administering X on behalf of Y" when the page is another tenant's."""
-    principal = ctx.principal
-    if principal is None or tenant is None or tenant.id == principal.tenant_id:
+def acting_banner(home_tenant: Tenant | None, tenant: Tenant | None) -> str | None:
+    """The banner "You are administering X on behalf of Y" when the page is another tenant's."""
+    if home_tenant is None or tenant is None or tenant.id == home_tenant.id:
         return None
-    partner = ctx.session.get(Tenant, principal.tenant_id)
-    return f"You are administering {tenant.name} on behalf of {partner.name if partner else ''}"
+    return f"You are administering {tenant.name} on behalf of {home_tenant.name}"
 
 
 def render(
@@ -127,7 +122,7 @@ def render(
             "me": ctx.principal if ctx else None,
             "home_tenant": home_tenant,
             "tenant": tenant,
-            "banner": acting_banner(ctx, tenant) if ctx else None,
+            "banner": acting_banner(home_tenant, tenant),
             "csrf_token": web_session.csrf_token(request),
             "flash": message,
             **values,
@@ -181,10 +176,3 @@ async def page_errors(request: Request, exc: Exception) -> Response:
         web_session.flash(response, request, "error", detail)
         return response
     return render(request, None, "error.html", status=status, title=title, detail=detail)
-
-
-def parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None

@@ -242,10 +242,8 @@ def audit_page(
         by_partner={"partner": True, "own": False}.get(who or ""),
     )
     page = audit_log.tenant_events(ctx, tid, filters, cursor, PAGE)
-    partner_names = dict(
-        ctx.session.query(Tenant.id, Tenant.name)
-        .filter(Tenant.id.in_({e.partner_tenant_id for e in page.items if e.partner_tenant_id}))
-        .all()
+    partner_names = tenants.names(
+        ctx, {e.partner_tenant_id for e in page.items if e.partner_tenant_id}
     )
     query = {"actor": actor, "action": action, "who": who, "since": since, "until": until}
     return _admin(

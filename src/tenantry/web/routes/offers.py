@@ -24,10 +24,7 @@ def offer_page(request: Request, ctx: MaybeSignedIn, token: str) -> Response:
         decision = access.decide(ctx, ctx.principal.tenant_id)
         may_accept = decision.allows(Permission.PARTNER_RELATIONSHIPS_MANAGE)
         if not may_accept:
-            why_not = (
-                "Only a Global Administrator of your organisation can authorise a partner. "
-                "Ask one of them to open this link."
-            )
+            why_not = offers.ONLY_GLOBAL_ADMINISTRATORS + " Ask one of them to open this link."
     return render(
         request,
         ctx,

@@ -9,11 +9,9 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from tenantry.models import Tenant
 from tenantry.roles import Role
-from tenantry.services import offers, partner_views, partners, relationships, users
+from tenantry.services import offers, partner_views, partners, relationships, tenants, users
 from tenantry.services.errors import InvalidInput
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router
 
@@ -143,10 +141,7 @@ def relationship_list(request: Request, ctx: SignedIn, cursor: str | None = None
     page = relationships.for_partner(
         ctx, status=None, customer_tenant_id=None, cursor=cursor, limit=PAGE
     )
-    ids = {r.customer_tenant_id for r in page.items if r.customer_tenant_id}
-    names = dict(
-        ctx.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids))).all()
-    )
+    names = tenants.names(ctx, {r.customer_tenant_id for r in page.items if r.customer_tenant_id})
     return _partner(request, ctx, "partner/relationships.html", page=page, names=names)
 
 
