@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench lint chromium clean
+.PHONY: install run test bench lint chromium screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ chromium:
 
 test: install lint chromium
 	$(BIN)/pytest
+
+# Refresh the README's screenshots (docs/screenshots) from the browser tests.
+screenshots: install chromium
+	TENANTRY_SCREENSHOTS=1 $(BIN)/pytest tests/web -k sqlite
 
 bench: install
 	$(BIN)/python -m bench.run
