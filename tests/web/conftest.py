@@ -14,13 +14,25 @@ import pytest
 
 from tests.api.test_multiprocess import free_port, wait_until_up
 from tests.databases import fresh_database
+from tests.dns_server import LoopbackDns
 
 CHROMIUM = os.environ.get("TENANTRY_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def dns() -> Iterator[LoopbackDns]:
+    """A real DNS server on loopback that the served platform asks for TXT records."""
+    server = LoopbackDns()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(
+    backend: str, dns: LoopbackDns, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The demo platform, as `make run` serves it, on this backend."""
     tmp = tmp_path_factory.mktemp("web")
     with fresh_database(backend, tmp) as url:
@@ -29,6 +41,8 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
             "TENANTRY_DATABASE_URL": url,
             "TENANTRY_DATA_DIR": str(tmp),
             "TENANTRY_SECRET_KEY": "w" * 48,
+            "TENANTRY_DNS_RESOLVER": dns.address,
+            "TENANTRY_DNS_TIMEOUT_SECONDS": "2",
         }
         port = free_port()
         env["TENANTRY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"

@@ -6,36 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
 from tenantry.services.demo import DEMO_PASSWORD
+from tests.web.browsing import SUFFIX, enrol_mfa, sign_in
 
 pytestmark = pytest.mark.slow
-SUFFIX = "tenantry.test"
-
-
-def sign_in(page: Page, base: str, who: str, code_from: str | None = None) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("User name").fill(f"{who}.{SUFFIX}")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if code_from:
-        page.get_by_label("Verification code").fill(pyotp.TOTP(code_from).now())
-        page.get_by_role("button", name="Verify").click()
-
-
-def enrol_mfa(page: Page, base: str) -> str:
-    page.goto(f"{base}/me")
-    page.get_by_role("button", name="Turn on two-step verification").click()
-    expect(page.locator(".qr svg")).to_be_visible()
-    secret = page.locator("#totp-secret").inner_text().strip()
-    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Turn on").click()
-    expect(page.get_by_role("status")).to_contain_text("Two-step verification is on")
-    return secret
 
 
 def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
@@ -116,7 +93,11 @@ def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
     page.get_by_label("Description").fill("Raised by Fabrikam on behalf of Adatum.")
     page.get_by_role("button", name="Raise request").click()
     expect(page.locator(".flash.success")).to_contain_text("raised")
-    expect(page.get_by_role("cell", name="Partner: mailbox migration")).to_be_visible()
+    expect(page.get_by_role("heading", name="Partner: mailbox migration")).to_be_visible()
+    page.get_by_label("Add a comment").fill("Starting the migration tonight.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator(".comment")).to_contain_text(f"admin@fabrikam.{SUFFIX}")
+    expect(page.locator(".comment")).to_contain_text("Starting the migration tonight.")
 
     # A Limited agent (Helpdesk agents) is refused creating a user, with the reason.
     sign_in(page, base, "tech@fabrikam")

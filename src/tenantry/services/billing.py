@@ -120,6 +120,23 @@ def list_licenses(
     return paginate(ctx.session, stmt, [LicenseAssignment.id], cursor, limit)
 
 
+def subscriptions_of_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> set[uuid.UUID]:
+    """The subscriptions whose licence this user holds (the user page's licence switches)."""
+    access.require(ctx, tenant_id, Permission.SUBSCRIPTIONS_READ)
+    get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    return set(
+        ctx.session.scalars(
+            select(LicenseAssignment.subscription_id).where(
+                LicenseAssignment.tenant_id == tenant_id, LicenseAssignment.user_id == user_id
+            )
+        )
+    )
+
+
+def sku_names(ctx: Context) -> dict[str, str]:
+    return {sku.id: sku.name for sku in list_skus(ctx)}
+
+
 def upns(ctx: Context, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = ctx.session.execute(
         select(User.id, User.user_principal_name).where(User.id.in_(user_ids))

@@ -231,7 +231,7 @@ def dashboard(ctx: Context, tenant_id: uuid.UUID) -> Dashboard:
                 .order_by(Relationship.created_at.desc())
             )
         ),
-        sku_names={s.id: s.name for s in billing.list_skus(ctx)},
+        sku_names=billing.sku_names(ctx),
     )
 
 

@@ -356,6 +356,18 @@ def list_assignments(ctx: Context, relationship_id: uuid.UUID) -> list[AccessAss
     )
 
 
+def assignable_groups(ctx: Context) -> list[Group]:
+    """The partner's security groups, the only ones access can be assigned to."""
+    partner = partners.require_partner(ctx)
+    return list(
+        ctx.session.scalars(
+            select(Group)
+            .where(Group.tenant_id == partner.id, Group.kind == "security")
+            .order_by(Group.name)
+        )
+    )
+
+
 def add_assignment(
     ctx: Context, relationship_id: uuid.UUID, group_id: uuid.UUID, roles: list[str]
 ) -> AccessAssignment:

@@ -13,7 +13,7 @@ from tenantry.models import Domain, LicenseAssignment, Subscription, User
 from tenantry.roles import Permission
 from tenantry.services import audit, auth, passwords
 from tenantry.services.context import Context
-from tenantry.services.errors import Conflict, InvalidInput
+from tenantry.services.errors import Conflict, InvalidInput, NotFound
 from tenantry.services.pagination import Page, paginate
 from tenantry.services.role_assignments import ensure_global_admin_remains
 from tenantry.services.scoped import get_scoped
@@ -64,6 +64,18 @@ def list_users(
 def get_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
     access.require(ctx, tenant_id, Permission.USERS_READ)
     return get_scoped(ctx.session, User, user_id, tenant_id, "User")
+
+
+def find_by_upn(ctx: Context, tenant_id: uuid.UUID, upn: str) -> User:
+    """The tenant's user with this user name: pages let people type a name, not paste an id."""
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    name = upn.strip().lower()
+    user = ctx.session.scalar(
+        select(User).where(User.tenant_id == tenant_id, User.user_principal_name == name)
+    )
+    if user is None:
+        raise NotFound(f"There is no user {name or '(empty)'} in this organisation.")
+    return user
 
 
 def create_user(

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tenantry.web import pages
-from tenantry.web.routes import admin, auth, offers, partner
+from tenantry.web.routes import admin, auth, domains, groups, licences, offers, partner, support
 
 
 def install(app: FastAPI) -> None:
@@ -17,5 +17,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(pages.SignInRequired, pages.page_errors)
     app.add_exception_handler(pages.RedirectTo, pages.page_errors)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (auth, admin, partner, offers):
+    for module in (auth, admin, groups, domains, licences, support, partner, offers):
         app.include_router(module.pages)

@@ -7,6 +7,7 @@ decisions), inside the same one-transaction-per-request route class.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -17,11 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tenantry import access
 from tenantry.api.deps import new_context
 from tenantry.api.routing import TransactionalRoute
 from tenantry.models import Tenant
 from tenantry.roles import ROLE_PLAIN_WORDS, Role
-from tenantry.services import auth
+from tenantry.services import auth, tenants
 from tenantry.services.context import Context
 from tenantry.services.errors import Forbidden, ServiceError
 from tenantry.web import session as web_session
@@ -107,7 +109,7 @@ def render(
     ctx: Context | None,
     template: str,
     *,
-    status: int = 200,
+    status_code: int = 200,
     tenant: Tenant | None = None,
     **values: Any,
 ) -> HTMLResponse:
@@ -127,12 +129,35 @@ def render(
             "flash": message,
             **values,
         },
-        status_code=status,
+        status_code=status_code,
     )
     if message:
         response.delete_cookie(web_session.FLASH_COOKIE, path="/")
     web_session.keep_nonce(response, request)
     return response
+
+
+def page_tenant(ctx: Context, tid: uuid.UUID) -> Tenant:
+    """The tenant of an Admin center page, through the access module: unrelated tenants are
+    404."""
+    return tenants.get_tenant(ctx, tid)
+
+
+def render_admin(
+    request: Request, ctx: Context, tenant: Tenant, template: str, **values: Any
+) -> HTMLResponse:
+    """An Admin center page: ``may`` (what the signed-in person may do here, from the same
+    decision the services make) hides the buttons and links they could not use."""
+    decision = access.decide(ctx, tenant.id)
+    return render(
+        request,
+        ctx,
+        template,
+        tenant=tenant,
+        may={p.value for p in decision.permissions} if decision.blocked is None else set(),
+        section=template.split("/")[-1].removesuffix(".html"),
+        **values,
+    )
 
 
 def redirect(request: Request, url: str, message: str | None = None) -> RedirectResponse:
@@ -175,4 +200,4 @@ async def page_errors(request: Request, exc: Exception) -> Response:
         response: Response = RedirectResponse(_back(request), status_code=303)
         web_session.flash(response, request, "error", detail)
         return response
-    return render(request, None, "error.html", status=status, title=title, detail=detail)
+    return render(request, None, "error.html", status_code=status, title=title, detail=detail)

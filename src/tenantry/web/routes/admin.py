@@ -10,8 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry import access
-from tenantry.models import Tenant
-from tenantry.roles import Permission, Role
+from tenantry.roles import DELEGATION_EXCLUSIONS, PERMISSION_WORDS, Permission, Role
 from tenantry.services import (
     audit,
     audit_log,
@@ -24,35 +23,15 @@ from tenantry.services import (
     users,
 )
 from tenantry.services.errors import InvalidInput
-from tenantry.web.pages import Posted, SignedIn, redirect, render, router
+from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()
 PAGE = 25
 
 
-def _tenant(ctx: SignedIn, tid: uuid.UUID) -> Tenant:
-    """The tenant of the page, through the access module: unrelated tenants are 404."""
-    return tenants.get_tenant(ctx, tid)
-
-
-def _admin(
-    request: Request, ctx: SignedIn, tenant: Tenant, template: str, **values: object
-) -> Response:
-    decision = access.decide(ctx, tenant.id)
-    return render(
-        request,
-        ctx,
-        template,
-        tenant=tenant,
-        may={p.value for p in decision.permissions} if decision.blocked is None else set(),
-        section=template.split("/")[-1].removesuffix(".html"),
-        **values,
-    )
-
-
 @pages.get("/admin/{tid}")
 def home(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     decision = access.decide(ctx, tid)
     subscriptions = (
         billing.list_subscriptions(ctx, tid)
@@ -64,7 +43,7 @@ def home(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
         if decision.allows(Permission.SERVICE_REQUESTS_READ)
         else []
     )
-    return _admin(
+    return render_admin(
         request,
         ctx,
         tenant,
@@ -88,25 +67,25 @@ def user_list(
     search: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     page = users.list_users(ctx, tid, search=search, cursor=cursor, limit=PAGE)
-    return _admin(request, ctx, tenant, "admin/users.html", page=page, search=search or "")
+    return render_admin(request, ctx, tenant, "admin/users.html", page=page, search=search or "")
 
 
 @pages.get("/admin/{tid}/users/new")
 def new_user_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     decision = access.decide(ctx, tid)
     refused = None
     if not decision.allows(Permission.USERS_CREATE):
         refused = decision.explain(Permission.USERS_CREATE)
     domain = tenants.default_domain(ctx, tid)
-    return _admin(request, ctx, tenant, "admin/user_new.html", domain=domain, refused=refused)
+    return render_admin(request, ctx, tenant, "admin/user_new.html", domain=domain, refused=refused)
 
 
 @pages.post("/admin/{tid}/users")
 def create_user(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     created = users.create_user(
         ctx,
         tid,
@@ -114,7 +93,7 @@ def create_user(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -
         display_name=form.get("display_name", ""),
         password=None,
     )
-    return _admin(
+    return render_admin(
         request,
         ctx,
         tenant,
@@ -127,13 +106,28 @@ def create_user(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -
 
 @pages.get("/admin/{tid}/users/{uid}")
 def user_page(request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     user = users.get_user(ctx, tid, uid)
-    roles = role_assignments.list_assignments(
-        ctx, tid, user_id=uid, group_id=None, cursor=None, limit=200
-    ).items
-    return _admin(
-        request, ctx, tenant, "admin/user.html", user=user, roles=roles, all_roles=list(Role)
+    decision = access.decide(ctx, tid)
+    roles = (
+        role_assignments.list_assignments(
+            ctx, tid, user_id=uid, group_id=None, cursor=None, limit=200
+        ).items
+        if decision.allows(Permission.ROLES_READ)
+        else None
+    )
+    readable = decision.allows(Permission.SUBSCRIPTIONS_READ)
+    return render_admin(
+        request,
+        ctx,
+        tenant,
+        "admin/user.html",
+        user=user,
+        roles=roles,
+        all_roles=list(Role),
+        subscriptions=billing.list_subscriptions(ctx, tid) if readable else None,
+        held=billing.subscriptions_of_user(ctx, tid, uid) if readable else set(),
+        sku_names=billing.sku_names(ctx),
     )
 
 
@@ -150,10 +144,10 @@ def update_user(
 def reset_password(
     request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID, form: Posted
 ) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     temporary = users.reset_password(ctx, tid, uid)
     user = users.get_user(ctx, tid, uid)
-    return _admin(
+    return render_admin(
         request,
         ctx,
         tenant,
@@ -185,30 +179,6 @@ def remove_role(
     return redirect(request, back if back.startswith(f"/admin/{tid}/") else "/", "Role removed.")
 
 
-# --- service requests -------------------------------------------------------------------
-
-
-@pages.get("/admin/{tid}/service-requests")
-def request_list(
-    request: Request, ctx: SignedIn, tid: uuid.UUID, cursor: str | None = None
-) -> Response:
-    tenant = _tenant(ctx, tid)
-    page = support.list_requests(ctx, tid, status=None, cursor=cursor, limit=PAGE)
-    return _admin(request, ctx, tenant, "admin/service_requests.html", page=page)
-
-
-@pages.post("/admin/{tid}/service-requests")
-def create_request(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
-    created = support.create_request(
-        ctx,
-        tid,
-        title=form.get("title", ""),
-        description=form.get("description", ""),
-        severity=form.get("severity", "medium"),
-    )
-    return redirect(request, f"/admin/{tid}/service-requests", f"Request “{created.title}” raised.")
-
-
 # --- audit log --------------------------------------------------------------------------
 
 
@@ -233,7 +203,7 @@ def audit_page(
     until: str | None = None,
     cursor: str | None = None,
 ) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     filters = audit.AuditFilter(
         action=action or None,
         actor=actor or None,
@@ -246,7 +216,7 @@ def audit_page(
         ctx, {e.partner_tenant_id for e in page.items if e.partner_tenant_id}
     )
     query = {"actor": actor, "action": action, "who": who, "since": since, "until": until}
-    return _admin(
+    return render_admin(
         request,
         ctx,
         tenant,
@@ -262,9 +232,9 @@ def audit_page(
 
 @pages.get("/admin/{tid}/partners")
 def partners_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
-    tenant = _tenant(ctx, tid)
+    tenant = page_tenant(ctx, tid)
     rows = relationships.for_customer(ctx, tid)
-    return _admin(request, ctx, tenant, "admin/partners.html", rows=rows)
+    return render_admin(request, ctx, tenant, "admin/partners.html", rows=rows)
 
 
 @pages.post("/admin/{tid}/partners/{rid}/remove")
@@ -277,15 +247,20 @@ def remove_partner(
 
 @pages.get("/admin/{tid}/settings")
 def settings_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
-    tenant = _tenant(ctx, tid)
-    blocked = relationships.get_policy(ctx, tid)
-    return _admin(
+    tenant = page_tenant(ctx, tid)
+    readable = access.decide(ctx, tid).allows(Permission.PARTNER_RELATIONSHIPS_READ)
+    blocked = relationships.get_policy(ctx, tid) if readable else None
+    return render_admin(
         request,
         ctx,
         tenant,
         "admin/settings.html",
-        blocked=set(blocked),
-        blockable=[p for p in Permission if not p.value.startswith("partner.")],
+        blocked=None if blocked is None else set(blocked),
+        blockable=[
+            (p.value, PERMISSION_WORDS[p])
+            for p in Permission
+            if p not in DELEGATION_EXCLUSIONS and p is not Permission.PARTNER_MANAGE
+        ],
     )
 
 
@@ -294,7 +269,7 @@ def save_contact(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) 
     fields = ("name", "street", "city", "postal_code", "country", "phone")
     changes: dict[str, object] = {f: form.get(f, "") for f in fields}
     changes["technical_contact_email"] = form.get("technical_contact_email") or None
-    tenants.update_tenant(ctx, tid, changes)
+    tenants.updatepage_tenant(ctx, tid, changes)
     return redirect(request, f"/admin/{tid}/settings", "Contact details saved.")
 
 

@@ -155,3 +155,39 @@ def terminate(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted) -> 
 def audit(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
     page = partner_views.partner_audit(ctx, cursor=cursor, limit=PAGE)
     return _partner(request, ctx, "partner/audit.html", page=page)
+
+
+@pages.get("/partner/relationships/{rid}")
+def relationship_page(request: Request, ctx: SignedIn, rid: uuid.UUID) -> Response:
+    relationship = relationships.get_for_partner(ctx, rid)
+    customer_id = relationship.customer_tenant_id
+    groups = relationships.assignable_groups(ctx)
+    return _partner(
+        request,
+        ctx,
+        "partner/relationship.html",
+        relationship=relationship,
+        customer_name=tenants.names(ctx, {customer_id}).get(customer_id, ""),
+        assignments=relationships.list_assignments(ctx, rid),
+        groups=groups,
+        group_names={g.id: g.name for g in groups},
+    )
+
+
+@pages.post("/partner/relationships/{rid}/assignments")
+def add_assignment(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted) -> Response:
+    try:
+        group_id = uuid.UUID(form.get("group_id", ""))
+    except ValueError as exc:
+        raise InvalidInput("Choose one of your security groups.") from exc
+    roles = [key.removeprefix("role:") for key in form if key.startswith("role:")]
+    relationships.add_assignment(ctx, rid, group_id, roles)
+    return redirect(request, f"/partner/relationships/{rid}", "Access assigned.")
+
+
+@pages.post("/partner/relationships/{rid}/assignments/{aid}/remove")
+def remove_assignment(
+    request: Request, ctx: SignedIn, rid: uuid.UUID, aid: uuid.UUID, form: Posted
+) -> Response:
+    relationships.remove_assignment(ctx, rid, aid)
+    return redirect(request, f"/partner/relationships/{rid}", "Access assignment removed.")

@@ -8,10 +8,14 @@
       if (!source) return;
       var text = source.value !== undefined ? source.value : source.textContent;
       var done = function () {
-        var label = copy.textContent;
+        var label = copy.textContent, aria = copy.getAttribute("aria-label");
         copy.textContent = "Copied";
+        if (aria) { copy.setAttribute("aria-label", "Copied"); }
         copy.setAttribute("aria-live", "polite");
-        setTimeout(function () { copy.textContent = label; }, 1500);
+        setTimeout(function () {
+          copy.textContent = label;
+          if (aria) { copy.setAttribute("aria-label", aria); }
+        }, 1500);
       };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(done, function () { source.select && source.select(); document.execCommand("copy"); done(); });
@@ -23,29 +27,41 @@
     }
   });
 
-  // Destructive forms carry data-confirm="..."; the dialog asks before they submit.
+  // Destructive forms carry data-confirm="..."; the dialog asks before they submit. The button
+  // that submitted is kept, so its name=value (e.g. action=disable) is still sent; Escape or
+  // Cancel forgets the form, so the next attempt asks again.
   var pending = null;
+  var pendingButton = null;
+  var confirmed = null;
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.hasAttribute("data-confirm") && form !== pending) {
+    if (form.hasAttribute("data-confirm") && form !== confirmed) {
       event.preventDefault();
       var dialog = document.getElementById("confirm-dialog");
       document.getElementById("confirm-text").textContent = form.getAttribute("data-confirm");
       pending = form;
+      pendingButton = event.submitter || null;
       dialog.showModal();
       dialog.querySelector("[data-confirm-ok]").focus();
       return;
     }
-    var button = form.querySelector("button[type=submit], button:not([type])");
+    confirmed = null;
+    var button = event.submitter || form.querySelector("button[type=submit], button:not([type])");
     if (button) { button.setAttribute("aria-busy", "true"); }
   });
   document.addEventListener("click", function (event) {
     var dialog = document.getElementById("confirm-dialog");
-    if (event.target.matches("[data-confirm-cancel]")) { pending = null; dialog.close(); }
+    if (event.target.matches("[data-confirm-cancel]")) { dialog.close(); }
     if (event.target.matches("[data-confirm-ok]")) {
+      var form = pending, button = pendingButton;
       dialog.close();
-      var form = pending;
-      if (form) { form.requestSubmit(); pending = null; }
+      if (form) { confirmed = form; form.requestSubmit(button); }
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog) {
+      dialog.addEventListener("close", function () { pending = null; pendingButton = null; });
     }
   });
 })();

@@ -1,0 +1,91 @@
+"""Service requests of a tenant: list, raise, read one with its comments, comment, change
+its status. A partner agent does the same on behalf of a customer; the services decide."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from tenantry.models.support import REQUEST_STATUSES, SEVERITIES
+from tenantry.services import support
+from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
+
+pages = router()
+PAGE = 25
+
+
+@pages.get("/admin/{tid}/service-requests")
+def request_list(
+    request: Request,
+    ctx: SignedIn,
+    tid: uuid.UUID,
+    status: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    tenant = page_tenant(ctx, tid)
+    shown = status if status in REQUEST_STATUSES else None
+    page = support.list_requests(ctx, tid, status=shown, cursor=cursor, limit=PAGE)
+    return render_admin(
+        request,
+        ctx,
+        tenant,
+        "admin/service_requests.html",
+        page=page,
+        status=shown or "",
+        statuses=REQUEST_STATUSES,
+        severities=SEVERITIES,
+    )
+
+
+@pages.post("/admin/{tid}/service-requests")
+def create_request(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
+    created = support.create_request(
+        ctx,
+        tid,
+        title=form.get("title", ""),
+        description=form.get("description", ""),
+        severity=form.get("severity", "medium"),
+    )
+    return redirect(
+        request,
+        f"/admin/{tid}/service-requests/{created.id}",
+        f"Request “{created.title}” raised.",
+    )
+
+
+@pages.get("/admin/{tid}/service-requests/{rid}")
+def request_page(request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID) -> Response:
+    tenant = page_tenant(ctx, tid)
+    item = support.get_request(ctx, tid, rid)
+    return render_admin(
+        request,
+        ctx,
+        tenant,
+        "admin/service_request.html",
+        item=item,
+        comments=support.list_comments(ctx, tid, rid),
+        statuses=REQUEST_STATUSES,
+        severities=SEVERITIES,
+    )
+
+
+@pages.post("/admin/{tid}/service-requests/{rid}")
+def update_request(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
+) -> Response:
+    support.update_request(
+        ctx, tid, rid, status=form.get("status") or None, severity=form.get("severity") or None
+    )
+    return redirect(request, f"/admin/{tid}/service-requests/{rid}", "Request updated.")
+
+
+@pages.post("/admin/{tid}/service-requests/{rid}/comments")
+def add_comment(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
+) -> Response:
+    comment = support.add_comment(ctx, tid, rid, form.get("body", ""))
+    return redirect(
+        request, f"/admin/{tid}/service-requests/{rid}#comment-{comment.id}", "Comment added."
+    )

@@ -1,0 +1,32 @@
+"""What the browser tests do again and again: sign in (with the code step), enrol MFA."""
+
+from __future__ import annotations
+
+import pyotp
+from playwright.sync_api import Page, expect
+
+from tenantry.services.demo import DEMO_PASSWORD
+
+SUFFIX = "tenantry.test"
+
+
+def sign_in(page: Page, base: str, who: str, code_from: str | None = None) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/sign-in")
+    page.get_by_label("User name").fill(f"{who}.{SUFFIX}")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if code_from:
+        page.get_by_label("Verification code").fill(pyotp.TOTP(code_from).now())
+        page.get_by_role("button", name="Verify").click()
+
+
+def enrol_mfa(page: Page, base: str) -> str:
+    page.goto(f"{base}/me")
+    page.get_by_role("button", name="Turn on two-step verification").click()
+    expect(page.locator(".qr svg")).to_be_visible()
+    secret = page.locator("#totp-secret").inner_text().strip()
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("status")).to_contain_text("Two-step verification is on")
+    return secret
