@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.dns_server import LoopbackDns
-from tests.web.browsing import SUFFIX, sign_in
+from tests.web.browsing import SUFFIX, enrol_mfa, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -186,3 +186,44 @@ def test_partner_access_assignments(server: str, page: Page, shots: Any) -> None
     confirm(page)
     expect(page.get_by_role("status")).to_contain_text("Access assignment removed")
     expect(page.get_by_role("row", name=re.compile("Tier 2 support"))).to_have_count(0)
+
+
+def test_settings_and_the_audit_log_by_partner(server: str, page: Page) -> None:
+    # A Fabrikam helpdesk agent raises a request in Contoso, on its behalf.
+    sign_in(page, server, "tech@fabrikam")
+    enrol_mfa(page, server)
+    page.goto(f"{server}/partner/find?q=contoso")
+    page.locator("#results").get_by_role("button", name="Create service request").first.click()
+    page.get_by_text("New service request").click()
+    page.get_by_label("Title").fill("Printer queue stuck")
+    page.get_by_label("Description").fill("Raised by the helpdesk.")
+    page.get_by_role("button", name="Raise request").click()
+    expect(page.get_by_role("heading", name="Printer queue stuck")).to_be_visible()
+
+    sign_in(page, server, "admin@contoso")
+    nav(page, "Settings")
+    page.get_by_label("Phone").fill("+1 425 555 0100")
+    page.get_by_role("button", name="Save contact details").click()
+    expect(page.get_by_role("status")).to_contain_text("Contact details saved")
+    page.get_by_label(re.compile("Delete users")).check()
+    page.get_by_role("button", name="Save partner policy").click()
+    expect(page.get_by_role("status")).to_contain_text("Partner policy saved")
+    expect(page.get_by_label(re.compile("Delete users"))).to_be_checked()
+    nav(page, "Home")
+    expect(page.locator("main")).to_contain_text("+1 425 555 0100")
+
+    nav(page, "Audit log")
+    page.get_by_label("Who").select_option(label="Partner: Fabrikam IT Services")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("tbody tr")
+    expect(rows.filter(has_text="service_request.create")).to_have_count(1)
+    expect(rows.filter(has_text="Partner: Fabrikam IT Services")).to_have_count(rows.count())
+    page.get_by_label("Who").select_option(label="Partner: Litware Managed Services")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows.filter(has_text="service_request.create")).to_have_count(0)
+    # "To" includes the whole day it names.
+    page.get_by_label("Who").select_option(label="Everyone")
+    today = page.evaluate("new Date().toISOString().slice(0, 10)")
+    page.get_by_label("To", exact=True).fill(today)
+    page.get_by_role("button", name="Filter").click()
+    expect(rows.filter(has_text="tenant.update")).to_have_count(1)

@@ -125,6 +125,7 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
     by_partner: bool | None = None  # True: only partners' actions; False: only the tenant's own
+    partner_tenant_id: uuid.UUID | None = None  # only this partner's actions
 
 
 def list_events(
@@ -142,6 +143,8 @@ def list_events(
     if filters.by_partner is not None:
         partner = AuditEvent.partner_tenant_id
         stmt = stmt.where(partner.is_not(None) if filters.by_partner else partner.is_(None))
+    if filters.partner_tenant_id:
+        stmt = stmt.where(AuditEvent.partner_tenant_id == filters.partner_tenant_id)
     if filters.since:
         stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
     if filters.until:

@@ -4,7 +4,7 @@ agents administering it on behalf (the layout shows the banner); the services de
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -204,17 +204,18 @@ def audit_page(
     cursor: str | None = None,
 ) -> Response:
     tenant = page_tenant(ctx, tid)
+    partner_names = audit_log.partners_of(ctx, tid)
+    one_partner = next((p for p in partner_names if str(p) == who), None)
+    last_day = _date(until, "To")
     filters = audit.AuditFilter(
         action=action or None,
         actor=actor or None,
         since=_date(since, "From"),
-        until=_date(until, "To"),
+        until=last_day + timedelta(days=1) if last_day else None,  # "To" includes that day
         by_partner={"partner": True, "own": False}.get(who or ""),
+        partner_tenant_id=one_partner,
     )
     page = audit_log.tenant_events(ctx, tid, filters, cursor, PAGE)
-    partner_names = tenants.names(
-        ctx, {e.partner_tenant_id for e in page.items if e.partner_tenant_id}
-    )
     query = {"actor": actor, "action": action, "who": who, "since": since, "until": until}
     return render_admin(
         request,
@@ -269,7 +270,7 @@ def save_contact(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) 
     fields = ("name", "street", "city", "postal_code", "country", "phone")
     changes: dict[str, object] = {f: form.get(f, "") for f in fields}
     changes["technical_contact_email"] = form.get("technical_contact_email") or None
-    tenants.updatepage_tenant(ctx, tid, changes)
+    tenants.update_tenant(ctx, tid, changes)
     return redirect(request, f"/admin/{tid}/settings", "Contact details saved.")
 
 
