@@ -22,6 +22,7 @@ run: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 # Browser tests drive Debian's Chromium (Playwright's own download does not work everywhere).
 chromium:

@@ -8,7 +8,8 @@ sign-in failure counts) runs in a fresh transaction of its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -51,7 +52,7 @@ class TransactionalRoute(APIRoute):
     """Each step that touches the database is one hop to the thread pool, not several: on a
     busy server every hop waits for a worker thread."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

@@ -131,7 +131,7 @@ class AuditFilter:
 def list_events(
     session: Session, tenant_id: uuid.UUID, filters: AuditFilter, cursor: str | None, limit: int
 ) -> Page[AuditEvent]:
-    stmt: Select[tuple[AuditEvent]] = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    stmt: Select[AuditEvent] = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
     if filters.action:
         stmt = stmt.where(AuditEvent.action.startswith(filters.action, autoescape=True))
     if filters.actor:

@@ -114,7 +114,7 @@ def list_licenses(
 ) -> Page[LicenseAssignment]:
     access.require(ctx, tenant_id, Permission.SUBSCRIPTIONS_READ)
     get_scoped(ctx.session, Subscription, sid, tenant_id, "Subscription")
-    stmt: Select[tuple[LicenseAssignment]] = select(LicenseAssignment).where(
+    stmt: Select[LicenseAssignment] = select(LicenseAssignment).where(
         LicenseAssignment.subscription_id == sid
     )
     return paginate(ctx.session, stmt, [LicenseAssignment.id], cursor, limit)
@@ -141,7 +141,7 @@ def upns(ctx: Context, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = ctx.session.execute(
         select(User.id, User.user_principal_name).where(User.id.in_(user_ids))
     ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return {user_id: upn for user_id, upn in rows}
 
 
 def assign_license(

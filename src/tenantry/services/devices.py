@@ -22,7 +22,7 @@ def list_devices(
     ctx: Context, tenant_id: uuid.UUID, *, cursor: str | None, limit: int
 ) -> Page[Device]:
     access.require(ctx, tenant_id, Permission.DEVICES_READ)
-    stmt: Select[tuple[Device]] = select(Device).where(Device.tenant_id == tenant_id)
+    stmt: Select[Device] = select(Device).where(Device.tenant_id == tenant_id)
     return paginate(ctx.session, stmt, [Device.name, Device.id], cursor, limit)
 
 

@@ -27,7 +27,7 @@ def list_groups(
     ctx: Context, tenant_id: uuid.UUID, *, cursor: str | None, limit: int
 ) -> Page[Group]:
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
-    stmt: Select[tuple[Group]] = select(Group).where(Group.tenant_id == tenant_id)
+    stmt: Select[Group] = select(Group).where(Group.tenant_id == tenant_id)
     return paginate(ctx.session, stmt, [Group.name], cursor, limit)
 
 
@@ -101,7 +101,7 @@ def list_members(
 ) -> Page[User]:
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
     get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
-    stmt: Select[tuple[User]] = (
+    stmt: Select[User] = (
         select(User)
         .join(GroupMember, GroupMember.user_id == User.id)
         .where(GroupMember.group_id == group_id)

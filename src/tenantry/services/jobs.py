@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 
 from tenantry.models import Relationship
 from tenantry.roles import Role
@@ -31,7 +31,9 @@ class SweepReport:
     expired: int
 
 
-def _transition(ctx: Context, condition: object, values: dict[str, object]) -> list[Relationship]:
+def _transition(
+    ctx: Context, condition: ColumnElement[bool], values: dict[str, object]
+) -> list[Relationship]:
     ids = list(
         ctx.session.scalars(
             update(Relationship)

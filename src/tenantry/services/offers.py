@@ -198,7 +198,7 @@ def create_offer(
 
 def list_offers(ctx: Context, *, cursor: str | None, limit: int) -> Page[Offer]:
     partner = partners.require_partner(ctx)
-    stmt: Select[tuple[Offer]] = select(Offer).where(Offer.partner_tenant_id == partner.id)
+    stmt: Select[Offer] = select(Offer).where(Offer.partner_tenant_id == partner.id)
     return paginate(ctx.session, stmt, [Offer.created_at, Offer.id], cursor, limit, descending=True)
 
 

@@ -42,7 +42,7 @@ def enqueue(
 def list_messages(
     session: Session, *, pending_only: bool = False, limit: int = 50
 ) -> list[OutboxMessage]:
-    stmt: Select[tuple[OutboxMessage]] = select(OutboxMessage)
+    stmt: Select[OutboxMessage] = select(OutboxMessage)
     if pending_only:
         stmt = stmt.where(OutboxMessage.sent_at.is_(None))
     return list(session.scalars(stmt.order_by(OutboxMessage.created_at.desc()).limit(limit)))

@@ -53,7 +53,7 @@ def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]
 
 def paginate(
     session: Session,
-    stmt: Select[tuple[T]],
+    stmt: Select[T],
     order_by: list[InstrumentedAttribute[Any]],
     cursor: str | None,
     limit: int,

@@ -298,7 +298,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
 def partner_audit(ctx: Context, *, cursor: str | None, limit: int) -> Page[AuditEvent]:
     """What this partner's agents did in its customers."""
     partner = partners.require_partner(ctx)
-    stmt: Select[tuple[AuditEvent]] = select(AuditEvent).where(
+    stmt: Select[AuditEvent] = select(AuditEvent).where(
         AuditEvent.partner_tenant_id == partner.id, AuditEvent.tenant_id != partner.id
     )
     return paginate(

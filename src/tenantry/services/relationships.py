@@ -299,7 +299,7 @@ def for_partner(
     limit: int,
 ) -> Page[Relationship]:
     partner = partners.require_partner(ctx)
-    stmt: Select[tuple[Relationship]] = select(Relationship).where(
+    stmt: Select[Relationship] = select(Relationship).where(
         Relationship.partner_tenant_id == partner.id
     )
     if status:

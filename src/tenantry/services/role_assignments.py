@@ -53,7 +53,7 @@ def list_assignments(
     limit: int,
 ) -> Page[RoleAssignment]:
     access.require(ctx, tenant_id, Permission.ROLES_READ)
-    stmt: Select[tuple[RoleAssignment]] = select(RoleAssignment).where(
+    stmt: Select[RoleAssignment] = select(RoleAssignment).where(
         RoleAssignment.tenant_id == tenant_id
     )
     if user_id:

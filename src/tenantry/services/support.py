@@ -21,7 +21,7 @@ def list_requests(
     ctx: Context, tenant_id: uuid.UUID, *, status: str | None, cursor: str | None, limit: int
 ) -> Page[ServiceRequest]:
     access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_READ)
-    stmt: Select[tuple[ServiceRequest]] = select(ServiceRequest).where(
+    stmt: Select[ServiceRequest] = select(ServiceRequest).where(
         ServiceRequest.tenant_id == tenant_id
     )
     if status:

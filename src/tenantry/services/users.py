@@ -49,7 +49,7 @@ def list_users(
     ctx: Context, tenant_id: uuid.UUID, *, search: str | None, cursor: str | None, limit: int
 ) -> Page[User]:
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    stmt: Select[tuple[User]] = select(User).where(User.tenant_id == tenant_id)
+    stmt: Select[User] = select(User).where(User.tenant_id == tenant_id)
     if search:
         term = search.strip().lower()
         stmt = stmt.where(

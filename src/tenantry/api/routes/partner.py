@@ -173,13 +173,13 @@ def remove_access_assignment(rid: uuid.UUID, aid: uuid.UUID, ctx: Ctx) -> Respon
     return Response(status_code=204)
 
 
-def _agent(user: User, level: str) -> AgentOut:
+def _agent(user: User, level: relationships.AgentAccess) -> AgentOut:
     return AgentOut(
         user_id=user.id,
         user_principal_name=user.user_principal_name,
         display_name=user.display_name,
         access=level,
-    )  # type: ignore[arg-type]
+    )
 
 
 @api.get("/partner/agents/{uid}", response_model=AgentOut)
