@@ -21,19 +21,11 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def dns() -> Iterator[LoopbackDns]:
-    """A real DNS server on loopback that the served platform asks for TXT records."""
-    server = LoopbackDns()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def server(
     backend: str, dns: LoopbackDns, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The demo platform, as `make run` serves it, on this backend."""
+    """The demo platform, as `make run` serves it, on this backend, asking the loopback DNS
+    server (the suite's ``dns`` fixture) for TXT records."""
     tmp = tmp_path_factory.mktemp("web")
     with fresh_database(backend, tmp) as url:
         env = {
