@@ -5,6 +5,7 @@ forms refused, sign-out ending the session on the server, API docs served offlin
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,9 +110,18 @@ def test_pages_at_375_px(server: str, phone: Page, shots: Any) -> None:
     check_page(phone, phone.url, violations)
     phone.goto(f"{server}/partner")
     shots(phone, "phone-partner-customers")
+    phone.goto(f"{server}/partner/offers")
+    offer_link = phone.locator("input[id^=link-]").first.input_value()
 
     phone.context.clear_cookies()
     check_page(phone, f"{server}/sign-in", violations)
+    check_page(phone, offer_link, violations)
+    sign_in(phone, server, "admin@adatum")
+    check_page(phone, offer_link, violations)
+    missing = phone.goto(f"{server}/admin/{uuid.uuid4()}")
+    assert missing is not None and missing.status == 404
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Not found")
+    expect(phone.locator("main")).to_contain_text("Organisation not found.")
 
 
 def focus_by_tab(page: Page, name: str, limit: int = 80) -> None:

@@ -108,6 +108,14 @@ def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
     expect(refusal).to_contain_text("Denied")
     expect(page.get_by_role("button", name="Create user")).to_have_count(0)
     shots(page, "limited-agent-refused")
+    # What Limited administration is for: resetting a non-admin's password.
+    page.get_by_role("navigation", name="Admin center").get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Isaiah Langer").click()
+    expect(page.get_by_role("heading", name="Admin roles")).to_have_count(0)  # can't read roles
+    page.get_by_role("button", name="Reset password").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Yes").click()
+    expect(page.get_by_role("heading", name=re.compile("New temporary password"))).to_be_visible()
+    expect(banner).to_contain_text("You are administering Adatum on behalf of Fabrikam")
 
     # The customer sees the partner's actions, marked, in its audit log.
     sign_in(page, base, "admin@adatum")
