@@ -30,3 +30,10 @@ def enrol_mfa(page: Page, base: str) -> str:
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_role("status")).to_contain_text("Two-step verification is on")
     return secret
+
+
+def confirm(page: Page) -> None:
+    """Answer Yes in the confirmation dialog of a destructive action."""
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Yes").click()

@@ -11,22 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.dns_server import LoopbackDns
-from tests.web.browsing import SUFFIX, enrol_mfa, sign_in
+from tests.web.browsing import SUFFIX, confirm, enrol_mfa, sign_in
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def page(browser: Any) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    yield page
-    page.close()
-
-
-def confirm(page: Page) -> None:
-    dialog = page.locator("#confirm-dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name="Yes").click()
 
 
 def nav(page: Page, name: str) -> None:

@@ -54,13 +54,6 @@ PAGE_FACTS = """() => {
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Page]:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    yield page
-    page.close()
-
-
-@pytest.fixture
 def phone(browser: Any) -> Iterator[Page]:
     page = browser.new_page(viewport={"width": 375, "height": 812}, is_mobile=True)
     yield page

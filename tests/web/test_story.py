@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tenantry.services.demo import DEMO_PASSWORD
-from tests.web.browsing import SUFFIX, enrol_mfa, sign_in
+from tests.web.browsing import SUFFIX, confirm, enrol_mfa, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -82,8 +82,7 @@ def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
 
     page.get_by_role("link", name="Back to Pat Partner-Made").click()
     page.get_by_role("button", name="Reset password").click()
-    expect(page.locator("#confirm-dialog")).to_be_visible()
-    page.locator("#confirm-dialog").get_by_role("button", name="Yes").click()
+    confirm(page)
     expect(page.get_by_role("heading", name=re.compile("New temporary password"))).to_be_visible()
     assert page.get_by_label("Temporary password").input_value() != first_password
 
@@ -113,7 +112,7 @@ def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
     page.get_by_role("link", name="Isaiah Langer").click()
     expect(page.get_by_role("heading", name="Admin roles")).to_have_count(0)  # can't read roles
     page.get_by_role("button", name="Reset password").click()
-    page.locator("#confirm-dialog").get_by_role("button", name="Yes").click()
+    confirm(page)
     expect(page.get_by_role("heading", name=re.compile("New temporary password"))).to_be_visible()
     expect(banner).to_contain_text("You are administering Adatum on behalf of Fabrikam")
 
@@ -136,7 +135,7 @@ def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
     expect(cards.filter(has_text="Litware Managed Services")).to_have_count(1)
     shots(page, "customer-partners")
     page.get_by_role("button", name="Remove Litware Managed Services").click()
-    page.locator("#confirm-dialog").get_by_role("button", name="Yes").click()
+    confirm(page)
     expect(page.get_by_role("status")).to_contain_text("removed")
     expect(cards).to_have_count(1)
 
