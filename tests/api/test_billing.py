@@ -93,3 +93,18 @@ def test_license_administrator_assigns_but_does_not_buy(org: Org) -> None:
     licensing.post(
         f"{org.base}/subscriptions", {"sku_id": "business_standard", "seats": 1}, expect=403
     )
+
+
+def test_licence_holders_page_in_the_order_they_were_assigned(org: Org) -> None:
+    sub = org.admin.post(
+        f"{org.base}/subscriptions", {"sku_id": "business_standard", "seats": 5}, expect=201
+    ).json()
+    lic = f"{org.base}/subscriptions/{sub['id']}/licenses"
+    users = [org.create_user() for _ in range(3)]
+    for user in users:
+        org.admin.post(lic, {"user_id": user}, expect=201)
+    first = org.admin.get(lic, params={"limit": 2}).json()
+    rest = org.admin.get(lic, params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert rest["next_cursor"] is None
+    order = [x["user_principal_name"] for x in first["items"] + rest["items"]]
+    assert order == [org.users[u] for u in users]

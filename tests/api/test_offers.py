@@ -35,6 +35,16 @@ def test_classic_offer(partner: Partner) -> None:
     assert offer["id"] in [o["id"] for o in partner.admin.get("/partner/offers").json()["items"]]
 
 
+def test_offers_page_newest_first(partner: Partner) -> None:
+    made = [partner.offer()["id"] for _ in range(3)]
+    first = partner.admin.get("/partner/offers", params={"limit": 2}).json()
+    rest = partner.admin.get(
+        "/partner/offers", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    listed = [o["id"] for o in first["items"] + rest["items"]]
+    assert listed[:3] == made[::-1]
+
+
 def test_only_partner_admins_make_offers(partner: Partner, org: Org) -> None:
     refused = org.admin.post("/partner/offers", {}, expect=403)
     assert refused.json()["type"] == "urn:tenantry:problem:not-a-partner"

@@ -117,7 +117,9 @@ def list_licenses(
     stmt: Select[LicenseAssignment] = select(LicenseAssignment).where(
         LicenseAssignment.subscription_id == sid
     )
-    return paginate(ctx.session, stmt, [LicenseAssignment.id], cursor, limit)
+    return paginate(
+        ctx.session, stmt, [LicenseAssignment.assigned_at, LicenseAssignment.id], cursor, limit
+    )
 
 
 def subscriptions_of_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> set[uuid.UUID]:
