@@ -37,3 +37,8 @@ def confirm(page: Page) -> None:
     dialog = page.locator("#confirm-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Yes").click()
+
+
+def nav(page: Page, name: str) -> None:
+    """Open an Admin center section from its navigation."""
+    page.get_by_role("navigation", name="Admin center").get_by_role("link", name=name).click()

@@ -11,13 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.dns_server import LoopbackDns
-from tests.web.browsing import SUFFIX, confirm, enrol_mfa, sign_in
+from tests.web.browsing import SUFFIX, confirm, enrol_mfa, nav, sign_in
 
 pytestmark = pytest.mark.slow
-
-
-def nav(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Admin center").get_by_role("link", name=name).click()
 
 
 def test_groups_and_members(server: str, page: Page, shots: Any) -> None:

@@ -92,6 +92,12 @@ async def posted_form(request: Request) -> dict[str, str]:
     return values
 
 
+def ticked(form: dict[str, str], prefix: str) -> list[str]:
+    """The values of the ticked checkboxes named ``prefix`` + value (roles, blocked
+    permissions): an unticked checkbox is not sent at all."""
+    return [key.removeprefix(prefix) for key in form if key.startswith(prefix)]
+
+
 MaybeSignedIn = Annotated[Context, Depends(web_context)]
 SignedIn = Annotated[Context, Depends(signed_in_context)]
 Posted = Annotated[dict[str, str], Depends(posted_form)]

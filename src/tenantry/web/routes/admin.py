@@ -23,7 +23,15 @@ from tenantry.services import (
     users,
 )
 from tenantry.services.errors import InvalidInput
-from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
+from tenantry.web.pages import (
+    Posted,
+    SignedIn,
+    page_tenant,
+    redirect,
+    render_admin,
+    router,
+    ticked,
+)
 
 pages = router()
 PAGE = 25
@@ -127,7 +135,7 @@ def user_page(request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID) -
         all_roles=list(Role),
         subscriptions=billing.list_subscriptions(ctx, tid) if readable else None,
         held=billing.subscriptions_of_user(ctx, tid, uid) if readable else set(),
-        sku_names=billing.sku_names(ctx),
+        sku_names=billing.sku_names(ctx) if readable else {},
     )
 
 
@@ -276,6 +284,5 @@ def save_contact(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) 
 
 @pages.post("/admin/{tid}/settings/partner-policy")
 def save_policy(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
-    blocked = [key.removeprefix("block:") for key in form if key.startswith("block:")]
-    relationships.set_policy(ctx, tid, blocked)
+    relationships.set_policy(ctx, tid, ticked(form, "block:"))
     return redirect(request, f"/admin/{tid}/settings", "Partner policy saved.")

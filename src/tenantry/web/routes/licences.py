@@ -27,8 +27,7 @@ def subscription_list(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Respon
         "admin/subscriptions.html",
         subscriptions=subscriptions,
         status={s.id: billing.effective_status(ctx, s) for s in subscriptions},
-        skus=billing.list_skus(ctx),
-        sku_names=billing.sku_names(ctx),
+        sku_names=billing.sku_names(ctx),  # ordered by name: the purchase list too
     )
 
 

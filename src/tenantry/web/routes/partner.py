@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from tenantry.roles import Role
 from tenantry.services import offers, partner_views, partners, relationships, tenants, users
 from tenantry.services.errors import InvalidInput
-from tenantry.web.pages import Posted, SignedIn, redirect, render, router
+from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
 
 pages = router()
 PAGE = 50
@@ -85,7 +85,7 @@ def make_offer(request: Request, ctx: SignedIn, form: Posted) -> Response:
     if form.get("kind") == "classic":
         offer = offers.create_offer(ctx)
     else:
-        roles = [key.removeprefix("role:") for key in form if key.startswith("role:")]
+        roles = ticked(form, "role:")
         if not roles:
             raise InvalidInput("Choose at least one role for the offer.")
         days = form.get("days", "").strip()
@@ -180,7 +180,7 @@ def add_assignment(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted
         group_id = uuid.UUID(form.get("group_id", ""))
     except ValueError as exc:
         raise InvalidInput("Choose one of your security groups.") from exc
-    roles = [key.removeprefix("role:") for key in form if key.startswith("role:")]
+    roles = ticked(form, "role:")
     relationships.add_assignment(ctx, rid, group_id, roles)
     return redirect(request, f"/partner/relationships/{rid}", "Access assigned.")
 
