@@ -49,6 +49,15 @@ class Permission(StrEnum):
         return self.value.endswith(".read")
 
 
+class AgentLevel(StrEnum):
+    """A partner user's administration of customers: which agent group holds it (a kind of
+    group, never its name)."""
+
+    FULL = "full"  # *Admin agents*
+    LIMITED = "limited"  # *Helpdesk agents*
+    NONE = "none"
+
+
 class Role(StrEnum):
     GLOBAL_ADMINISTRATOR = "global_administrator"
     GLOBAL_READER = "global_reader"

@@ -9,7 +9,13 @@ from tenantry.models.directory import Group, GroupMember, RoleAssignment, User
 from tenantry.models.domains import Domain
 from tenantry.models.health import Service, ServiceMessage
 from tenantry.models.outbox import OutboxMessage
-from tenantry.models.partners import AccessAssignment, Offer, PartnerPolicy, Relationship
+from tenantry.models.partners import (
+    AccessAssignment,
+    Offer,
+    PartnerBlock,
+    PartnerPolicy,
+    Relationship,
+)
 from tenantry.models.support import ServiceRequest, ServiceRequestComment
 from tenantry.models.tenancy import Tenant
 
@@ -25,6 +31,7 @@ __all__ = [
     "LicenseAssignment",
     "Offer",
     "OutboxMessage",
+    "PartnerBlock",
     "PartnerPolicy",
     "Relationship",
     "RoleAssignment",

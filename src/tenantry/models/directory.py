@@ -40,7 +40,13 @@ class Group(Base):
     __tablename__ = "groups"
     __table_args__ = (
         UniqueConstraint("tenant_id", "name"),
+        # One group per agent level and partner: agent groups are a kind, not a name.
+        UniqueConstraint("tenant_id", "agent_level"),
         CheckConstraint("kind IN ('security', 'distribution')", name="kind"),
+        CheckConstraint(
+            "agent_level IS NULL OR (agent_level IN ('full', 'limited') AND kind = 'security')",
+            name="agent_level",
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -48,6 +54,8 @@ class Group(Base):
     name: Mapped[str] = mapped_column(String(256))
     kind: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(String(1024), default="")
+    # Set on a partner's agent groups: "full" (*Admin agents*) or "limited" (*Helpdesk agents*).
+    agent_level: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.models.base import Base, uuid_pk
@@ -66,6 +75,15 @@ class Relationship(Base):
             postgresql_where=text("status IN ('approval_pending', 'active', 'expiring')"),
             sqlite_where=text("status IN ('approval_pending', 'active', 'expiring')"),
         ),
+        # One open request per (partner, customer): a partner can't flood a customer.
+        Index(
+            "uq_relationships_pending_partner_customer",
+            "partner_tenant_id",
+            "customer_tenant_id",
+            unique=True,
+            postgresql_where=text("status = 'approval_pending'"),
+            sqlite_where=text("status = 'approval_pending'"),
+        ),
         Index("ix_relationships_partner_tenant_id_status", "partner_tenant_id", "status"),
         Index("ix_relationships_customer_tenant_id_status", "customer_tenant_id", "status"),
         Index("ix_relationships_status_ends_at", "status", "ends_at"),
@@ -121,4 +139,22 @@ class PartnerPolicy(Base):
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     blocked_permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Opt-in (off by default): partners may give admin roles and add members to role-holding
+    # groups on behalf, i.e. mint standing power in this tenant.
+    allow_privileged_roles: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime]
+
+
+class PartnerBlock(Base):
+    """A customer refuses requests (for-one-customer offers) from one partner."""
+
+    __tablename__ = "partner_blocks"
+
+    customer_tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    partner_tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_by_user_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.models.base import Base, uuid_pk
@@ -31,3 +31,14 @@ class Tenant(Base):
     audit_head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# Partner names are unique among partners whatever their case: a partner can't pass itself
+# off as another on the offer page or in a customer's partner list.
+Index(
+    "uq_tenants_partner_name",
+    func.lower(Tenant.name),
+    unique=True,
+    postgresql_where=Tenant.is_partner,
+    sqlite_where=Tenant.is_partner,
+)

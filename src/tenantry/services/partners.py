@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 
 from tenantry import access
 from tenantry.models import AccessAssignment, Group, GroupMember, Tenant, User
-from tenantry.roles import Permission
+from tenantry.roles import AgentLevel, Permission
 from tenantry.services import audit
 from tenantry.services.context import Context
 from tenantry.services.errors import Forbidden
@@ -36,16 +36,30 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
     if newly:
         tenant.is_partner, tenant.partner_enrolled_at = True, ctx.now
     groups: dict[str, Group] = {}
-    for name, description in AGENT_GROUPS.items():
+    for (name, description), level in zip(
+        AGENT_GROUPS.items(), (AgentLevel.FULL, AgentLevel.LIMITED), strict=True
+    ):
         group = ctx.session.scalar(
-            select(Group).where(Group.tenant_id == tenant.id, Group.name == name)
+            select(Group).where(Group.tenant_id == tenant.id, Group.agent_level == level.value)
         )
         if group is None:
+            # Never adopt a same-named group: whoever made it would choose the agents.
+            taken = set(
+                ctx.session.scalars(
+                    select(Group.name).where(
+                        Group.tenant_id == tenant.id, Group.name.startswith(name)
+                    )
+                )
+            )
+            unique_name = next(
+                n for n in (name, *(f"{name} ({i})" for i in range(2, 1000))) if n not in taken
+            )
             group = Group(
                 tenant_id=tenant.id,
-                name=name,
+                name=unique_name,
                 kind="security",
                 description=description,
+                agent_level=level.value,
                 created_at=ctx.now,
             )
             ctx.session.add(group)
