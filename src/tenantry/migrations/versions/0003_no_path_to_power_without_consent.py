@@ -24,8 +24,9 @@ AGENT_GROUP_NAMES = {"Admin agents": "full", "Helpdesk agents": "limited"}
 
 def _mark_agent_groups(conn: sa.Connection) -> None:
     """Agent levels used to follow group names; from now on they follow this column."""
-    partners = sa.select(sa.column("id")).select_from(sa.table("tenants", sa.column("id")))
-    partners = partners.where(sa.text("is_partner"))
+    partners = (
+        sa.select(sa.column("id")).select_from(sa.table("tenants")).where(sa.text("is_partner"))
+    )
     groups = sa.table("groups", sa.column("tenant_id"), sa.column("name"), sa.column("agent_level"))
     for name, level in AGENT_GROUP_NAMES.items():
         conn.execute(
