@@ -24,9 +24,7 @@ AGENT_GROUP_NAMES = {"Admin agents": "full", "Helpdesk agents": "limited"}
 
 def _mark_agent_groups(conn: sa.Connection) -> None:
     """Agent levels used to follow group names; from now on they follow this column."""
-    partners = (
-        sa.select(sa.column("id")).select_from(sa.table("tenants")).where(sa.text("is_partner"))
-    )
+    partners = sa.text("SELECT id FROM tenants WHERE is_partner").columns(sa.column("id"))
     groups = sa.table("groups", sa.column("tenant_id"), sa.column("name"), sa.column("agent_level"))
     for name, level in AGENT_GROUP_NAMES.items():
         conn.execute(
