@@ -15,8 +15,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from tenantry.clock import utcnow
@@ -113,8 +115,9 @@ class Decision:
         if self.delegated and permission in DELEGATION_EXCLUSIONS:
             return (
                 f"Denied: {permission.value} is never available through delegated "
-                "administration (partners can't manage a customer's partners, purchase "
-                f"subscriptions or manage devices). {who} holds {held}."
+                "administration (partners can't manage a customer's partners or its own "
+                f"partner programme, purchase subscriptions or manage devices). {who} holds "
+                f"{held}."
             )
         if self.delegated and permission in self.policy_blocked:
             return (
@@ -332,25 +335,146 @@ def is_privileged(roles: set[Role]) -> bool:
     return not roles <= UNPRIVILEGED_ROLES
 
 
+# --- privileged groups and targets (DESIGN §2, "No path to power without consent") ---------
+#
+# A group is privileged when it holds a role in its tenant, is a partner agent group, or is
+# named in any access assignment: its members hold power (at home or in customers), so who
+# they are is decided like a role assignment, by the tenant's own administrators.
+
+
+class GroupPower(StrEnum):
+    """Why a group is privileged, from the strongest reason down."""
+
+    AGENT_GROUP = "is a partner agent group"
+    ACCESS_ASSIGNMENT = "is given customer roles by a partner access assignment"
+    ROLE = "holds an admin role"
+
+
+def _partner_power(group_ids: Any) -> Select[uuid.UUID]:
+    """Groups whose members act in customers: agent groups and access-assignment groups."""
+    return select(Group.id).where(
+        Group.id.in_(group_ids),
+        or_(
+            Group.agent_level.is_not(None),
+            Group.id.in_(select(AccessAssignment.group_id)),
+        ),
+    )
+
+
+def group_power(session: Session, group: Group) -> GroupPower | None:
+    """Why this group is privileged, or None (one round trip)."""
+    if group.agent_level is not None:
+        return GroupPower.AGENT_GROUP
+    assigned, role = session.execute(
+        select(
+            select(AccessAssignment.id).where(AccessAssignment.group_id == group.id).exists(),
+            select(RoleAssignment.id).where(RoleAssignment.group_id == group.id).exists(),
+        )
+    ).one()
+    if assigned:
+        return GroupPower.ACCESS_ASSIGNMENT
+    return GroupPower.ROLE if role else None
+
+
+def partner_may_mint_power(session: Session, tenant_id: uuid.UUID) -> bool:
+    """The customer's opt-in (off by default): partners may give admin roles here."""
+    policy = session.get(PartnerPolicy, tenant_id)
+    return bool(policy and policy.allow_privileged_roles)
+
+
+def require_group_change(
+    ctx: Context, tenant_id: uuid.UUID, permission: Permission, group: Group
+) -> Decision:
+    """``require`` for renaming, deleting or changing the members of a group, plus: a
+    privileged group also needs ``roles.assign`` on the member path. Through delegation only a
+    role-holding group of a customer that opted in may change; agent and access-assignment
+    groups never (a partner's partner programme is never delegated)."""
+    decision = require(ctx, tenant_id, permission)
+    power = group_power(ctx.session, group)
+    if power is None:
+        return decision
+    who = ctx.require_principal().user_principal_name
+    held = "; ".join(g.describe() for g in decision.grants) or "no admin role"
+    if not decision.allows(Permission.ROLES_ASSIGN):
+        raise deny(
+            ctx,
+            decision,
+            Permission.ROLES_ASSIGN,
+            f"Denied: '{group.name}' {power.value}, so changing it needs "
+            f"{Permission.ROLES_ASSIGN.value} (a Global Administrator of the organisation). "
+            f"{who} holds {held}.",
+        )
+    if decision.delegated and (
+        power is not GroupPower.ROLE or not partner_may_mint_power(ctx.session, tenant_id)
+    ):
+        why = (
+            "a partner's agents and access are managed only by its own administrators"
+            if power is not GroupPower.ROLE
+            else f"{decision.tenant_name}'s partner policy does not let partners give admin roles"
+        )
+        raise deny(
+            ctx,
+            decision,
+            Permission.ROLES_ASSIGN,
+            f"Denied: '{group.name}' {power.value} and {why}; it can't be changed on behalf "
+            f"of {decision.tenant_name}.",
+        )
+    return decision
+
+
+def require_role_grant(ctx: Context, tenant_id: uuid.UUID, role: Role) -> Decision:
+    """``require(roles.assign)`` plus: no standing power minted on behalf. Through
+    delegation only the unprivileged roles may be given, unless the customer opted in."""
+    decision = require(ctx, tenant_id, Permission.ROLES_ASSIGN)
+    if (
+        decision.delegated
+        and role not in UNPRIVILEGED_ROLES
+        and not partner_may_mint_power(ctx.session, tenant_id)
+    ):
+        raise deny(
+            ctx,
+            decision,
+            Permission.ROLES_ASSIGN,
+            f"Denied: partners can't give {ROLE_NAMES[role]} on behalf of "
+            f"{decision.tenant_name}: an admin role given through delegation would outlive "
+            "the relationship. The organisation's partner policy can allow it.",
+        )
+    return decision
+
+
+def privileged_because(session: Session, user: User) -> str | None:
+    """Why acting on this user needs ``users.manage_privileged``: the admin roles it holds,
+    or a privileged group it is in (its password is power in customers); None otherwise."""
+    roles = user_roles(session, [user.id])[user.id]
+    if is_privileged(roles):
+        return "holds an admin role (" + ", ".join(sorted(ROLE_NAMES[r] for r in roles)) + ")"
+    in_groups = select(GroupMember.group_id).where(GroupMember.user_id == user.id)
+    group = session.scalar(
+        select(Group.name).where(Group.id.in_(_partner_power(in_groups))).limit(1)
+    )
+    if group is not None:
+        return f"is in '{group}', which administers the partner's customers"
+    return None
+
+
 def require_on_user(
     ctx: Context, tenant_id: uuid.UUID, permission: Permission, target: User
 ) -> Decision:
-    """``require`` plus the limited-admin rule: acting on a user who holds an admin role
-    (other than Password Administrator) needs ``users.manage_privileged`` — so Limited
-    administration never escalates to Global."""
+    """``require`` plus the limited-admin rule: acting on a privileged user (an admin role
+    other than Password Administrator, or a member of a group that administers customers)
+    needs ``users.manage_privileged`` — so Limited administration never escalates to Global,
+    and a partner's Password Administrator can't take over a Full agent."""
     decision = require(ctx, tenant_id, permission)
     if decision.allows(Permission.USERS_MANAGE_PRIVILEGED):
         return decision
-    target_roles = user_roles(ctx.session, [target.id])[target.id]
-    if is_privileged(target_roles):
-        names = ", ".join(sorted(ROLE_NAMES[r] for r in target_roles))
+    because = privileged_because(ctx.session, target)
+    if because is not None:
         raise deny(
             ctx,
             decision,
             permission,
-            f"Denied: {target.user_principal_name} holds an admin role ({names}); only a "
-            f"Global Administrator may do this. "
-            f"{ctx.require_principal().user_principal_name} holds "
+            f"Denied: {target.user_principal_name} {because}; only a Global Administrator "
+            f"may do this. {ctx.require_principal().user_principal_name} holds "
             + ("; ".join(g.describe() for g in decision.grants) or "no admin role")
             + ".",
         )

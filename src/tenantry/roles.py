@@ -140,9 +140,12 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
 UNPRIVILEGED_ROLES: frozenset[Role] = frozenset({Role.PASSWORD_ADMINISTRATOR})
 
 # Never reachable through a partner relationship, whatever the roles (DESIGN §2): a partner
-# can't manage the customer's partners, purchase, or manage devices.
+# can't manage the customer's partners, purchase, or manage devices, and a customer that is
+# itself a partner never hands its own partner programme (offers, agents, relationships,
+# access assignments) to its partner: compromising P never reaches P's customers' customers.
 DELEGATION_EXCLUSIONS: frozenset[Permission] = frozenset(
     {
+        Permission.PARTNER_MANAGE,
         Permission.PARTNER_RELATIONSHIPS_MANAGE,
         Permission.SUBSCRIPTIONS_PURCHASE,
         Permission.DEVICES_READ,

@@ -83,7 +83,8 @@ def test_partner_policy_blocks_for_every_partner(partner: Partner, org: Org) -> 
         json={"blocked_permissions": ["domains.add", "users.delete"]},
     )
     assert org.admin.get(f"{org.base}/partner-policy").json() == {
-        "blocked_permissions": ["domains.add", "users.delete"]
+        "blocked_permissions": ["domains.add", "users.delete"],
+        "allow_privileged_roles": False,
     }
     refused = agent.post(f"{org.base}/domains", {"name": "contoso-extra.example"}, expect=403)
     assert "partner policy blocks domains.add" in refused.json()["detail"]

@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from tenantry.roles import Role
+from tenantry.roles import AgentLevel, Role
 from tenantry.services.pagination import Page
 
 T = TypeVar("T")
@@ -533,18 +533,24 @@ class AccessAssignmentOut(Out):
 
 
 class AgentIn(Body):
-    access: Literal["full", "limited", "none"]
+    access: AgentLevel
 
 
 class AgentOut(BaseModel):
     user_id: uuid.UUID
     user_principal_name: str
     display_name: str
-    access: Literal["full", "limited", "none"]
+    access: AgentLevel
 
 
 class PartnerPolicyIO(Body):
     blocked_permissions: list[str] = Field(default_factory=list, max_length=100)
+    allow_privileged_roles: bool = Field(
+        default=False,
+        description="Let partners give admin roles (other than Password Administrator) and "
+        "change the members of role-holding groups on behalf of this organisation. Off by "
+        "default: such power would outlive the relationship.",
+    )
 
 
 class LicenseCount(BaseModel):

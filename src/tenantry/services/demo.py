@@ -7,8 +7,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from tenantry.models import Domain, Group, User
-from tenantry.services import billing, groups, offers, partners, support, tenants, users
+from tenantry.models import Domain, User
+from tenantry.roles import AgentLevel
+from tenantry.services import (
+    billing,
+    offers,
+    partners,
+    relationships,
+    support,
+    tenants,
+    users,
+)
 from tenantry.services.context import Context, Principal
 
 DEMO_PASSWORD = "Tenantry-Demo-2026"
@@ -95,13 +104,7 @@ def _create(ctx: Context) -> None:
         must_change_password=False,
     ).user
     partners.enroll(ctx, partner.tenant)
-    helpdesk = ctx.session.scalar(
-        select(Group).where(
-            Group.tenant_id == partner.tenant.id, Group.name == partners.HELPDESK_AGENTS
-        )
-    )
-    assert helpdesk is not None
-    groups.add_member(as_partner, partner.tenant.id, helpdesk.id, tech.id)
+    relationships.set_agent_access(as_partner, tech.id, AgentLevel.LIMITED)
 
     classic = offers.create_offer(as_partner)
     second = tenants.create_tenant(

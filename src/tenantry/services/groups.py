@@ -1,7 +1,8 @@
 """Security and distribution groups and their members.
 
-Changing the members of a group that holds roles changes who holds those roles, so it also
-needs ``roles.assign``.
+Renaming, deleting or changing the members of a privileged group (one that holds a role, is a
+partner agent group or is given customer roles by an access assignment) changes who holds
+power, so it is decided like a role assignment: ``access.require_group_change``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tenantry.services import audit
 from tenantry.services.context import Context
 from tenantry.services.errors import Conflict, InvalidInput, NotFound
 from tenantry.services.pagination import Page, paginate
-from tenantry.services.role_assignments import ensure_global_admin_remains, group_has_roles
+from tenantry.services.role_assignments import ensure_global_admin_remains
 from tenantry.services.scoped import get_scoped
 
 KINDS = ("security", "distribution")
@@ -77,6 +78,7 @@ def update_group(
 ) -> Group:
     access.require(ctx, tenant_id, Permission.GROUPS_UPDATE)
     group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
+    access.require_group_change(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
     if name is not None:
         group.name = _check_name(ctx, tenant_id, name, group.id)
     if description is not None:
@@ -88,8 +90,12 @@ def update_group(
 def delete_group(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.GROUPS_DELETE)
     group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
-    if group_has_roles(ctx, group.id):
-        access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
+    access.require_group_change(ctx, tenant_id, Permission.GROUPS_DELETE, group)
+    if group.agent_level is not None:
+        raise Conflict(
+            f"'{group.name}' is a partner agent group; set agents to None instead of deleting it.",
+            slug="agent-group",
+        )
     name = group.name
     ctx.session.delete(group)
     ensure_global_admin_remains(ctx, tenant_id)
@@ -109,16 +115,10 @@ def list_members(
     return paginate(ctx.session, stmt, [User.user_principal_name], cursor, limit)
 
 
-def _require_membership_change(ctx: Context, tenant_id: uuid.UUID, group: Group) -> None:
-    access.require(ctx, tenant_id, Permission.GROUPS_UPDATE)
-    if group_has_roles(ctx, group.id):
-        access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
-
-
 def add_member(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID, user_id: uuid.UUID) -> User:
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
     group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
-    _require_membership_change(ctx, tenant_id, group)
+    access.require_group_change(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
     user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
     if ctx.session.get(GroupMember, (group.id, user.id)):
         raise Conflict(f"{user.user_principal_name} is already a member.", slug="duplicate")
@@ -138,7 +138,7 @@ def remove_member(
 ) -> None:
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
     group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
-    _require_membership_change(ctx, tenant_id, group)
+    access.require_group_change(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
     membership = ctx.session.get(GroupMember, (group.id, user_id))
     if membership is None:
         raise NotFound("That user is not a member of this group.")

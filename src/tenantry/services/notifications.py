@@ -109,3 +109,25 @@ def relationship_expired(ctx: Context, relationship: Relationship) -> None:
         ctx, relationship.partner_tenant_id, f"Delegated administration of {customer} ended", body
     )
     _send(ctx, relationship.customer_tenant_id, f"{partner}'s delegated administration ended", body)
+
+
+def privileged_password_reset_on_behalf(ctx: Context, tenant_id: uuid.UUID, user: User) -> None:
+    """A partner reset an administrator's password: the customer's other Global
+    Administrators should know at once (the second factor was kept)."""
+    principal = ctx.require_principal()
+    partner = ctx.session.get(Tenant, principal.tenant_id)
+    body = (
+        f"{principal.user_principal_name} of your partner {partner.name if partner else '?'} "
+        f"reset the password of {user.user_principal_name}, who holds administrative power in "
+        "your organisation. Its second factor was kept. If you did not expect this, remove "
+        "the partner in Partner relationships and reset the password again."
+    )
+    for address in admin_addresses(ctx, tenant_id):
+        if address != user.user_principal_name:
+            outbox.enqueue(
+                ctx,
+                recipient=address,
+                subject=f"A partner reset the password of {user.user_principal_name}",
+                body=body,
+                tenant_id=tenant_id,
+            )

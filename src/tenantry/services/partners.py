@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
 from tenantry import access
 from tenantry.models import AccessAssignment, Group, GroupMember, Tenant, User
-from tenantry.roles import AgentLevel, Permission
+from tenantry.roles import AgentLevel, Permission, Role
 from tenantry.services import audit
 from tenantry.services.context import Context
 from tenantry.services.errors import Forbidden
@@ -16,9 +17,32 @@ from tenantry.services.role_assignments import global_admin_ids
 
 ADMIN_AGENTS = "Admin agents"
 HELPDESK_AGENTS = "Helpdesk agents"
-AGENT_GROUPS = {
-    ADMIN_AGENTS: "Full administration of customers (Global Administrator).",
-    HELPDESK_AGENTS: "Limited administration of customers (Password Administrator).",
+
+
+@dataclass(frozen=True)
+class AgentGroup:
+    """The group that holds one agent level: its default name (names carry no meaning: the
+    group's ``agent_level`` does), description and the roles a classic offer gives it."""
+
+    level: AgentLevel
+    name: str
+    description: str
+    classic_role: Role
+
+
+AGENT_GROUPS: dict[AgentLevel, AgentGroup] = {
+    AgentLevel.FULL: AgentGroup(
+        AgentLevel.FULL,
+        ADMIN_AGENTS,
+        "Full administration of customers (Global Administrator).",
+        Role.GLOBAL_ADMINISTRATOR,
+    ),
+    AgentLevel.LIMITED: AgentGroup(
+        AgentLevel.LIMITED,
+        HELPDESK_AGENTS,
+        "Limited administration of customers (Password Administrator).",
+        Role.PASSWORD_ADMINISTRATOR,
+    ),
 }
 
 
@@ -35,37 +59,34 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
     newly = not tenant.is_partner
     if newly:
         tenant.is_partner, tenant.partner_enrolled_at = True, ctx.now
-    groups: dict[str, Group] = {}
-    for (name, description), level in zip(
-        AGENT_GROUPS.items(), (AgentLevel.FULL, AgentLevel.LIMITED), strict=True
-    ):
-        group = ctx.session.scalar(
-            select(Group).where(Group.tenant_id == tenant.id, Group.agent_level == level.value)
-        )
-        if group is None:
-            # Never adopt a same-named group: whoever made it would choose the agents.
+    groups = agent_groups(ctx, tenant.id)
+    for level, spec in AGENT_GROUPS.items():
+        if level not in groups:
+            # Never adopt a same-named group: whoever made it would have chosen the agents.
             taken = set(
                 ctx.session.scalars(
                     select(Group.name).where(
-                        Group.tenant_id == tenant.id, Group.name.startswith(name)
+                        Group.tenant_id == tenant.id, Group.name.startswith(spec.name)
                     )
                 )
             )
             unique_name = next(
-                n for n in (name, *(f"{name} ({i})" for i in range(2, 1000))) if n not in taken
+                n
+                for n in (spec.name, *(f"{spec.name} ({i})" for i in range(2, 1000)))
+                if n not in taken
             )
             group = Group(
                 tenant_id=tenant.id,
                 name=unique_name,
                 kind="security",
-                description=description,
+                description=spec.description,
                 agent_level=level.value,
                 created_at=ctx.now,
             )
             ctx.session.add(group)
             ctx.session.flush()
-        groups[name] = group
-    admin_group = groups[ADMIN_AGENTS]
+            groups[level] = group
+    admin_group = groups[AgentLevel.FULL]
     members = set(
         ctx.session.scalars(
             select(GroupMember.user_id).where(GroupMember.group_id == admin_group.id)
@@ -88,6 +109,17 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
     return Enrolment(tenant, upns, newly)
 
 
+def agent_groups(ctx: Context, tenant_id: uuid.UUID) -> dict[AgentLevel, Group]:
+    """A partner's agent groups by level (found by kind, never by name)."""
+    return {
+        AgentLevel(g.agent_level): g
+        for g in ctx.session.scalars(
+            select(Group).where(Group.tenant_id == tenant_id, Group.agent_level.is_not(None))
+        )
+        if g.agent_level
+    }
+
+
 def is_partner_agent(ctx: Context, user: User) -> bool:
     """A user of a partner tenant in one of its agent groups, or in any group that an access
     assignment gives customer roles to."""
@@ -102,7 +134,7 @@ def is_partner_agent(ctx: Context, user: User) -> bool:
             .where(
                 GroupMember.user_id == user.id,
                 Group.tenant_id == tenant.id,
-                or_(Group.name.in_(list(AGENT_GROUPS)), Group.id.in_(assigned_groups)),
+                or_(Group.agent_level.is_not(None), Group.id.in_(assigned_groups)),
             )
             .limit(1)
         )

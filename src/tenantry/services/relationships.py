@@ -8,6 +8,7 @@ terminations of the same relationship resolve to exactly one winner on either da
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
@@ -25,7 +26,7 @@ from tenantry.models import (
     User,
 )
 from tenantry.models.partners import LIVE_STATUSES
-from tenantry.roles import Permission, Role
+from tenantry.roles import AgentLevel, Permission, Role
 from tenantry.services import audit, notifications, partners
 from tenantry.services.context import Context
 from tenantry.services.errors import (
@@ -37,11 +38,10 @@ from tenantry.services.errors import (
     PreconditionRequired,
 )
 from tenantry.services.pagination import Page, paginate
+from tenantry.services.role_assignments import ensure_global_admin_remains
 from tenantry.services.scoped import get_scoped
 
 OPEN_STATUSES = ("approval_pending", *LIVE_STATUSES)
-AgentAccess = Literal["full", "limited", "none"]
-AGENT_GROUPS: dict[str, str] = {"full": partners.ADMIN_AGENTS, "limited": partners.HELPDESK_AGENTS}
 
 
 def check_auto_extend(auto_extend: bool, roles: list[str] | list[Role]) -> None:
@@ -169,26 +169,16 @@ def withdraw_pending(ctx: Context, offer: Offer) -> None:
 
 def create_default_assignments(ctx: Context, offer: Offer, relationship: Relationship) -> None:
     """Classic: *Admin agents* -> Global Administrator, *Helpdesk agents* -> Password
-    Administrator. Granular: *Admin agents* -> every role of the relationship."""
-    groups = {
-        g.name: g
-        for g in ctx.session.scalars(
-            select(Group).where(
-                Group.tenant_id == offer.partner_tenant_id,
-                Group.name.in_(list(AGENT_GROUPS.values())),
-            )
-        )
-    }
-    wanted: dict[str, list[str]] = {}
-    if offer.is_classic:
-        wanted = {
-            partners.ADMIN_AGENTS: [Role.GLOBAL_ADMINISTRATOR.value],
-            partners.HELPDESK_AGENTS: [Role.PASSWORD_ADMINISTRATOR.value],
-        }
-    else:
-        wanted = {partners.ADMIN_AGENTS: list(relationship.roles)}
-    for name, roles in wanted.items():
-        group = groups.get(name)
+    Administrator. Granular: *Admin agents* -> every role of the relationship. The groups are
+    found by their agent level, never by name."""
+    groups = partners.agent_groups(ctx, offer.partner_tenant_id)
+    wanted: dict[AgentLevel, list[str]] = (
+        {level: [spec.classic_role.value] for level, spec in partners.AGENT_GROUPS.items()}
+        if offer.is_classic
+        else {AgentLevel.FULL: list(relationship.roles)}
+    )
+    for level, roles in wanted.items():
+        group = groups.get(level)
         if group is not None:
             ctx.session.add(
                 AccessAssignment(
@@ -246,13 +236,26 @@ def remove_by_customer(ctx: Context, tenant_id: uuid.UUID, relationship_id: uuid
     terminate(ctx, relationship, "customer")
 
 
-def get_policy(ctx: Context, tenant_id: uuid.UUID) -> list[str]:
+@dataclass(frozen=True)
+class PolicyView:
+    """The customer's partner policy: what partners may never do here, and whether they may
+    give admin roles on behalf (off by default: no standing power minted by a partner)."""
+
+    blocked_permissions: list[str]
+    allow_privileged_roles: bool
+
+
+def get_policy(ctx: Context, tenant_id: uuid.UUID) -> PolicyView:
     access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
     policy = ctx.session.get(PartnerPolicy, tenant_id)
-    return sorted(policy.blocked_permissions) if policy else []
+    if policy is None:
+        return PolicyView([], False)
+    return PolicyView(sorted(policy.blocked_permissions), policy.allow_privileged_roles)
 
 
-def set_policy(ctx: Context, tenant_id: uuid.UUID, blocked: list[str]) -> list[str]:
+def set_policy(
+    ctx: Context, tenant_id: uuid.UUID, blocked: list[str], *, allow_privileged_roles: bool = False
+) -> PolicyView:
     access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_MANAGE)
     try:
         values = sorted({Permission(p).value for p in blocked})
@@ -262,16 +265,16 @@ def set_policy(ctx: Context, tenant_id: uuid.UUID, blocked: list[str]) -> list[s
     if policy is None:
         policy = PartnerPolicy(tenant_id=tenant_id, blocked_permissions=values, updated_at=ctx.now)
         ctx.session.add(policy)
-    else:
-        policy.blocked_permissions, policy.updated_at = values, ctx.now
+    policy.blocked_permissions, policy.updated_at = values, ctx.now
+    policy.allow_privileged_roles = allow_privileged_roles
     audit.record(
         ctx,
         tenant_id,
         "partner.policy.update",
         f"tenant:{tenant_id}",
-        details={"blocked_permissions": values},
+        details={"blocked_permissions": values, "allow_privileged_roles": allow_privileged_roles},
     )
-    return values
+    return PolicyView(values, allow_privileged_roles)
 
 
 # --- the partner's side -------------------------------------------------------------------
@@ -427,50 +430,45 @@ def remove_assignment(ctx: Context, relationship_id: uuid.UUID, assignment_id: u
     )
 
 
-def _level(names: set[str]) -> AgentAccess:
-    if partners.ADMIN_AGENTS in names:
-        return "full"
-    return "limited" if partners.HELPDESK_AGENTS in names else "none"
-
-
-def agent_levels(ctx: Context, users: list[User]) -> dict[uuid.UUID, AgentAccess]:
+def agent_levels(ctx: Context, users: list[User]) -> dict[uuid.UUID, AgentLevel]:
     """Full / Limited / None for a page of the partner's users, in one query."""
     partner = partners.require_partner(ctx)
-    names: dict[uuid.UUID, set[str]] = {u.id: set() for u in users}
+    levels: dict[uuid.UUID, set[AgentLevel]] = {u.id: set() for u in users}
     rows = ctx.session.execute(
-        select(GroupMember.user_id, Group.name)
+        select(GroupMember.user_id, Group.agent_level)
         .join(Group, Group.id == GroupMember.group_id)
         .where(
-            GroupMember.user_id.in_(list(names)),
+            GroupMember.user_id.in_(list(levels)),
             Group.tenant_id == partner.id,
-            Group.name.in_(list(AGENT_GROUPS.values())),
+            Group.agent_level.is_not(None),
         )
     )
-    for user_id, name in rows:
-        names[user_id].add(name)
-    return {user_id: _level(held) for user_id, held in names.items()}
+    for user_id, level in rows:
+        levels[user_id].add(AgentLevel(str(level)))
+    return {
+        user_id: next(
+            (lv for lv in (AgentLevel.FULL, AgentLevel.LIMITED) if lv in held), AgentLevel.NONE
+        )
+        for user_id, held in levels.items()
+    }
 
 
-def agent_access(ctx: Context, user_id: uuid.UUID) -> tuple[User, AgentAccess]:
+def agent_access(ctx: Context, user_id: uuid.UUID) -> tuple[User, AgentLevel]:
     partner = partners.require_partner(ctx)
     user = get_scoped(ctx.session, User, user_id, partner.id, "User")
     return user, agent_levels(ctx, [user])[user.id]
 
 
-def set_agent_access(ctx: Context, user_id: uuid.UUID, level: AgentAccess) -> User:
-    """Full -> *Admin agents*, Limited -> *Helpdesk agents*, None -> neither."""
+def set_agent_access(ctx: Context, user_id: uuid.UUID, level: AgentLevel) -> User:
+    """Full -> *Admin agents*, Limited -> *Helpdesk agents*, None -> neither. Agent groups are
+    privileged: only the partner's own administrators (member path, ``roles.assign``) change
+    them, and the partner keeps an enabled Global Administrator."""
     user, current = agent_access(ctx, user_id)
+    access.require(ctx, user.tenant_id, Permission.ROLES_ASSIGN)
     if current == level:
         return user
-    groups = {
-        g.name: g
-        for g in ctx.session.scalars(
-            select(Group).where(
-                Group.tenant_id == user.tenant_id, Group.name.in_(list(AGENT_GROUPS.values()))
-            )
-        )
-    }
-    if len(groups) != len(AGENT_GROUPS):
+    groups = partners.agent_groups(ctx, user.tenant_id)
+    if len(groups) != len(partners.AGENT_GROUPS):
         raise Conflict("The agent groups are missing; run 'tenantry partner enroll' again.")
     ctx.session.execute(
         delete(GroupMember).where(
@@ -478,15 +476,14 @@ def set_agent_access(ctx: Context, user_id: uuid.UUID, level: AgentAccess) -> Us
             GroupMember.group_id.in_([g.id for g in groups.values()]),
         )
     )
-    if level != "none":
-        ctx.session.add(
-            GroupMember(group_id=groups[AGENT_GROUPS[level]].id, user_id=user.id, added_at=ctx.now)
-        )
+    if level != AgentLevel.NONE:
+        ctx.session.add(GroupMember(group_id=groups[level].id, user_id=user.id, added_at=ctx.now))
+    ensure_global_admin_remains(ctx, user.tenant_id)
     audit.record(
         ctx,
         user.tenant_id,
         "partner.agent.set_access",
         f"user:{user.id}",
-        details={"upn": user.user_principal_name, "from": current, "to": level},
+        details={"upn": user.user_principal_name, "from": current.value, "to": level.value},
     )
     return user

@@ -71,7 +71,7 @@ def assign_role(
     user_id: uuid.UUID | None,
     group_id: uuid.UUID | None,
 ) -> RoleAssignment:
-    access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
+    access.require_role_grant(ctx, tenant_id, role)
     if (user_id is None) == (group_id is None):
         raise InvalidInput("Give exactly one of user_id or group_id.")
     if user_id is not None:
@@ -105,12 +105,3 @@ def remove_assignment(ctx: Context, tenant_id: uuid.UUID, assignment_id: uuid.UU
     ctx.session.delete(assignment)
     ensure_global_admin_remains(ctx, tenant_id)
     audit.record(ctx, tenant_id, "role.unassign", target, details={"role": role})
-
-
-def group_has_roles(ctx: Context, group_id: uuid.UUID) -> bool:
-    return (
-        ctx.session.scalar(
-            select(RoleAssignment.id).where(RoleAssignment.group_id == group_id).limit(1)
-        )
-        is not None
-    )

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select, update
 from tenantry import access
 from tenantry.models import Domain, LicenseAssignment, Subscription, User
 from tenantry.roles import Permission
-from tenantry.services import audit, auth, passwords
+from tenantry.services import audit, auth, notifications, passwords
 from tenantry.services.context import Context
 from tenantry.services.errors import Conflict, InvalidInput, NotFound
 from tenantry.services.pagination import Page, paginate
@@ -175,10 +175,25 @@ def delete_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
 
 
 def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> str:
-    """A temporary password the user must change at next sign-in; their tokens end now."""
+    """A temporary password the user must change at next sign-in; their tokens end now. The
+    second factor is kept: a new password alone never opens an account that had one.
+
+    On behalf of a customer, a privileged user's password is reset only when it has a second
+    factor (else the partner would hold the whole account), and the customer's other Global
+    Administrators are told by e-mail."""
     access.require(ctx, tenant_id, Permission.USERS_READ)
     user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
-    access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
+    decision = access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
+    because = access.privileged_because(ctx.session, user) if decision.delegated else None
+    if because is not None and not user.mfa_enabled:
+        raise access.deny(
+            ctx,
+            decision,
+            Permission.USERS_RESET_PASSWORD,
+            f"Denied: {user.user_principal_name} {because} and has no second factor, so a "
+            "password set on behalf would hand over the whole account. "
+            f"{decision.tenant_name}'s own administrators can reset it.",
+        )
     temporary = passwords.temporary_password()
     user.password_hash = passwords.hash_password(ctx.settings, temporary)
     user.must_change_password = True
@@ -191,4 +206,6 @@ def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> st
         f"user:{user.id}",
         details={"upn": user.user_principal_name},
     )
+    if because is not None:
+        notifications.privileged_password_reset_on_behalf(ctx, tenant_id, user)
     return temporary

@@ -46,12 +46,20 @@ def remove_partner(tid: uuid.UUID, rid: uuid.UUID, ctx: Ctx) -> Response:
 
 @api.get("/tenants/{tid}/partner-policy", response_model=PartnerPolicyIO)
 def get_partner_policy(tid: uuid.UUID, ctx: Ctx) -> PartnerPolicyIO:
-    return PartnerPolicyIO(blocked_permissions=relationships.get_policy(ctx, tid))
+    policy = relationships.get_policy(ctx, tid)
+    return PartnerPolicyIO(
+        blocked_permissions=policy.blocked_permissions,
+        allow_privileged_roles=policy.allow_privileged_roles,
+    )
 
 
 @api.put("/tenants/{tid}/partner-policy", response_model=PartnerPolicyIO)
 def put_partner_policy(tid: uuid.UUID, body: PartnerPolicyIO, ctx: Ctx) -> PartnerPolicyIO:
     """Permissions no partner may use here, whatever roles were approved."""
+    policy = relationships.set_policy(
+        ctx, tid, body.blocked_permissions, allow_privileged_roles=body.allow_privileged_roles
+    )
     return PartnerPolicyIO(
-        blocked_permissions=relationships.set_policy(ctx, tid, body.blocked_permissions)
+        blocked_permissions=policy.blocked_permissions,
+        allow_privileged_roles=policy.allow_privileged_roles,
     )

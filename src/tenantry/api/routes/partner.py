@@ -42,7 +42,7 @@ from tenantry.api.schemas import (
     ServiceRequestOut,
 )
 from tenantry.models import User
-from tenantry.roles import ROLE_NAMES
+from tenantry.roles import ROLE_NAMES, AgentLevel
 from tenantry.services import offers, partner_views, partners, relationships
 from tenantry.services.context import Context
 
@@ -173,7 +173,7 @@ def remove_access_assignment(rid: uuid.UUID, aid: uuid.UUID, ctx: Ctx) -> Respon
     return Response(status_code=204)
 
 
-def _agent(user: User, level: relationships.AgentAccess) -> AgentOut:
+def _agent(user: User, level: AgentLevel) -> AgentOut:
     return AgentOut(
         user_id=user.id,
         user_principal_name=user.user_principal_name,

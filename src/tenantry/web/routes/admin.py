@@ -258,17 +258,16 @@ def remove_partner(
 def settings_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
     tenant = page_tenant(ctx, tid)
     readable = access.decide(ctx, tid).allows(Permission.PARTNER_RELATIONSHIPS_READ)
-    blocked = relationships.get_policy(ctx, tid) if readable else None
+    policy = relationships.get_policy(ctx, tid) if readable else None
     return render_admin(
         request,
         ctx,
         tenant,
         "admin/settings.html",
-        blocked=None if blocked is None else set(blocked),
+        blocked=None if policy is None else set(policy.blocked_permissions),
+        allow_privileged_roles=bool(policy and policy.allow_privileged_roles),
         blockable=[
-            (p.value, PERMISSION_WORDS[p])
-            for p in Permission
-            if p not in DELEGATION_EXCLUSIONS and p is not Permission.PARTNER_MANAGE
+            (p.value, PERMISSION_WORDS[p]) for p in Permission if p not in DELEGATION_EXCLUSIONS
         ],
     )
 
@@ -284,5 +283,10 @@ def save_contact(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) 
 
 @pages.post("/admin/{tid}/settings/partner-policy")
 def save_policy(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
-    relationships.set_policy(ctx, tid, ticked(form, "block:"))
+    relationships.set_policy(
+        ctx,
+        tid,
+        ticked(form, "block:"),
+        allow_privileged_roles=form.get("allow_privileged_roles") == "on",
+    )
     return redirect(request, f"/admin/{tid}/settings", "Partner policy saved.")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import Response
 
-from tenantry.roles import Role
+from tenantry.roles import AgentLevel, Role
 from tenantry.services import offers, partner_views, partners, relationships, tenants, users
 from tenantry.services.errors import InvalidInput
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
@@ -129,10 +129,11 @@ def agents(request: Request, ctx: SignedIn, cursor: str | None = None) -> Respon
 
 @pages.post("/partner/agents/{uid}")
 def set_agent(request: Request, ctx: SignedIn, uid: uuid.UUID, form: Posted) -> Response:
-    level = form.get("access", "")
-    if level not in ("full", "limited", "none"):
-        raise InvalidInput("Access is Full, Limited or None.")
-    user = relationships.set_agent_access(ctx, uid, level)  # type: ignore[arg-type]
+    try:
+        level = AgentLevel(form.get("access", ""))
+    except ValueError:
+        raise InvalidInput("Access is Full, Limited or None.") from None
+    user = relationships.set_agent_access(ctx, uid, level)
     return redirect(request, "/partner/agents", f"{user.display_name}: {level} administration.")
 
 
