@@ -42,3 +42,104 @@ def test_models_and_migrations_agree(database_url: str) -> None:
         command.check(alembic_config(database_url))
     except CommandError as exc:  # pragma: no cover - the message is the diagnosis
         pytest.fail(f"models and migrations differ: {exc}")
+
+
+def test_0003_upgrades_data_from_the_previous_release(empty_database: str) -> None:
+    """Agent groups get their kind from their old names (partners only), partner names that
+    clash in any case are numbered, and duplicate pending requests are withdrawn."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import MetaData
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0002")
+    engine = make_engine(empty_database)
+    now = datetime.now(UTC)
+    try:
+        old = MetaData()
+        old.reflect(engine)
+        tenants, groups, relationships = (
+            old.tables[t] for t in ("tenants", "groups", "relationships")
+        )
+        fabrikam, impostor, customer = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+        def key(value: uuid.UUID) -> object:
+            """Reflected SQLite columns are plain CHAR(32): bind what the Uuid type stores."""
+            return value.hex if engine.dialect.name == "sqlite" else value
+
+        blank = {
+            k: ""
+            for k in (
+                "street",
+                "city",
+                "postal_code",
+                "country",
+                "phone",
+                "technical_contact_email",
+            )
+        }
+        with engine.begin() as conn:
+            for tid, name, partner, enrolled in (
+                (fabrikam, "Fabrikam", True, now - timedelta(days=2)),
+                (impostor, "FABRIKAM", True, now - timedelta(days=1)),
+                (customer, "Contoso", False, None),
+            ):
+                conn.execute(
+                    tenants.insert().values(
+                        id=key(tid),
+                        name=name,
+                        is_partner=partner,
+                        partner_enrolled_at=enrolled,
+                        audit_seq=0,
+                        audit_head_hash="0" * 64,
+                        created_at=now,
+                        updated_at=now,
+                        **blank,
+                    )
+                )
+            for tid in (fabrikam, customer):
+                for name in ("Admin agents", "Helpdesk agents"):
+                    conn.execute(
+                        groups.insert().values(
+                            id=key(uuid.uuid4()),
+                            tenant_id=key(tid),
+                            name=name,
+                            kind="security",
+                            description="",
+                            created_at=now,
+                        )
+                    )
+            for age in (1, 2):
+                conn.execute(
+                    relationships.insert().values(
+                        id=key(uuid.uuid4()),
+                        partner_tenant_id=key(fabrikam),
+                        customer_tenant_id=key(customer),
+                        roles=["global_reader"],
+                        status="approval_pending",
+                        duration_days=30,
+                        auto_extend=False,
+                        created_at=now - timedelta(days=age),
+                        version=1,
+                    )
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            levels = conn.execute(
+                text("SELECT tenant_id, name, agent_level FROM groups ORDER BY name")
+            ).all()
+            names = dict(conn.execute(text("SELECT id, name FROM tenants")).all())
+            pending = conn.execute(
+                text("SELECT count(*) FROM relationships WHERE status = 'approval_pending'")
+            ).scalar()
+    finally:
+        engine.dispose()
+    as_uuid = {(uuid.UUID(str(t)), n): lv for t, n, lv in levels}
+    assert as_uuid[(fabrikam, "Admin agents")] == "full"
+    assert as_uuid[(fabrikam, "Helpdesk agents")] == "limited"
+    assert as_uuid[(customer, "Admin agents")] is None
+    by_id = {uuid.UUID(str(k)): v for k, v in names.items()}
+    assert by_id[fabrikam] == "Fabrikam"
+    assert by_id[impostor] == "FABRIKAM (2)"
+    assert pending == 1
