@@ -297,3 +297,20 @@ def test_resetting_a_privileged_password_on_behalf_keeps_the_factor_and_tells_th
         ).all()
     assert litware.org.admin_upn in told
     assert with_factor["user_principal_name"] not in told
+
+
+def test_a_partner_cannot_take_another_partners_name(
+    client: Any, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    """Finding 7: a partner renamed itself to another partner's name, and the offer page and
+    the customer's partner list showed it."""
+    fabrikam = make_partner(client, sessions, settings, clock, "Fabrikam")
+    litware = make_partner(client, sessions, settings, clock, "Litware")
+    taken = fabrikam.admin.get(fabrikam.org.base).json()["name"]
+    for variant in (taken, taken.upper(), f"  {taken.lower()} "):
+        refused = litware.admin.patch(litware.org.base, {"name": variant}, expect=409)
+        assert "partner names are unique" in refused.json()["detail"]
+    assert litware.admin.get(litware.org.base).json()["name"] != taken
+    # A customer (not a partner) may share a partner's name: it sends no offers.
+    customer = make_org(client, "Customer")
+    customer.admin.patch(customer.base, {"name": taken.upper()}, expect=200)

@@ -6,11 +6,12 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
 from tenantry.models import AccessAssignment, Group, GroupMember, Tenant, User
 from tenantry.roles import AgentLevel, Permission, Role
-from tenantry.services import audit
+from tenantry.services import audit, tenants
 from tenantry.services.context import Context
 from tenantry.services.errors import Forbidden
 from tenantry.services.role_assignments import global_admin_ids
@@ -58,7 +59,12 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
     *Admin agents*. Running it again changes nothing."""
     newly = not tenant.is_partner
     if newly:
+        tenants.ensure_partner_name_free(ctx, tenant, tenant.name)
         tenant.is_partner, tenant.partner_enrolled_at = True, ctx.now
+        try:
+            ctx.session.flush()
+        except IntegrityError as exc:  # a concurrent enrolment took the name first
+            raise tenants.partner_name_taken(tenant.name) from exc
     groups = agent_groups(ctx, tenant.id)
     for level, spec in AGENT_GROUPS.items():
         if level not in groups:

@@ -7,7 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
 from tenantry.models import Domain, RoleAssignment, Tenant, User
@@ -133,13 +134,42 @@ def update_tenant(ctx: Context, tenant_id: uuid.UUID, changes: dict[str, Any]) -
     changed = {k: v for k, v in changes.items() if k in PROFILE_FIELDS and v is not None}
     if "name" in changed and not str(changed["name"]).strip():
         raise InvalidInput("The organisation needs a name.")
+    if tenant.is_partner and "name" in changed:
+        ensure_partner_name_free(ctx, tenant, str(changed["name"]))
     for key, value in changed.items():
         setattr(tenant, key, value.strip() if isinstance(value, str) else value)
     tenant.updated_at = ctx.now
+    try:
+        ctx.session.flush()
+    except IntegrityError as exc:  # a concurrent rename took the partner name first
+        raise partner_name_taken(tenant.name) from exc
     audit.record(
         ctx, tenant_id, "tenant.update", f"tenant:{tenant_id}", details={"fields": sorted(changed)}
     )
     return tenant
+
+
+def partner_name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"Another partner is called '{name}'; partner names are unique so that customers can "
+        "tell partners apart.",
+        slug="partner-name-taken",
+    )
+
+
+def ensure_partner_name_free(ctx: Context, tenant: Tenant, name: str) -> None:
+    """Partner names are unique among partners whatever their case (the unique index
+    ``uq_tenants_partner_name`` decides races): no partner passes itself off as another."""
+    with ctx.session.no_autoflush:
+        clash = ctx.session.scalar(
+            select(Tenant.id).where(
+                Tenant.is_partner,
+                Tenant.id != tenant.id,
+                func.lower(Tenant.name) == name.strip().lower(),
+            )
+        )
+    if clash is not None:
+        raise partner_name_taken(name.strip())
 
 
 def default_domain(ctx: Context, tenant_id: uuid.UUID) -> str:
