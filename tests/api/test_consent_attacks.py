@@ -314,3 +314,14 @@ def test_a_partner_cannot_take_another_partners_name(
     # A customer (not a partner) may share a partner's name: it sends no offers.
     customer = make_org(client, "Customer")
     customer.admin.patch(customer.base, {"name": taken.upper()}, expect=200)
+
+
+def test_one_open_request_per_partner_and_customer(partner: Partner, org: Org) -> None:
+    """Finding 9: any partner could file hundreds of pending requests to one customer."""
+    partner.offer({"customer_tenant_id": org.tenant_id, "roles": ["global_reader"]})
+    refused = partner.offer(
+        {"customer_tenant_id": org.tenant_id, "roles": ["global_reader"]}, expect=409
+    )
+    assert refused["detail"].startswith("There is already a request waiting")
+    pending = org.admin.get(f"{org.base}/partner-relationships").json()["items"]
+    assert [r["status"] for r in pending] == ["approval_pending"]

@@ -181,7 +181,7 @@ def create_offer(
     ctx.session.add(offer)
     ctx.session.flush()
     if customer_tenant_id is not None:
-        relationships.open_pending(ctx, offer)
+        _open_request(ctx, offer)
     audit.record(
         ctx,
         partner.id,
@@ -194,6 +194,31 @@ def create_offer(
         },
     )
     return offer
+
+
+REQUEST_PENDING = (
+    "There is already a request waiting for this customer's approval; withdraw it (disable "
+    "its offer) before sending another."
+)
+
+
+def _open_request(ctx: Context, offer: Offer) -> None:
+    """At most one open request per partner and customer (a unique index decides races), so
+    a partner can't flood a customer with requests."""
+    pending = ctx.session.scalar(
+        select(Relationship.id).where(
+            Relationship.partner_tenant_id == offer.partner_tenant_id,
+            Relationship.customer_tenant_id == offer.customer_tenant_id,
+            Relationship.status == "approval_pending",
+        )
+    )
+    if pending is not None:
+        raise Conflict(REQUEST_PENDING, slug="request-pending")
+    try:
+        with ctx.session.begin_nested():
+            relationships.open_pending(ctx, offer)
+    except IntegrityError as exc:  # a concurrent request to the same customer won
+        raise Conflict(REQUEST_PENDING, slug="request-pending") from exc
 
 
 def list_offers(ctx: Context, *, cursor: str | None, limit: int) -> Page[Offer]:
