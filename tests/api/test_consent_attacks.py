@@ -8,13 +8,14 @@ partner programme never delegated.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.config import Settings
-from tenantry.models import OutboxMessage
+from tenantry.models import OutboxMessage, Relationship
 from tenantry.roles import Role
 from tests.conftest import (
     PASSWORD,
@@ -325,3 +326,29 @@ def test_one_open_request_per_partner_and_customer(partner: Partner, org: Org) -
     assert refused["detail"].startswith("There is already a request waiting")
     pending = org.admin.get(f"{org.base}/partner-relationships").json()["items"]
     assert [r["status"] for r in pending] == ["approval_pending"]
+
+
+def test_twenty_parallel_requests_make_one_open_request(
+    partner: Partner, org: Org, sessions: sessionmaker[Session]
+) -> None:
+    """The one-open-request rule is a check, then a write: on PostgreSQL twenty requests at
+    once all pass the check, and only the unique index keeps it to one."""
+    body = {"customer_tenant_id": org.tenant_id, "roles": ["global_reader"]}
+    for round_ in range(3):
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            codes = list(
+                pool.map(
+                    lambda _: partner.admin.post("/partner/offers", body).status_code, range(20)
+                )
+            )
+        with sessions() as session:
+            pending = session.scalars(
+                select(Relationship.status).where(
+                    Relationship.partner_tenant_id == uuid.UUID(partner.org.tenant_id),
+                    Relationship.customer_tenant_id == uuid.UUID(org.tenant_id),
+                    Relationship.status == "approval_pending",
+                )
+            ).all()
+        assert len(pending) == 1
+        # The first round makes the request; the later ones find it waiting.
+        assert sorted(codes) == ([201] if round_ == 0 else []) + [409] * (20 - (round_ == 0))
