@@ -172,7 +172,7 @@ def test_access_assignments_map_a_group_to_a_subset(partner: Partner, org: Org) 
 
 def test_patch_relationship_needs_if_match(partner: Partner, org: Org) -> None:
     relationship = accepted(
-        partner, org, {"roles": ["global_reader"], "duration": "P30D", "auto_extend": True}
+        partner, org, {"roles": ["global_reader"], "duration": "P90D", "auto_extend": True}
     )
     path = f"/partner/relationships/{relationship['id']}"
     read = partner.admin.get(path)
