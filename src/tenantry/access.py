@@ -196,13 +196,17 @@ def delegated_path(
         .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
         .join(GroupMember, GroupMember.group_id == AccessAssignment.group_id)
         .join(Group, Group.id == AccessAssignment.group_id)
+        .join(Tenant, Tenant.id == Relationship.partner_tenant_id)
         .where(
             Relationship.partner_tenant_id == principal.tenant_id,
             Relationship.customer_tenant_id == tenant.id,
             Relationship.status.in_(LIVE_STATUSES),
-            # Auto-extend is only allowed without Global Administrator (checked on write).
-            or_(Relationship.ends_at > now, Relationship.auto_extend),
+            # Past its end a relationship is not live, whatever the sweeper did (auto-extend
+            # happens before the end, never after).
+            Relationship.ends_at > now,
             GroupMember.user_id == principal.user_id,
+            # Only a partner's agents act through its relationships: unenrolled, none do.
+            Tenant.is_partner,
         )
         .order_by(Relationship.activated_at, Relationship.id)
     ).all()

@@ -172,6 +172,21 @@ def partner_enroll(reference: Annotated[str, typer.Argument(help="Tenant id or d
         )
 
 
+@partner_app.command("unenroll")
+@friendly
+def partner_unenroll(
+    reference: Annotated[str, typer.Argument(help="Tenant id or domain")],
+) -> None:
+    """Take a tenant out of the partner program: its relationships end now, its requests are
+    withdrawn and its offers disabled."""
+    with operator_context() as ctx:
+        done = partners.unenroll(ctx, tenants.find_tenant(ctx, reference))
+        out.print(
+            f"{done.tenant.name} is no longer a partner; relationships ended: {done.ended}, "
+            f"requests withdrawn: {done.withdrawn}, offers disabled: {done.offers_disabled}"
+        )
+
+
 @health_app.command("set")
 @friendly
 def health_set(

@@ -171,21 +171,23 @@ def test_access_assignments_map_a_group_to_a_subset(partner: Partner, org: Org) 
 
 
 def test_patch_relationship_needs_if_match(partner: Partner, org: Org) -> None:
-    relationship = accepted(partner, org, {"roles": ["global_reader"], "duration": "P30D"})
+    relationship = accepted(
+        partner, org, {"roles": ["global_reader"], "duration": "P90D", "auto_extend": True}
+    )
     path = f"/partner/relationships/{relationship['id']}"
     read = partner.admin.get(path)
     tag = read.headers["etag"]
-    partner.admin.patch(path, {"auto_extend": True}, expect=428)
-    partner.admin.patch(path, {"auto_extend": True}, expect=412, headers={"If-Match": '"999"'})
-    changed = partner.admin.patch(path, {"auto_extend": True}, headers={"If-Match": tag})
-    assert changed.json()["auto_extend"] is True and changed.headers["etag"] != tag
+    partner.admin.patch(path, {"auto_extend": False}, expect=428)
+    partner.admin.patch(path, {"auto_extend": False}, expect=412, headers={"If-Match": '"999"'})
+    changed = partner.admin.patch(path, {"auto_extend": False}, headers={"If-Match": tag})
+    assert changed.json()["auto_extend"] is False and changed.headers["etag"] != tag
     partner.admin.patch(path, {"auto_extend": False}, expect=412, headers={"If-Match": tag})
-    full = accepted(partner, org)
-    full_path = f"/partner/relationships/{full['id']}"
+    # Turning it back on is the customer's call, never the partner's (tests/api/
+    # test_consented_terms.py has the attacks).
     refused = partner.admin.patch(
-        full_path, {"auto_extend": True}, expect=422, headers={"If-Match": full["etag"]}
+        path, {"auto_extend": True}, expect=403, headers={"If-Match": changed.headers["etag"]}
     )
-    assert refused.json()["type"].endswith("auto-extend-with-global-admin")
+    assert refused.json()["type"].endswith("customer-consent-needed")
 
 
 def test_customer_access_explained(partner: Partner, org: Org) -> None:

@@ -104,11 +104,12 @@ def test_auto_extend_where_allowed(
     end = datetime.fromisoformat(relationship["ends_at"])
     clock.advance(days=15)
     assert sweep(sessions, settings, clock).expiring == 0  # auto-extending ones don't expire
-    clock.advance(days=16)
-    agent.fresh().get(f"{org.base}/service-requests", expect=200)  # extended, not cut off
+    clock.advance(days=14, hours=12)  # half a day before the end: extended ahead of it
     assert sweep(sessions, settings, clock).extended >= 1
+    clock.advance(days=2)
+    agent.fresh().get(f"{org.base}/service-requests", expect=200)  # extended, never cut off
     rows = sign_in(org.client, org.admin_upn).get(f"{org.base}/partner-relationships").json()
-    assert rows["items"][0]["status"] == "active"
+    assert rows["items"][0]["status"] == "active" and rows["items"][0]["auto_extend"] is True
     assert datetime.fromisoformat(rows["items"][0]["ends_at"]) == end + timedelta(days=180)
 
 

@@ -25,8 +25,9 @@ def test_classic_offer(partner: Partner) -> None:
     assert len(offer["token"]) >= 43 and offer["url"].endswith(f"/offers/{offer['token']}")
     partner_name = partner.admin.get(partner.org.base).json()["name"]
     assert offer["email_text"].startswith(
-        f"{partner_name} has offered to provide delegated administration for your online "
-        f"services. Authorize access to administer your online services here: {offer['url']}"
+        f"{partner_name} ({partner.org.domain}) has offered to provide delegated administration "
+        "for your online services. Authorize access to administer your online services "
+        f"here: {offer['url']}"
     )
     assert "Additional partner information:" in offer["email_text"]
     assert offer["mailto"].startswith("mailto:?subject=")

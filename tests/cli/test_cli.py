@@ -57,6 +57,11 @@ def test_tenant_create_and_partner_enroll(cli_env: None, client: TestClient) -> 
         f"/tenants/{me['tenant_id']}/groups/{groups['Admin agents']['id']}/members"
     ).json()["items"]
     assert [m["user_principal_name"] for m in members] == [upn]
+    left = run("partner", "unenroll", f"{label}.tenantry.test")
+    assert left.exit_code == 0 and "no longer a partner" in left.output, left.output
+    assert admin.get(f"/tenants/{me['tenant_id']}").json()["is_partner"] is False
+    again = run("partner", "unenroll", f"{label}.tenantry.test")
+    assert again.exit_code == 1 and again.output.strip().startswith("error:"), again.output
 
 
 def test_errors_are_one_line_and_exit_1(cli_env: None) -> None:

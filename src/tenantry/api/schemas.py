@@ -481,6 +481,9 @@ class OfferPublicOut(BaseModel):
     trial: TrialTermsIO | None
     purchase: PurchaseTermsIO | None
     expires_at: datetime | None
+    partner_default_domain: str = Field(
+        default="", description="The partner's verified default domain: names can look alike."
+    )
 
 
 RelationshipStatus = Literal["approval_pending", "active", "expiring", "expired", "terminated"]
@@ -517,6 +520,20 @@ class CustomerRelationshipOut(BaseModel):
     created_at: datetime
     activated_at: datetime | None
     ends_at: datetime | None
+    auto_extend: bool = False
+    partner_default_domain: str = Field(
+        default="", description="The partner's verified default domain: names can look alike."
+    )
+    etag: str = Field(default="", description="Send it as If-Match to PATCH the relationship.")
+
+
+class PartnerBlockOut(BaseModel):
+    """A partner this organisation refuses requests and offer links from."""
+
+    partner_tenant_id: uuid.UUID
+    partner_name: str
+    partner_default_domain: str
+    created_at: datetime
 
 
 class AccessAssignmentIn(Body):

@@ -21,6 +21,9 @@ from tenantry.services.context import Context
 
 EXPIRING_WINDOW = timedelta(days=30)
 AUTO_EXTEND = timedelta(days=180)
+# Auto-extending relationships are extended when they end within this window (the sweeper
+# runs every few minutes), so their agents never meet a lapse.
+EXTEND_AHEAD = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -72,29 +75,33 @@ def sweep_relationships(ctx: Context) -> SweepReport:
             relationship_id=relationship.id,
         )
 
-    # Auto-extend (never with Global Administrator: refused when set, and checked again here).
+    # Auto-extend a little BEFORE the end, so access never lapses between sweeps; a
+    # relationship past its end is not live (access.py) and is never resurrected here. Never
+    # with Global Administrator: refused when set, and checked again here.
     extendable = and_(
         Relationship.status.in_(("active", "expiring")),
         Relationship.auto_extend,
-        Relationship.ends_at <= now,
+        Relationship.ends_at > now,
+        Relationship.ends_at <= now + EXTEND_AHEAD,
     )
     extended = []
     for relationship in ctx.session.scalars(select(Relationship).where(extendable)):
         if Role.GLOBAL_ADMINISTRATOR.value in relationship.roles:
             continue
-        new_end = relationship.ends_at
-        assert new_end is not None
-        while new_end <= now:
-            new_end += AUTO_EXTEND
+        assert relationship.ends_at is not None
         extended += _transition(
             ctx,
             and_(Relationship.id == relationship.id, extendable),
-            {"status": "active", "ends_at": new_end, "expiring_notified_at": None},
+            {
+                "status": "active",
+                "ends_at": relationship.ends_at + AUTO_EXTEND,
+                "expiring_notified_at": None,
+            },
         )
     for relationship in extended:
         relationships.audit_both(ctx, relationship, "partner.relationship.extend")
 
-    # Whatever was not extended above ends now (Global Administrator relationships included).
+    # Whatever has passed its end expires now, auto-extend or not: nothing is resurrected.
     expired = _transition(
         ctx,
         and_(Relationship.status.in_(("active", "expiring")), Relationship.ends_at <= now),

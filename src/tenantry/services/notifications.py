@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tenantry.models import Relationship, Tenant, User
 from tenantry.roles import ROLE_NAMES, Role
-from tenantry.services import outbox
+from tenantry.services import outbox, tenants
 from tenantry.services.context import Context
 from tenantry.services.role_assignments import global_admin_ids
 
@@ -39,9 +39,15 @@ def _send(ctx: Context, tenant_id: uuid.UUID, subject: str, body: str) -> None:
 
 
 def _names(ctx: Context, relationship: Relationship) -> tuple[str, str]:
+    """The partner by name and verified default domain (names can look alike; domains are
+    verified), the customer by name."""
     partner = ctx.session.get(Tenant, relationship.partner_tenant_id)
     customer = ctx.session.get(Tenant, relationship.customer_tenant_id)
-    return (partner.name if partner else "?", customer.name if customer else "?")
+    domain = tenants.default_domain(ctx, relationship.partner_tenant_id)
+    return (
+        tenants.with_domain(partner.name, domain) if partner else "?",
+        customer.name if customer else "?",
+    )
 
 
 def _roles(relationship: Relationship) -> str:
@@ -131,3 +137,45 @@ def privileged_password_reset_on_behalf(ctx: Context, tenant_id: uuid.UUID, user
                 body=body,
                 tenant_id=tenant_id,
             )
+
+
+def request_sent(ctx: Context, relationship: Relationship, url: str) -> None:
+    """A partner asks this customer for delegated administration: its Global
+    Administrators hear of it (the request waits for them under Partner relationships)."""
+    partner, customer = _names(ctx, relationship)
+    _send(
+        ctx,
+        relationship.customer_tenant_id,
+        f"{partner} asks to administer {customer}",
+        f"{partner} asks for delegated administration of {customer} with: "
+        f"{_roles(relationship)}, for {relationship.duration_days} days"
+        f"{', extended automatically' if relationship.auto_extend else ''}.\n"
+        f"Read the request and accept or ignore it: {url}\n"
+        "If you don't know this partner, remove and block it under Partner relationships.",
+    )
+
+
+def terms_changed(ctx: Context, relationship: Relationship, by: str) -> None:
+    """A change of terms is told to the other side."""
+    partner, customer = _names(ctx, relationship)
+    state = "on" if relationship.auto_extend else "off"
+    body = (
+        f"Auto-extend of the delegated administration of {customer} by {partner} is now "
+        f"{state} (relationship {relationship.id})."
+    )
+    if by == "customer":
+        _send(ctx, relationship.partner_tenant_id, f"{customer} turned auto-extend {state}", body)
+    else:
+        _send(ctx, relationship.customer_tenant_id, f"{partner} turned auto-extend {state}", body)
+
+
+def partner_unenrolled(ctx: Context, relationship: Relationship) -> None:
+    partner, customer = _names(ctx, relationship)
+    _send(
+        ctx,
+        relationship.customer_tenant_id,
+        f"{partner} is no longer a partner",
+        f"{partner} has left the partner program. Its delegated administration of {customer} "
+        f"(relationship {relationship.id}) has ended; its agents can no longer administer "
+        "your organisation.",
+    )

@@ -23,7 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from tenantry import access
 from tenantry.models import Offer, Relationship, Sku, Tenant
 from tenantry.roles import UNDELEGABLE_ROLES, Permission, Role
-from tenantry.services import audit, billing, notifications, partners, relationships
+from tenantry.services import (
+    audit,
+    billing,
+    notifications,
+    partner_blocks,
+    partners,
+    relationships,
+    tenants,
+)
 from tenantry.services.context import Context
 from tenantry.services.errors import Conflict, Gone, InvalidInput, NotFound
 from tenantry.services.pagination import Page, paginate
@@ -91,9 +99,11 @@ def contact_line(partner: Tenant) -> str:
 
 
 def email_text(ctx: Context, offer: Offer, partner: Tenant) -> str:
-    """The familiar invitation, ready to paste into a mail, a document or a web page."""
+    """The familiar invitation, ready to paste into a mail, a document or a web page; the
+    partner is named with its verified default domain."""
+    named = tenants.with_domain(partner.name, tenants.default_domain(ctx, partner.id))
     return (
-        f"{partner.name} has offered to provide delegated administration for your online "
+        f"{named} has offered to provide delegated administration for your online "
         f"services. Authorize access to administer your online services here: "
         f"{url_for(ctx, offer)}\n\nAdditional partner information: {contact_line(partner)}"
     )
@@ -205,6 +215,10 @@ REQUEST_PENDING = (
 def _open_request(ctx: Context, offer: Offer) -> None:
     """At most one open request per partner and customer (a unique index decides races), so
     a partner can't flood a customer with requests."""
+    assert offer.customer_tenant_id is not None
+    partner_blocks.ensure_not_blocked_request(
+        ctx, offer.customer_tenant_id, offer.partner_tenant_id
+    )
     pending = ctx.session.scalar(
         select(Relationship.id).where(
             Relationship.partner_tenant_id == offer.partner_tenant_id,
@@ -216,9 +230,10 @@ def _open_request(ctx: Context, offer: Offer) -> None:
         raise Conflict(REQUEST_PENDING, slug="request-pending")
     try:
         with ctx.session.begin_nested():
-            relationships.open_pending(ctx, offer)
+            relationship = relationships.open_pending(ctx, offer)
     except IntegrityError as exc:  # a concurrent request to the same customer won
         raise Conflict(REQUEST_PENDING, slug="request-pending") from exc
+    notifications.request_sent(ctx, relationship, url_for(ctx, offer))
 
 
 def list_offers(ctx: Context, *, cursor: str | None, limit: int) -> Page[Offer]:
@@ -266,13 +281,14 @@ def find_by_token(ctx: Context, token: str) -> Offer:
 class OfferView:
     offer: Offer
     partner: Tenant
+    partner_domain: str = ""
 
 
 def describe(ctx: Context, token: str) -> OfferView:
     offer = find_by_token(ctx, token)
     partner = ctx.session.get(Tenant, offer.partner_tenant_id)
     assert partner is not None
-    return OfferView(offer, partner)
+    return OfferView(offer, partner, tenants.default_domain(ctx, partner.id))
 
 
 def accept(ctx: Context, token: str) -> Relationship:
@@ -295,6 +311,9 @@ def accept(ctx: Context, token: str) -> Relationship:
             + " "
             + decision.explain(Permission.PARTNER_RELATIONSHIPS_MANAGE),
         )
+    partner = ctx.session.get(Tenant, offer.partner_tenant_id)
+    assert partner is not None
+    partner_blocks.ensure_may_accept(ctx, customer_id, partner)
     if offer.customer_tenant_id is not None:
         relationship = relationships.activate_pending(ctx, offer, customer_id)
     else:

@@ -62,7 +62,8 @@ def paginate(
     rows: bool = False,
 ) -> Page[T]:
     """One page of ``stmt`` ordered by ``order_by`` (which must end with a unique column).
-    With ``rows``, items are result rows whose first element carries the keys."""
+    With ``rows``, items are result rows; each key is read from the row's element of its
+    column's entity (the first element when none matches)."""
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         values = _decode(cursor, order_by)
@@ -75,9 +76,20 @@ def paginate(
     next_cursor = None
     if len(items) > limit:
         items = items[:limit]
-        last = items[-1][0] if rows else items[-1]
-        next_cursor = _encode([getattr(last, c.key) for c in order_by])
+        last = items[-1]
+        next_cursor = _encode(
+            [getattr(_carrier(last, c) if rows else last, c.key) for c in order_by]
+        )
     return Page(items, next_cursor)
+
+
+def _carrier(row: Any, column: InstrumentedAttribute[Any]) -> Any:
+    """The element of a result row that holds ``column`` (rows mixing entities)."""
+    entity = getattr(column, "class_", None)
+    for element in row:
+        if entity is not None and isinstance(element, entity):
+            return element
+    return row[0]
 
 
 def _bind(column: InstrumentedAttribute[Any], value: Any) -> Any:

@@ -62,7 +62,7 @@ def _administrable(ctx: Context, partner_id: uuid.UUID) -> Callable[[Any], Any]:
                 Relationship.customer_tenant_id == tenant_column,
                 Relationship.partner_tenant_id == partner_id,
                 Relationship.status.in_(LIVE_STATUSES),
-                or_(Relationship.ends_at > ctx.now, Relationship.auto_extend),
+                Relationship.ends_at > ctx.now,  # past its end it is not live
                 AccessAssignment.group_id.in_(groups),
             )
             .exists()

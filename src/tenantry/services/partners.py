@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
-from tenantry.models import AccessAssignment, Group, GroupMember, Tenant, User
+from tenantry.models import AccessAssignment, Group, GroupMember, Offer, Relationship, Tenant, User
+from tenantry.models.partners import LIVE_STATUSES
 from tenantry.roles import AgentLevel, Permission, Role
-from tenantry.services import audit, tenants
+from tenantry.services import audit, notifications, tenants
 from tenantry.services.context import Context
-from tenantry.services.errors import Forbidden
+from tenantry.services.errors import Conflict, Forbidden
 from tenantry.services.role_assignments import global_admin_ids
 
 ADMIN_AGENTS = "Admin agents"
@@ -60,6 +61,7 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
     newly = not tenant.is_partner
     if newly:
         tenants.ensure_partner_name_free(ctx, tenant, tenant.name)
+        tenant.name = tenants.clean_name(tenant.name) or tenant.name
         tenant.is_partner, tenant.partner_enrolled_at = True, ctx.now
         try:
             ctx.session.flush()
@@ -113,6 +115,81 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
             ctx, tenant.id, "partner.enroll", f"tenant:{tenant.id}", details={"admin_agents": upns}
         )
     return Enrolment(tenant, upns, newly)
+
+
+@dataclass(frozen=True)
+class Unenrolment:
+    tenant: Tenant
+    ended: int
+    withdrawn: int
+    offers_disabled: int
+
+
+def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
+    """Take a tenant out of the partner program (an operator action): its live relationships
+    end now, its waiting requests are withdrawn, its offers are disabled, and it is no longer
+    a partner (the delegated path also checks ``is_partner``, so access ends even for a
+    relationship this missed). Each customer's log has the end; customers are e-mailed."""
+    if not tenant.is_partner:
+        raise Conflict(f"{tenant.name} is not a partner.", slug="not-a-partner")
+    moved: dict[str, list[uuid.UUID]] = {}
+    for was, action in ((LIVE_STATUSES, "terminate"), (("approval_pending",), "withdraw")):
+        moved[action] = list(
+            ctx.session.scalars(
+                update(Relationship)
+                .where(Relationship.partner_tenant_id == tenant.id, Relationship.status.in_(was))
+                .values(
+                    status="terminated",
+                    terminated_at=ctx.now,
+                    terminated_by="operator",
+                    version=Relationship.version + 1,
+                )
+                .returning(Relationship.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    disabled = list(
+        ctx.session.scalars(
+            update(Offer)
+            .where(Offer.partner_tenant_id == tenant.id, Offer.status == "active")
+            .values(status="disabled")
+            .returning(Offer.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    tenant.is_partner, tenant.partner_enrolled_at = False, None
+    ctx.session.flush()
+    for action, ids in moved.items():
+        for relationship in ctx.session.scalars(
+            select(Relationship)
+            .where(Relationship.id.in_(ids))
+            .order_by(Relationship.created_at)
+            .execution_options(populate_existing=True)
+        ):
+            for tenant_id in (relationship.customer_tenant_id, tenant.id):
+                audit.record(
+                    ctx,
+                    tenant_id,
+                    f"partner.relationship.{action}",
+                    f"relationship:{relationship.id}",
+                    details={"by": "operator", "reason": "partner unenrolled"},
+                    partner_tenant_id=tenant.id,
+                    relationship_id=relationship.id,
+                )
+            if action == "terminate":
+                notifications.partner_unenrolled(ctx, relationship)
+    audit.record(
+        ctx,
+        tenant.id,
+        "partner.unenroll",
+        f"tenant:{tenant.id}",
+        details={
+            "relationships_ended": len(moved["terminate"]),
+            "requests_withdrawn": len(moved["withdraw"]),
+            "offers_disabled": len(disabled),
+        },
+    )
+    return Unenrolment(tenant, len(moved["terminate"]), len(moved["withdraw"]), len(disabled))
 
 
 def agent_groups(ctx: Context, tenant_id: uuid.UUID) -> dict[AgentLevel, Group]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Select, delete, select, update
 
@@ -27,10 +27,11 @@ from tenantry.models import (
 )
 from tenantry.models.partners import LIVE_STATUSES
 from tenantry.roles import AgentLevel, Permission, Role
-from tenantry.services import audit, notifications, partners
+from tenantry.services import audit, notifications, partners, tenants
 from tenantry.services.context import Context
 from tenantry.services.errors import (
     Conflict,
+    Forbidden,
     Gone,
     InvalidInput,
     NotFound,
@@ -127,7 +128,11 @@ def activate_pending(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Rela
             Relationship.status == "approval_pending",
         )
         .values(
+            # The terms are the offer's, as the customer was shown them on the offer page.
             status="active",
+            roles=list(offer.roles),
+            duration_days=offer.duration_days,
+            auto_extend=offer.auto_extend,
             activated_at=ctx.now,
             ends_at=ctx.now + timedelta(days=offer.duration_days),
             approved_by_user_id=ctx.require_principal().user_id,
@@ -216,16 +221,88 @@ def terminate(
 # --- the customer's side ------------------------------------------------------------------
 
 
-def for_customer(ctx: Context, tenant_id: uuid.UUID) -> list[tuple[Relationship, Tenant]]:
-    """The customer's delegated admins: open relationships with their partner."""
+@dataclass(frozen=True)
+class PartnerRow:
+    """A partner relationship as its customer sees it: the partner and its verified default
+    domain (a name can look like another's; a verified domain can't)."""
+
+    relationship: Relationship
+    partner: Tenant
+    partner_domain: str
+
+
+def for_customer(
+    ctx: Context, tenant_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> Page[PartnerRow]:
+    """The customer's delegated admins: open relationships with their partner, by partner
+    name, a page at a time."""
     access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
-    rows = ctx.session.execute(
-        select(Relationship, Tenant)
+    stmt: Select[Any] = (
+        select(Relationship, Tenant)  # type: ignore[assignment]  # rows of two entities
         .join(Tenant, Tenant.id == Relationship.partner_tenant_id)
         .where(Relationship.customer_tenant_id == tenant_id, Relationship.status.in_(OPEN_STATUSES))
-        .order_by(Tenant.name, Relationship.created_at)
-    ).all()
-    return [(r, t) for r, t in rows]
+    )
+    page = paginate(
+        ctx.session,
+        stmt,
+        [Tenant.name, Relationship.created_at, Relationship.id],
+        cursor,
+        limit,
+        rows=True,
+    )
+    domains = tenants.default_domains(ctx, {partner.id for _, partner in page.items})
+    return Page(
+        [PartnerRow(r, partner, domains.get(partner.id, "")) for r, partner in page.items],
+        page.next_cursor,
+    )
+
+
+def get_for_customer(
+    ctx: Context, tenant_id: uuid.UUID, relationship_id: uuid.UUID
+) -> tuple[Relationship, Tenant]:
+    """One of the customer's partner relationships (any status) with its partner."""
+    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    row = ctx.session.execute(
+        select(Relationship, Tenant)
+        .join(Tenant, Tenant.id == Relationship.partner_tenant_id)
+        .where(Relationship.id == relationship_id, Relationship.customer_tenant_id == tenant_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Partner relationship not found.")
+    return row[0], row[1]
+
+
+def patch_for_customer(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    relationship_id: uuid.UUID,
+    *,
+    if_match: str | None,
+    auto_extend: bool | None,
+) -> tuple[Relationship, Tenant]:
+    """The customer decides its terms: auto-extend on or off on a live relationship (never on
+    with Global Administrator, DESIGN §4). ``partner_relationships.manage`` is never
+    delegated, so only the customer's own administrators get here."""
+    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_MANAGE)
+    relationship, partner = get_for_customer(ctx, tenant_id, relationship_id)
+    _check_if_match(relationship, if_match)
+    if relationship.status not in LIVE_STATUSES or (
+        relationship.ends_at is not None and relationship.ends_at <= ctx.now
+    ):
+        raise Conflict(
+            "Only a live relationship's terms can change; a request is accepted with the "
+            "terms its offer shows.",
+            slug="relationship-not-live",
+        )
+    if auto_extend is None or auto_extend == relationship.auto_extend:
+        return relationship, partner
+    check_auto_extend(auto_extend, relationship.roles)
+    _set_auto_extend(ctx, relationship, auto_extend)
+    audit_both(
+        ctx, relationship, "partner.relationship.update", auto_extend=auto_extend, by="customer"
+    )
+    notifications.terms_changed(ctx, relationship, by="customer")
+    return relationship, partner
 
 
 def remove_by_customer(ctx: Context, tenant_id: uuid.UUID, relationship_id: uuid.UUID) -> None:
@@ -319,28 +396,54 @@ def for_partner(
     )
 
 
-def patch_for_partner(
-    ctx: Context, relationship_id: uuid.UUID, *, if_match: str | None, auto_extend: bool | None
-) -> Relationship:
-    relationship = get_for_partner(ctx, relationship_id)
+def _check_if_match(relationship: Relationship, if_match: str | None) -> None:
     if if_match is None:
         raise PreconditionRequired("Send If-Match with the ETag of the relationship you read.")
     if if_match.strip().strip('"').removeprefix("W/").strip('"') != str(relationship.version):
         raise PreconditionFailed("The relationship changed since you read it; read it again.")
+
+
+def _set_auto_extend(ctx: Context, relationship: Relationship, auto_extend: bool) -> None:
+    """One conditional UPDATE on the version read: concurrent changes have one winner."""
+    changed = ctx.session.execute(
+        update(Relationship)
+        .where(Relationship.id == relationship.id, Relationship.version == relationship.version)
+        .values(auto_extend=auto_extend, version=Relationship.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        raise PreconditionFailed("The relationship changed since you read it.")
+    ctx.session.refresh(relationship)
+
+
+CONSENT_NEEDED = (
+    "Only the customer can turn auto-extend on: the terms it approved are the terms. A "
+    "partner may turn auto-extend off, or ask the customer to turn it on under Partner "
+    "relationships."
+)
+
+
+def patch_for_partner(
+    ctx: Context, relationship_id: uuid.UUID, *, if_match: str | None, auto_extend: bool | None
+) -> Relationship:
+    """The partner may give up terms (turn auto-extend off), never add to them: what the
+    customer approved, or was asked to approve, is the most the partner gets."""
+    relationship = get_for_partner(ctx, relationship_id)
+    _check_if_match(relationship, if_match)
     if relationship.status not in OPEN_STATUSES:
         raise Conflict("This relationship has ended.", slug="relationship-ended")
-    if auto_extend is not None:
-        check_auto_extend(auto_extend, relationship.roles)
-        changed = ctx.session.execute(
-            update(Relationship)
-            .where(Relationship.id == relationship.id, Relationship.version == relationship.version)
-            .values(auto_extend=auto_extend, version=Relationship.version + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if not changed:
-            raise PreconditionFailed("The relationship changed since you read it.")
-        ctx.session.refresh(relationship)
-        audit_both(ctx, relationship, "partner.relationship.update", auto_extend=auto_extend)
+    if auto_extend is None or auto_extend == relationship.auto_extend:
+        return relationship
+    if auto_extend:
+        raise Forbidden(CONSENT_NEEDED, slug="customer-consent-needed")
+    _set_auto_extend(ctx, relationship, False)
+    if relationship.status == "approval_pending" and relationship.offer_id is not None:
+        # The request's offer page shows what accepting gives: keep it true.
+        offer = ctx.session.get(Offer, relationship.offer_id)
+        if offer is not None and offer.customer_tenant_id == relationship.customer_tenant_id:
+            offer.auto_extend = False
+    audit_both(ctx, relationship, "partner.relationship.update", auto_extend=False, by="partner")
+    notifications.terms_changed(ctx, relationship, by="partner")
     return relationship
 
 

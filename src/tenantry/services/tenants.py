@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,7 @@ def create_tenant(
     must_change_password: bool = False,
 ) -> NewTenant:
     """A new organisation with its initial domain and its first Global Administrator."""
-    name = organization_name.strip()
+    name = clean_name(organization_name)
     if not name:
         raise InvalidInput("The organisation needs a name.")
     domain_name = initial_domain_name(ctx, initial_domain)
@@ -132,8 +133,10 @@ def update_tenant(ctx: Context, tenant_id: uuid.UUID, changes: dict[str, Any]) -
     tenant = ctx.session.get(Tenant, tenant_id)
     assert tenant is not None
     changed = {k: v for k, v in changes.items() if k in PROFILE_FIELDS and v is not None}
-    if "name" in changed and not str(changed["name"]).strip():
-        raise InvalidInput("The organisation needs a name.")
+    if "name" in changed:
+        changed["name"] = clean_name(str(changed["name"]))
+        if not changed["name"]:
+            raise InvalidInput("The organisation needs a name.")
     if tenant.is_partner and "name" in changed:
         ensure_partner_name_free(ctx, tenant, str(changed["name"]))
     for key, value in changed.items():
@@ -157,26 +160,70 @@ def partner_name_taken(name: str) -> Conflict:
     )
 
 
+# Letters of other scripts that look like Latin ones (after case folding): a partner name
+# written with them would pass as another's. Not all of Unicode TR39, the ones that matter.
+CONFUSABLES = str.maketrans(
+    {
+        **dict(zip("авсеһіјкмнорѕтухԁԛԝӏ", "abcehijkmhopstyxdqwl", strict=True)),
+        **dict(zip("αβεηικνορτυχ", "abenikvoptux", strict=True)),
+    }
+)
+
+
+def clean_name(name: str) -> str:
+    """NFKC, without invisible (format) characters and with single spaces: the name shown is
+    the name checked."""
+    normal = unicodedata.normalize("NFKC", name)
+    visible = "".join(c for c in normal if unicodedata.category(c) != "Cf")
+    return " ".join(visible.split())
+
+
+def name_key(name: str) -> str:
+    """What two partner names must not share: the cleaned name case-folded, look-alike
+    letters of other scripts mapped to Latin."""
+    return unicodedata.normalize("NFKC", clean_name(name).casefold()).translate(CONFUSABLES)
+
+
 def ensure_partner_name_free(ctx: Context, tenant: Tenant, name: str) -> None:
-    """Partner names are unique among partners whatever their case (the unique index
-    ``uq_tenants_partner_name`` decides races): no partner passes itself off as another."""
+    """Partner names are unique among partners by ``name_key`` (case, width, invisible
+    characters and look-alike letters aside): no partner passes itself off as another.
+    Partner renames and enrolments queue on a transaction lock (PostgreSQL; SQLite serialises
+    writers), and ``uq_tenants_partner_name`` backs the plain case-insensitive clash."""
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        ctx.session.execute(select(func.pg_advisory_xact_lock(PARTNER_NAME_LOCK)))
+    wanted = name_key(name)
     with ctx.session.no_autoflush:
-        clash = ctx.session.scalar(
-            select(Tenant.id).where(
-                Tenant.is_partner,
-                Tenant.id != tenant.id,
-                func.lower(Tenant.name) == name.strip().lower(),
-            )
-        )
-    if clash is not None:
-        raise partner_name_taken(name.strip())
+        others = ctx.session.execute(
+            select(Tenant.name).where(Tenant.is_partner, Tenant.id != tenant.id)
+        ).scalars()
+        clash = any(name_key(other) == wanted for other in others)
+    if clash:
+        raise partner_name_taken(clean_name(name))
+
+
+PARTNER_NAME_LOCK = 0x7465_6E61_6E74  # "tenant": one key for every partner-name change
 
 
 def default_domain(ctx: Context, tenant_id: uuid.UUID) -> str:
-    name = ctx.session.scalar(
-        select(Domain.name).where(Domain.tenant_id == tenant_id, Domain.is_default)
+    return default_domains(ctx, {tenant_id}).get(tenant_id, "")
+
+
+def default_domains(ctx: Context, tenant_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each tenant's verified default domain, in one query for any number of tenants: a
+    domain is proof of identity a name is not (shown beside a partner's name)."""
+    if not tenant_ids:
+        return {}
+    rows = ctx.session.execute(
+        select(Domain.tenant_id, Domain.name).where(
+            Domain.tenant_id.in_(tenant_ids), Domain.is_default, Domain.status == "verified"
+        )
     )
-    return name or ""
+    return {tenant_id: name for tenant_id, name in rows}
+
+
+def with_domain(name: str, domain: str) -> str:
+    """'Fabrikam (fabrikam.example)': how a partner is named to customers."""
+    return f"{name} ({domain})" if domain else name
 
 
 def names(ctx: Context, tenant_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

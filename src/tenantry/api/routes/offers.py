@@ -34,6 +34,7 @@ def read_offer(token: Token, ctx: AnonymousCtx) -> OfferPublicOut:
         trial=trial_of(offer),
         purchase=purchase_of(offer),
         expires_at=offer.expires_at,
+        partner_default_domain=view.partner_domain,
     )
 
 

@@ -16,6 +16,7 @@ from tenantry.services import (
     audit_log,
     billing,
     health,
+    partner_blocks,
     relationships,
     role_assignments,
     support,
@@ -240,18 +241,56 @@ def audit_page(
 
 
 @pages.get("/admin/{tid}/partners")
-def partners_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
+def partners_page(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, cursor: str | None = None
+) -> Response:
     tenant = page_tenant(ctx, tid)
-    rows = relationships.for_customer(ctx, tid)
-    return render_admin(request, ctx, tenant, "admin/partners.html", rows=rows)
+    page = relationships.for_customer(ctx, tid, cursor=cursor, limit=PAGE)
+    blocks = partner_blocks.list_blocks(ctx, tid, limit=200).items
+    return render_admin(
+        request, ctx, tenant, "admin/partners.html", page=page, rows=page.items, blocks=blocks
+    )
 
 
 @pages.post("/admin/{tid}/partners/{rid}/remove")
 def remove_partner(
     request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
 ) -> Response:
+    _, partner = relationships.get_for_customer(ctx, tid, rid)
     relationships.remove_by_customer(ctx, tid, rid)
+    if form.get("block") == "yes":
+        partner_blocks.block(ctx, tid, partner.id)
+        return redirect(
+            request,
+            f"/admin/{tid}/partners",
+            f"The partner's access is removed and {partner.name} is blocked.",
+        )
     return redirect(request, f"/admin/{tid}/partners", "The partner's access is removed.")
+
+
+@pages.post("/admin/{tid}/partners/{rid}/auto-extend")
+def set_auto_extend(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
+) -> Response:
+    on = form.get("auto_extend") == "on"
+    relationships.patch_for_customer(ctx, tid, rid, if_match=form.get("etag", ""), auto_extend=on)
+    return redirect(request, f"/admin/{tid}/partners", f"Auto-extend is {'on' if on else 'off'}.")
+
+
+@pages.post("/admin/{tid}/partner-blocks/{pid}")
+def block_partner(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, pid: uuid.UUID, form: Posted
+) -> Response:
+    view = partner_blocks.block(ctx, tid, pid)
+    return redirect(request, f"/admin/{tid}/partners", f"{view.partner_name} is blocked.")
+
+
+@pages.post("/admin/{tid}/partner-blocks/{pid}/remove")
+def unblock_partner(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, pid: uuid.UUID, form: Posted
+) -> Response:
+    partner_blocks.unblock(ctx, tid, pid)
+    return redirect(request, f"/admin/{tid}/partners", "The partner is unblocked.")
 
 
 @pages.get("/admin/{tid}/settings")

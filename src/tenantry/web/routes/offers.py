@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from tenantry import access
 from tenantry.roles import Permission
-from tenantry.services import auth, billing, offers, signup
+from tenantry.services import auth, billing, offers, partner_blocks, signup
 from tenantry.services.errors import InvalidInput
 from tenantry.web import session as web_session
 from tenantry.web.pages import MaybeSignedIn, Posted, SignedIn, redirect, render, router
@@ -25,6 +25,12 @@ def offer_page(request: Request, ctx: MaybeSignedIn, token: str) -> Response:
         may_accept = decision.allows(Permission.PARTNER_RELATIONSHIPS_MANAGE)
         if not may_accept:
             why_not = offers.ONLY_GLOBAL_ADMINISTRATORS + " Ask one of them to open this link."
+        elif partner_blocks.is_blocked(ctx, ctx.principal.tenant_id, view.partner.id):
+            may_accept = False
+            why_not = (
+                f"Your organisation has blocked {view.partner.name}. To accept its offer, "
+                "unblock it first under Partner relationships."
+            )
     return render(
         request,
         ctx,
