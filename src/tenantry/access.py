@@ -257,7 +257,9 @@ def granting_roles(permission: Permission) -> frozenset[Role]:
     return frozenset(r for r, granted in ROLE_PERMISSIONS.items() if permission in granted)
 
 
-def delegated_links(principal: Principal, now: datetime, customer: Any) -> Select[Any]:
+def delegated_links(
+    principal: Principal, now: datetime, customer: Any
+) -> Select[uuid.UUID, list[str], list[str]]:
     """(relationship, access assignment) pairs live for this agent in ``customer`` (a tenant id
     or a correlated tenant column): a relationship of its home tenant — still a partner — that
     is active or expiring and not past ``ends_at``, and an assignment whose group holds the
