@@ -18,8 +18,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Boolean, ColumnElement, Select, String, and_, false, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from tenantry.clock import utcnow
 from tenantry.models import (
@@ -183,41 +185,164 @@ MFA_REQUIRED = (
 )
 
 
+# --- the delegated rule, written once as SQL (NetBox's ``restrict()`` pattern) --------------
+#
+# ``delegated_links`` is which (relationship, access assignment) pairs are live for an agent;
+# ``delegated_path`` reads them for one customer to decide one request, ``restrict_to`` turns
+# them plus the role, exclusion and policy rules into a condition for sets (the partner views).
+# A test on random worlds checks the two agree for every permission.
+
+
+class _JsonHasAny(FunctionElement[bool]):
+    """``json_has_any(list_column, v1, v2, ...)``: the JSON list holds one of the values."""
+
+    type = Boolean()
+    name = "json_has_any"
+    inherit_cache = True
+
+
+class _JsonListsShare(FunctionElement[bool]):
+    """``json_lists_share(a, b, v1, v2, ...)``: one of the values is in both JSON lists."""
+
+    type = Boolean()
+    name = "json_lists_share"
+    inherit_cache = True
+
+
+def _elements(dialect: str, sql: str, alias: str) -> str:
+    if dialect == "postgresql":
+        return f"json_array_elements_text({sql}) AS {alias}(value)"
+    return f"json_each({sql}) AS {alias}"
+
+
+def _compile_has_any(element: _JsonHasAny, compiler: Any, **kw: Any) -> str:
+    column, *values = [compiler.process(c, **kw) for c in element.clauses]
+    source = _elements(compiler.dialect.name, column, "jl")
+    # Only compiled fragments and bound parameters are joined here, never input.
+    return f"EXISTS (SELECT 1 FROM {source} WHERE jl.value IN ({', '.join(values)}))"  # noqa: S608
+
+
+def _compile_lists_share(element: _JsonListsShare, compiler: Any, **kw: Any) -> str:
+    a, b, *values = [compiler.process(c, **kw) for c in element.clauses]
+    dialect = compiler.dialect.name
+    pairs = f"{_elements(dialect, a, 'ja')}, {_elements(dialect, b, 'jb')}"
+    shared = f"ja.value = jb.value AND ja.value IN ({', '.join(values)})"
+    return f"EXISTS (SELECT 1 FROM {pairs} WHERE {shared})"  # noqa: S608
+
+
+compiles(_JsonHasAny)(_compile_has_any)
+compiles(_JsonListsShare)(_compile_lists_share)
+
+
+def json_has_any(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """The JSON list in ``column`` holds one of ``values`` (SQLite json_each, PostgreSQL
+    json_array_elements_text); false for no values."""
+    chosen = sorted(set(values))
+    if not chosen:
+        return false()
+    return _JsonHasAny(column, *[literal(v, String()) for v in chosen])
+
+
+def json_lists_share(a: Any, b: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """One of ``values`` is in both JSON lists (a role both the relationship and the access
+    assignment hold); false for no values."""
+    chosen = sorted(set(values))
+    if not chosen:
+        return false()
+    return _JsonListsShare(a, b, *[literal(v, String()) for v in chosen])
+
+
+def granting_roles(permission: Permission) -> frozenset[Role]:
+    """The roles whose permissions include ``permission`` (ROLE_PERMISSIONS, read in Python)."""
+    return frozenset(r for r, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
+def delegated_links(
+    principal: Principal, now: datetime, customer: Any
+) -> Select[uuid.UUID, list[str], list[str]]:
+    """(relationship, access assignment) pairs live for this agent in ``customer`` (a tenant id
+    or a correlated tenant column): a relationship of its home tenant — still a partner — that
+    is active or expiring and not past ``ends_at``, and an assignment whose group holds the
+    agent. Auto-extend keeps nothing alive past ``ends_at``: the sweep moves ``ends_at``."""
+    groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+    still_partner = (
+        select(Tenant.id).where(Tenant.id == principal.tenant_id, Tenant.is_partner).exists()
+    )
+    return (
+        select(Relationship.id, Relationship.roles, AccessAssignment.roles)
+        .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
+        .where(
+            Relationship.customer_tenant_id == customer,
+            Relationship.partner_tenant_id == principal.tenant_id,
+            Relationship.customer_tenant_id != principal.tenant_id,
+            Relationship.status.in_(LIVE_STATUSES),
+            Relationship.ends_at > now,
+            AccessAssignment.group_id.in_(groups),
+            still_partner,
+        )
+    )
+
+
+def administrable(principal: Principal, tenant_column: Any, now: datetime) -> ColumnElement[bool]:
+    """EXISTS a live link of this agent into the row's tenant: the delegated path reaches it
+    (what the agent may do there is ``restrict_to``'s question)."""
+    return delegated_links(principal, now, tenant_column).exists()
+
+
+def restrict_to(
+    principal: Principal, permission: Permission, tenant_column: Any, now: datetime
+) -> ColumnElement[bool]:
+    """A SQL condition true exactly when ``permissions(principal, tenant).allows(permission)``
+    on the delegated path, for the tenant in ``tenant_column``: MFA, a live link whose
+    relationship and assignment share a role granting it, not a delegation exclusion, not
+    blocked by the customer's partner policy."""
+    if not principal.mfa or permission in DELEGATION_EXCLUSIONS:
+        return false()
+    roles = [r.value for r in granting_roles(permission)]
+    granted = (
+        delegated_links(principal, now, tenant_column)
+        .where(json_lists_share(Relationship.roles, AccessAssignment.roles, roles))
+        .exists()
+    )
+    blocked = (
+        select(PartnerPolicy.tenant_id)
+        .where(
+            PartnerPolicy.tenant_id == tenant_column,
+            json_has_any(PartnerPolicy.blocked_permissions, [permission.value]),
+        )
+        .exists()
+    )
+    return and_(granted, ~blocked)
+
+
 def delegated_path(
     session: Session, principal: Principal, tenant: Tenant, now: datetime
 ) -> Decision | None:
-    """A partner agent in a customer: for each live relationship of its home tenant with this
-    customer, each access assignment whose group holds the agent gives (assignment roles ∩
-    relationship roles), minus the delegation exclusions and the customer's partner policy."""
+    """A partner agent in a customer: for each live link (``delegated_links``) into this
+    customer, the access assignment gives (assignment roles ∩ relationship roles), minus the
+    delegation exclusions and the customer's partner policy."""
     if principal.tenant_id == tenant.id:
         return None
     rows = session.execute(
-        select(Relationship.id, Relationship.roles, AccessAssignment.roles, Group.name)
-        .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
-        .join(GroupMember, GroupMember.group_id == AccessAssignment.group_id)
+        delegated_links(principal, now, tenant.id)
+        .add_columns(Group.name)
         .join(Group, Group.id == AccessAssignment.group_id)
-        .join(Tenant, Tenant.id == Relationship.partner_tenant_id)
-        .where(
-            Relationship.partner_tenant_id == principal.tenant_id,
-            Relationship.customer_tenant_id == tenant.id,
-            Relationship.status.in_(LIVE_STATUSES),
-            # Past its end a relationship is not live, whatever the sweeper did (auto-extend
-            # happens before the end, never after).
-            Relationship.ends_at > now,
-            GroupMember.user_id == principal.user_id,
-            # Only a partner's agents act through its relationships: unenrolled, none do.
-            Tenant.is_partner,
-        )
         .order_by(Relationship.activated_at, Relationship.id)
     ).all()
     if not rows:
         return None
     policy = session.get(PartnerPolicy, tenant.id)
-    blocked = frozenset(Permission(p) for p in (policy.blocked_permissions if policy else []))
+    blocked = frozenset(
+        Permission(p)
+        for p in (policy.blocked_permissions if policy else [])
+        if p in Permission._value2member_map_
+    )
     partner_name = session.scalar(select(Tenant.name).where(Tenant.id == principal.tenant_id))
     grants: list[Grant] = []
     for relationship_id, relationship_roles, assignment_roles, group_name in rows:
         for role_id in sorted(set(relationship_roles) & set(assignment_roles)):
+            if role_id not in Role._value2member_map_:
+                continue
             role = Role(role_id)
             grants.append(
                 Grant(

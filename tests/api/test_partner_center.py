@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Org, Partner, accepted, make_org
+from tests.conftest import Api, Org, Partner, accepted, make_org
 
 
 def _customer(client: TestClient, partner: Partner, name: str) -> Org:
@@ -58,10 +58,13 @@ def test_pending_customers_show_to_partner_admins_only(
 ) -> None:
     org = make_org(client, "Pending")
     partner.offer({"customer_tenant_id": org.tenant_id, "roles": ["global_reader"]})
-    rows = partner.admin.get(f"/partner/customers?search={org.domain}").json()["items"]
+    name = org.admin.get(org.base).json()["name"]
+    rows = partner.admin.get(f"/partner/customers?search={name}").json()["items"]
     assert [r["relationship_status"] for r in rows] == ["approval_pending"]
+    # Consent before data: not even which domains it has.
+    assert partner.admin.get(f"/partner/customers?search={org.domain}").json()["items"] == []
     agent = partner.agent("full")
-    assert agent.get(f"/partner/customers?search={org.domain}").json()["items"] == []
+    assert agent.get(f"/partner/customers?search={name}").json()["items"] == []
 
 
 def test_dashboard(client: TestClient, partner: Partner, dns) -> None:
@@ -92,13 +95,14 @@ def test_find_and_assist(client: TestClient, partner: Partner) -> None:
             {"user_principal_name": f"megan.bowen@{tenant.domain}", "display_name": "Megan Bowen"},
             expect=201,
         )
-    agent = partner.agent("limited")
+    agent = partner.agent("limited")  # Password Administrator: reads users, not domains
 
-    def hits(q: str) -> list[tuple[str, str, str]]:
-        items = agent.get(f"/partner/lookup?q={q}").json()["items"]
+    def hits(q: str, who: Api = agent) -> list[tuple[str, str, str]]:
+        items = who.get(f"/partner/lookup?q={q}").json()["items"]
         return [(h["tenant_id"], h["match_type"], h["match"]) for h in items]
 
-    assert hits(org.domain) == [(org.tenant_id, "domain", org.domain)]
+    assert hits(org.domain) == []
+    assert hits(org.domain, partner.agent("full")) == [(org.tenant_id, "domain", org.domain)]
     assert (org.tenant_id, "user", f"megan.bowen@{org.domain}") in hits("megan.bowen@")
     assert all(tid == org.tenant_id for tid, _, _ in hits("megan"))
     by_name = hits("megan b")  # display name prefix

@@ -108,7 +108,11 @@ def customer_out(summary: CustomerSummary) -> CustomerOut:
         relationship_status=summary.relationship_status,  # type: ignore[arg-type]
         ends_at=summary.ends_at,
         health=summary.health,  # type: ignore[arg-type]
-        licenses=LicenseCount(assigned=summary.licenses_assigned, total=summary.licenses_total),
+        licenses=(
+            LicenseCount(assigned=summary.licenses_assigned, total=summary.licenses_total)
+            if summary.licenses_assigned is not None and summary.licenses_total is not None
+            else None
+        ),
         open_service_requests=summary.open_service_requests,
     )
 

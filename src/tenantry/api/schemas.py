@@ -576,14 +576,17 @@ class LicenseCount(BaseModel):
 
 
 class CustomerOut(BaseModel):
+    """A customer as this agent may read it: a figure is null where it may not (a relationship
+    that is not live, a role that doesn't grant it, the customer's partner policy, no MFA)."""
+
     tenant_id: uuid.UUID
     name: str
-    default_domain: str
+    default_domain: str | None
     relationship_status: RelationshipStatus
     ends_at: datetime | None
-    health: Literal["healthy", "degraded", "incident"]
-    licenses: LicenseCount
-    open_service_requests: int
+    health: Literal["healthy", "degraded", "incident"] | None
+    licenses: LicenseCount | None
+    open_service_requests: int | None
 
 
 class DashboardDomain(BaseModel):
@@ -595,13 +598,17 @@ class DashboardDomain(BaseModel):
 
 
 class DashboardOut(BaseModel):
+    """One customer: each section is null where the agent may not read it, with the reason in
+    ``not_visible`` (section name -> why)."""
+
     customer: CustomerOut
-    contact: PartnerContact
-    health: list[ServiceHealthOut]
-    service_requests: list[ServiceRequestOut]
-    subscriptions: list[SubscriptionOut]
-    domains: list[DashboardDomain]
+    contact: PartnerContact | None
+    health: list[ServiceHealthOut] | None
+    service_requests: list[ServiceRequestOut] | None
+    subscriptions: list[SubscriptionOut] | None
+    domains: list[DashboardDomain] | None
     relationships: list[RelationshipOut]
+    not_visible: dict[str, str] = {}
 
 
 class LookupHitOut(BaseModel):

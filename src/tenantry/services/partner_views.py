@@ -1,15 +1,17 @@
 """What a partner sees of its customers: the customer list, one customer's dashboard,
 Find and Assist, and the explanation of what an agent may do in a customer.
 
-Agents see the customers they may administer (a live relationship and an access assignment
-that holds them); partner admins (``partner.manage``) also see pending ones. Every list is
-built with a fixed number of queries per page, never one per customer.
+Consent before data, one rule with two uses (DESIGN §2): every figure and section is shown
+only where the agent's decision allows reading it — sets through ``access.restrict_to`` (the
+delegated rule as SQL), one customer through ``access.decide`` (the same rule, one decision).
+A relationship that is not live gives the customer's name and the relationship status, nothing
+else, also to partner admins. Every list is a fixed number of queries per page, never one per
+customer.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,10 +20,8 @@ from sqlalchemy import Select, and_, case, func, or_, select
 
 from tenantry import access
 from tenantry.models import (
-    AccessAssignment,
     AuditEvent,
     Domain,
-    GroupMember,
     Relationship,
     Service,
     ServiceRequest,
@@ -40,46 +40,36 @@ from tenantry.services.search import prefix_match, searchable
 
 STATUS_RANK = {"active": 1, "expiring": 2, "approval_pending": 3}
 RANKED_STATUS = {rank: status for status, rank in STATUS_RANK.items()}
+PAST_END_RANK = 8  # active or expiring, but past ends_at: not live, shown as expired
 OPEN_REQUEST = ("open", "in_progress")
 LOOKUP_LIMIT = 20
 
-
-def _administrable(ctx: Context, partner_id: uuid.UUID) -> Callable[[Any], Any]:
-    """A builder of: EXISTS a live relationship of this partner with the row's tenant through
-    which the agent may act. Correlated, so a query walks its own (prefix or name) index in
-    order and stops at its LIMIT, checking each hit with the relationships index. The agent's
-    groups are a subquery, not a round trip of their own (a user's groups are all in its own
-    tenant, the partner)."""
-    groups = select(GroupMember.group_id).where(
-        GroupMember.user_id == ctx.require_principal().user_id
-    )
-
-    def exists_for(tenant_column: Any) -> Any:
-        return (
-            select(Relationship.id)
-            .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
-            .where(
-                Relationship.customer_tenant_id == tenant_column,
-                Relationship.partner_tenant_id == partner_id,
-                Relationship.status.in_(LIVE_STATUSES),
-                Relationship.ends_at > ctx.now,  # past its end it is not live
-                AccessAssignment.group_id.in_(groups),
-            )
-            .exists()
-        )
-
-    return exists_for
+# The permission that reading each part of a customer needs (list figures, dashboard sections).
+FIGURE_PERMISSIONS: dict[str, Permission] = {
+    "default_domain": Permission.DOMAINS_READ,
+    "licenses": Permission.SUBSCRIPTIONS_READ,
+    "open_service_requests": Permission.SERVICE_REQUESTS_READ,
+    "health": Permission.HEALTH_READ,
+}
+SECTION_PERMISSIONS: dict[str, Permission] = {
+    "contact": Permission.TENANT_READ,
+    "health": Permission.HEALTH_READ,
+    "service_requests": Permission.SERVICE_REQUESTS_READ,
+    "subscriptions": Permission.SUBSCRIPTIONS_READ,
+    "domains": Permission.DOMAINS_READ,
+}
 
 
 def _sees_all(ctx: Context, partner_id: uuid.UUID) -> bool:
-    """Partner admins see every open relationship, pending ones included."""
+    """Partner admins see every open relationship, pending ones included (name and status)."""
     return access.decide(ctx, partner_id).allows(Permission.PARTNER_MANAGE)
 
 
 def _visible(ctx: Context, partner_id: uuid.UUID, tenant_column: Any) -> Any:
-    """EXISTS a relationship this caller may see in the customer list for the row's tenant."""
+    """EXISTS a relationship this caller may see in the customer list for the row's tenant:
+    for agents a live link (the delegated rule), for partner admins any open relationship."""
     if not _sees_all(ctx, partner_id):
-        return _administrable(ctx, partner_id)(tenant_column)
+        return access.administrable(ctx.require_principal(), tenant_column, ctx.now)
     return (
         select(Relationship.id)
         .where(
@@ -93,14 +83,16 @@ def _visible(ctx: Context, partner_id: uuid.UUID, tenant_column: Any) -> Any:
 
 @dataclass
 class CustomerSummary:
+    """One row of the customer list. A figure is None when the agent may not read it there."""
+
     tenant: Tenant
     relationship_status: str
     ends_at: datetime | None
-    default_domain: str = ""
-    health: str = "healthy"
-    licenses_assigned: int = 0
-    licenses_total: int = 0
-    open_service_requests: int = 0
+    default_domain: str | None = None
+    health: str | None = None
+    licenses_assigned: int | None = None
+    licenses_total: int | None = None
+    open_service_requests: int | None = None
 
 
 def overall_health(ctx: Context) -> str:
@@ -110,10 +102,25 @@ def overall_health(ctx: Context) -> str:
 
 
 def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
-    """Relationship status and end, default domain, licences and open requests of the row's
-    tenant, as correlated scalar subqueries: a page of customers is one query, each figure an
-    index probe per row of the page."""
-    rank = case(*[(Relationship.status == s, r) for s, r in STATUS_RANK.items()], else_=9)
+    """Relationship status and end, then each figure of the row's tenant guarded by
+    ``restrict_to`` of its read permission: correlated scalar subqueries, so a page of
+    customers is one query, each figure an index probe per row of the page."""
+    principal = ctx.require_principal()
+
+    def may(permission: Permission) -> Any:
+        return access.restrict_to(principal, permission, Tenant.id, ctx.now)
+
+    def guarded(permission: Permission, figure: Any) -> Any:
+        return case((may(permission), figure.scalar_subquery()), else_=None)
+
+    rank = case(
+        (
+            and_(Relationship.status.in_(LIVE_STATUSES), Relationship.ends_at <= ctx.now),
+            PAST_END_RANK,
+        ),
+        *[(Relationship.status == s, r) for s, r in STATUS_RANK.items()],
+        else_=9,
+    )
     open_relationship = and_(
         Relationship.customer_tenant_id == Tenant.id,
         Relationship.partner_tenant_id == partner_id,
@@ -127,29 +134,41 @@ def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
     return [
         select(func.min(rank)).where(open_relationship).scalar_subquery(),
         select(func.max(Relationship.ends_at)).where(open_relationship).scalar_subquery(),
-        select(Domain.name)
-        .where(Domain.tenant_id == Tenant.id, Domain.is_default)
-        .limit(1)
-        .scalar_subquery(),
-        select(func.coalesce(func.sum(Subscription.assigned), 0)).where(counted).scalar_subquery(),
-        select(func.coalesce(func.sum(Subscription.seats), 0)).where(counted).scalar_subquery(),
-        select(func.count())
-        .where(ServiceRequest.tenant_id == Tenant.id, ServiceRequest.status.in_(OPEN_REQUEST))
-        .scalar_subquery(),
+        guarded(
+            Permission.DOMAINS_READ,
+            select(Domain.name).where(Domain.tenant_id == Tenant.id, Domain.is_default).limit(1),
+        ),
+        guarded(
+            Permission.SUBSCRIPTIONS_READ,
+            select(func.coalesce(func.sum(Subscription.assigned), 0)).where(counted),
+        ),
+        guarded(
+            Permission.SUBSCRIPTIONS_READ,
+            select(func.coalesce(func.sum(Subscription.seats), 0)).where(counted),
+        ),
+        guarded(
+            Permission.SERVICE_REQUESTS_READ,
+            select(func.count()).where(
+                ServiceRequest.tenant_id == Tenant.id, ServiceRequest.status.in_(OPEN_REQUEST)
+            ),
+        ),
+        case((may(Permission.HEALTH_READ), 1), else_=0),
     ]
 
 
 def _summary(row: Any, health_status: str) -> CustomerSummary:
-    tenant, rank, ends_at, domain, assigned, seats, requests = row
+    tenant, rank, ends_at, domain, assigned, seats, requests, health_ok = row
+    licensed = assigned is not None and seats is not None
     return CustomerSummary(
         tenant=tenant,
         relationship_status=RANKED_STATUS.get(rank, "expired"),
         ends_at=ends_at,
-        default_domain=domain or "",
-        health=health_status,
-        licenses_assigned=int(assigned),
-        licenses_total=int(seats),
-        open_service_requests=int(requests),
+        # A tenant always has a default domain; none here means it may not be read.
+        default_domain=domain,
+        health=health_status if health_ok else None,
+        licenses_assigned=int(assigned) if licensed else None,
+        licenses_total=int(seats) if licensed else None,
+        open_service_requests=int(requests) if requests is not None else None,
     )
 
 
@@ -163,7 +182,13 @@ def customers(
     if search and search.strip():
         term = search.strip().lower()
         named = select(Tenant.id).where(prefix_match(ctx.session, func.lower(Tenant.name), term))
-        by_domain = select(Domain.tenant_id).where(prefix_match(ctx.session, Domain.name, term))
+        # Searching by domain only finds customers whose domains the agent may read.
+        by_domain = select(Domain.tenant_id).where(
+            prefix_match(ctx.session, Domain.name, term),
+            access.restrict_to(
+                ctx.require_principal(), Permission.DOMAINS_READ, Domain.tenant_id, ctx.now
+            ),
+        )
         stmt = stmt.where(Tenant.id.in_(named.union(by_domain)))
     page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit, rows=True)
     status = overall_health(ctx) if page.items else "healthy"
@@ -184,42 +209,77 @@ def _visible_customer(ctx: Context, tenant_id: uuid.UUID) -> CustomerSummary:
 
 @dataclass
 class Dashboard:
+    """One customer as this agent may read it: a section is None when the decision does not
+    allow reading it, with the reason in ``hidden``."""
+
     summary: CustomerSummary
-    services: list[health.ServiceHealth]
-    service_requests: list[ServiceRequest]
-    subscriptions: list[Subscription]
-    domains: list[Domain]
+    live: bool
+    contact: Tenant | None
+    services: list[health.ServiceHealth] | None
+    service_requests: list[ServiceRequest] | None
+    subscriptions: list[Subscription] | None
+    domains: list[Domain] | None
     relationships: list[Relationship]
     sku_names: dict[str, str] = field(default_factory=dict)
+    hidden: dict[str, str] = field(default_factory=dict)
 
 
 def dashboard(ctx: Context, tenant_id: uuid.UUID) -> Dashboard:
     summary = _visible_customer(ctx, tenant_id)
+    decision = access.decide(ctx, tenant_id)
     partner_id = ctx.require_principal().tenant_id
+    live = decision.delegated
+    hidden: dict[str, str] = {}
+    for section, permission in SECTION_PERMISSIONS.items():
+        if not decision.allows(permission):
+            hidden[section] = (
+                decision.explain(permission)
+                if live
+                else (
+                    f"The relationship with {summary.tenant.name} is "
+                    f"{summary.relationship_status.replace('_', ' ')}: until the customer's "
+                    "consent is live, a partner sees its name and the relationship status only."
+                )
+            )
+
+    def shown(section: str, load: Any) -> Any:
+        return None if section in hidden else load()
+
     return Dashboard(
         summary=summary,
-        services=health.overview(ctx),
-        service_requests=list(
-            ctx.session.scalars(
-                select(ServiceRequest)
-                .where(ServiceRequest.tenant_id == tenant_id)
-                .order_by(ServiceRequest.created_at.desc())
-                .limit(20)
-            )
+        live=live,
+        contact=shown("contact", lambda: summary.tenant),
+        services=shown("health", lambda: health.overview(ctx)),
+        service_requests=shown(
+            "service_requests",
+            lambda: list(
+                ctx.session.scalars(
+                    select(ServiceRequest)
+                    .where(ServiceRequest.tenant_id == tenant_id)
+                    .order_by(ServiceRequest.created_at.desc())
+                    .limit(20)
+                )
+            ),
         ),
-        subscriptions=list(
-            ctx.session.scalars(
-                select(Subscription)
-                .where(Subscription.tenant_id == tenant_id)
-                .order_by(Subscription.created_at)
-            )
+        subscriptions=shown(
+            "subscriptions",
+            lambda: list(
+                ctx.session.scalars(
+                    select(Subscription)
+                    .where(Subscription.tenant_id == tenant_id)
+                    .order_by(Subscription.created_at)
+                )
+            ),
         ),
-        domains=list(
-            ctx.session.scalars(
-                select(Domain)
-                .where(Domain.tenant_id == tenant_id)
-                .order_by(Domain.is_initial.desc(), Domain.name)
-            )
+        domains=shown(
+            "domains",
+            lambda: list(
+                ctx.session.scalars(
+                    select(Domain)
+                    .where(Domain.tenant_id == tenant_id)
+                    .order_by(Domain.is_initial.desc(), Domain.name)
+                )
+            ),
         ),
         relationships=list(
             ctx.session.scalars(
@@ -231,7 +291,8 @@ def dashboard(ctx: Context, tenant_id: uuid.UUID) -> Dashboard:
                 .order_by(Relationship.created_at.desc())
             )
         ),
-        sku_names=billing.sku_names(ctx),
+        sku_names=billing.sku_names(ctx) if "subscriptions" not in hidden else {},
+        hidden=hidden,
     )
 
 
@@ -250,16 +311,24 @@ class LookupHit:
 
 
 def lookup(ctx: Context, query: str) -> list[LookupHit]:
-    """Find and Assist: a customer by name, any of its domains, or a user's UPN or name —
-    only among the customers this agent may administer. Each query walks a prefix index in
-    its own order and checks the hits, so it stops after LOOKUP_LIMIT."""
-    partner = partners.require_partner(ctx, None)
+    """Find and Assist: a customer by name (where the agent has a live link), one of its
+    domains (where it may read domains) or a user's UPN or name (where it may read users).
+    Each query walks a prefix index in its own order and checks the hits with the delegated
+    rule, so it stops after LOOKUP_LIMIT."""
+    partners.require_partner(ctx, None)
     term = query.strip().lower()
     if len(term) < 2:
         raise InvalidInput("Type at least two characters to search.")
     session = ctx.session
     hits: list[LookupHit] = []
-    administrable = _administrable(ctx, partner.id)
+    principal = ctx.require_principal()
+
+    def administrable(column: Any) -> Any:
+        return access.administrable(principal, column, ctx.now)
+
+    def may(permission: Permission, column: Any) -> Any:
+        return access.restrict_to(principal, permission, column, ctx.now)
+
     tenant_name = func.lower(Tenant.name)
     for tid, name in session.execute(
         select(Tenant.id, Tenant.name)
@@ -273,7 +342,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         .join(Tenant, Tenant.id == Domain.tenant_id)
         .where(
             prefix_match(session, Domain.name, term),
-            administrable(Domain.tenant_id),
+            may(Permission.DOMAINS_READ, Domain.tenant_id),
         )
         .order_by(searchable(session, Domain.name))
         .limit(LOOKUP_LIMIT)
@@ -285,7 +354,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         for tid, name, upn in session.execute(
             select(User.tenant_id, Tenant.name, User.user_principal_name)
             .join(Tenant, Tenant.id == User.tenant_id)
-            .where(prefix_match(session, column, term), administrable(User.tenant_id))
+            .where(prefix_match(session, column, term), may(Permission.USERS_READ, User.tenant_id))
             .order_by(searchable(session, column))
             .limit(LOOKUP_LIMIT)
         ):
@@ -296,10 +365,13 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
 
 
 def partner_audit(ctx: Context, *, cursor: str | None, limit: int) -> Page[AuditEvent]:
-    """What this partner's agents did in its customers."""
+    """What this partner's own agents did in its customers: never the events (and IP
+    addresses) of the customers' own administrators."""
     partner = partners.require_partner(ctx)
     stmt: Select[AuditEvent] = select(AuditEvent).where(
-        AuditEvent.partner_tenant_id == partner.id, AuditEvent.tenant_id != partner.id
+        AuditEvent.partner_tenant_id == partner.id,
+        AuditEvent.actor_tenant_id == partner.id,
+        AuditEvent.tenant_id != partner.id,
     )
     return paginate(
         ctx.session, stmt, [AuditEvent.occurred_at, AuditEvent.id], cursor, limit, descending=True

@@ -211,21 +211,34 @@ def customer_dashboard(tid: uuid.UUID, ctx: Ctx) -> DashboardOut:
     board = partner_views.dashboard(ctx, tid)
     return DashboardOut(
         customer=customer_out(board.summary),
-        contact=contact(board.summary.tenant),
-        health=[health_out(h) for h in board.services],
-        service_requests=[ServiceRequestOut.model_validate(r) for r in board.service_requests],
-        subscriptions=[subscription_out(ctx, s) for s in board.subscriptions],
-        domains=[
-            DashboardDomain(
-                name=d.name,
-                status=d.status,  # type: ignore[arg-type]
-                capabilities=d.capabilities,
-                is_default=d.is_default,
-                is_initial=d.is_initial,
-            )
-            for d in board.domains
-        ],
+        contact=contact(board.contact) if board.contact is not None else None,
+        health=[health_out(h) for h in board.services] if board.services is not None else None,
+        service_requests=(
+            [ServiceRequestOut.model_validate(r) for r in board.service_requests]
+            if board.service_requests is not None
+            else None
+        ),
+        subscriptions=(
+            [subscription_out(ctx, s) for s in board.subscriptions]
+            if board.subscriptions is not None
+            else None
+        ),
+        domains=(
+            [
+                DashboardDomain(
+                    name=d.name,
+                    status=d.status,  # type: ignore[arg-type]
+                    capabilities=d.capabilities,
+                    is_default=d.is_default,
+                    is_initial=d.is_initial,
+                )
+                for d in board.domains
+            ]
+            if board.domains is not None
+            else None
+        ),
         relationships=[relationship_out(r) for r in board.relationships],
+        not_visible=board.hidden,
     )
 
 

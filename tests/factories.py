@@ -1,0 +1,159 @@
+"""Small service-level factories: tenants, partners, relationships, access assignments,
+policies, agents and customer data written directly in the database (no HTTP), so a test can
+build many random worlds quickly inside one transaction and roll it back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from tenantry.models import (
+    AccessAssignment,
+    Domain,
+    Group,
+    GroupMember,
+    PartnerPolicy,
+    Relationship,
+    RoleAssignment,
+    ServiceRequest,
+    Subscription,
+    Tenant,
+    User,
+)
+from tenantry.roles import Role
+from tenantry.services.context import Principal
+
+
+def tenant(session: Session, name: str, now: datetime, *, is_partner: bool = False) -> Tenant:
+    row = Tenant(
+        name=name,
+        is_partner=is_partner,
+        partner_enrolled_at=now if is_partner else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def user(session: Session, home: Tenant, upn: str, now: datetime, name: str = "") -> User:
+    row = User(
+        tenant_id=home.id,
+        user_principal_name=upn,
+        display_name=name or upn.split("@")[0],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def group(
+    session: Session, home: Tenant, name: str, now: datetime, members: Iterable[User]
+) -> Group:
+    row = Group(tenant_id=home.id, name=name, kind="security", created_at=now)
+    session.add(row)
+    session.flush()
+    for member in members:
+        session.add(GroupMember(group_id=row.id, user_id=member.id, added_at=now))
+    session.flush()
+    return row
+
+
+def role_assignment(session: Session, home: Tenant, who: User, role: Role, now: datetime) -> None:
+    session.add(RoleAssignment(tenant_id=home.id, user_id=who.id, role=role.value, created_at=now))
+    session.flush()
+
+
+def relationship(
+    session: Session,
+    partner: Tenant,
+    customer: Tenant,
+    now: datetime,
+    *,
+    roles: Iterable[Role],
+    status: str,
+    ends_at: datetime | None,
+) -> Relationship:
+    row = Relationship(
+        partner_tenant_id=partner.id,
+        customer_tenant_id=customer.id,
+        roles=sorted(r.value for r in roles),
+        status=status,
+        duration_days=30,
+        created_at=now,
+        activated_at=None if status == "approval_pending" else now - timedelta(days=1),
+        ends_at=ends_at,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def assignment(
+    session: Session, link: Relationship, to: Group, roles: Iterable[Role], now: datetime
+) -> AccessAssignment:
+    row = AccessAssignment(
+        relationship_id=link.id,
+        group_id=to.id,
+        roles=sorted(r.value for r in roles),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def policy(session: Session, customer: Tenant, blocked: Iterable[str], now: datetime) -> None:
+    session.add(
+        PartnerPolicy(tenant_id=customer.id, blocked_permissions=sorted(blocked), updated_at=now)
+    )
+    session.flush()
+
+
+def customer_data(session: Session, customer: Tenant, label: str, now: datetime) -> None:
+    """A default domain, a user, a subscription and an open service request."""
+    session.add(
+        Domain(
+            tenant_id=customer.id,
+            name=f"{label}.example",
+            status="verified",
+            verification_token=uuid.uuid4().hex,
+            capabilities=["email"],
+            is_initial=True,
+            is_default=True,
+            created_at=now,
+        )
+    )
+    user(session, customer, f"{label}.user@{label}.example", now)
+    session.add(
+        Subscription(
+            tenant_id=customer.id,
+            sku_id="business_standard",
+            seats=5,
+            status="active",
+            created_at=now,
+        )
+    )
+    session.add(
+        ServiceRequest(
+            tenant_id=customer.id, title="Help", description="d", created_at=now, updated_at=now
+        )
+    )
+    session.flush()
+
+
+def principal(who: User, *, mfa: bool) -> Principal:
+    return Principal(
+        user_id=who.id,
+        tenant_id=who.tenant_id,
+        user_principal_name=who.user_principal_name,
+        display_name=who.display_name,
+        mfa=mfa,
+        must_change_password=False,
+    )
