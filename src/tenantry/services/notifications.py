@@ -131,3 +131,20 @@ def privileged_password_reset_on_behalf(ctx: Context, tenant_id: uuid.UUID, user
                 body=body,
                 tenant_id=tenant_id,
             )
+
+
+def second_factor_reset(ctx: Context, user: User, by: str) -> None:
+    """The user learns at once that its factor is gone (and can raise the alarm if it did
+    not ask for this)."""
+    outbox.enqueue(
+        ctx,
+        recipient=user.user_principal_name,
+        subject="Your two-step verification was reset",
+        body=(
+            f"{by} reset the two-step verification of {user.user_principal_name}, and every "
+            "session of the account was ended. Sign in with your password and turn two-step "
+            "verification on again in Your account. If you did not ask for this, tell your "
+            "administrators at once."
+        ),
+        tenant_id=user.tenant_id,
+    )
