@@ -259,10 +259,16 @@ def other_org(client: TestClient) -> Org:
 # --- partners -----------------------------------------------------------------------------
 
 
-def enrol_mfa(api: Api, clock: FakeClock) -> str:
-    """Turn on TOTP for the caller; the token in use then counts as MFA-signed-in."""
-    secret = str(api.post("/me/mfa/totp", expect=200).json()["secret"])
-    api.post("/me/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, expect=200)
+def enrol_mfa(api: Api, clock: FakeClock, password: str = PASSWORD) -> str:
+    """Turn on TOTP for the caller (with its password), then sign in again with a code and
+    put that multi-factor token in ``api``: enrolling never upgrades the token in use."""
+    upn = api.get("/me").json()["user_principal_name"]
+    secret = str(api.post("/me/mfa/totp", {"password": password}, expect=200).json()["secret"])
+    totp = pyotp.TOTP(secret)
+    api.post("/me/mfa/totp/confirm", {"code": totp.at(clock())}, expect=200)
+    # The next time step: the one just used is spent (codes are never accepted twice).
+    fresh = sign_in(api.client, upn, password, totp.at(clock(), counter_offset=1))
+    api.token = fresh.token
     return secret
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from tenantry.config import ConfigurationError, Settings, load_settings
 from tenantry.db import make_engine, make_sessionmaker, transaction
-from tenantry.services import audit, demo, health, jobs, outbox, partners, tenants
+from tenantry.services import audit, demo, health, jobs, outbox, partners, tenants, users
 from tenantry.services.context import Context
 from tenantry.services.errors import ServiceError
 
@@ -30,6 +30,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+user_app = typer.Typer(help="Users (the operator's recovery).", no_args_is_help=True)
 partner_app = typer.Typer(help="The partner program.", no_args_is_help=True)
 health_app = typer.Typer(help="Service health.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outgoing e-mail.", no_args_is_help=True)
@@ -38,6 +39,7 @@ jobs_app = typer.Typer(help="Background work.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (tenant_app, "tenant"),
+    (user_app, "user"),
     (partner_app, "partner"),
     (health_app, "health"),
     (outbox_app, "outbox"),
@@ -156,6 +158,19 @@ def tenant_create(
         )
         out.print(
             f"Created {new.tenant.name} ({new.tenant.id}); admin: {new.admin.user_principal_name}"
+        )
+
+
+@user_app.command("reset-mfa")
+@friendly
+def user_reset_mfa(upn: Annotated[str, typer.Argument(help="User name, e.g. ann@contoso")]) -> None:
+    """Remove a user's second factor (a lost phone) and end its sessions; audited in its
+    tenant as the operator, and the user is told by e-mail."""
+    with operator_context() as ctx:
+        user = users.operator_reset_second_factor(ctx, upn)
+        out.print(
+            f"Second factor of {user.user_principal_name} removed and its sessions ended; it "
+            "signs in with its password and enrols again."
         )
 
 

@@ -115,7 +115,7 @@ def test_address_throttle(database_url: str, tmp_path: Path, clock: FakeClock, o
 def test_totp_enrolment_then_required_and_not_replayable(
     client: TestClient, org: Org, clock: FakeClock
 ) -> None:
-    enrolment = org.admin.post("/me/mfa/totp", expect=200).json()
+    enrolment = org.admin.post("/me/mfa/totp", {"password": PASSWORD}, expect=200).json()
     assert enrolment["otpauth_uri"].startswith("otpauth://totp/Tenantry:")
     totp = pyotp.TOTP(enrolment["secret"])
     org.admin.post("/me/mfa/totp/confirm", {"code": "000000"}, expect=422)
@@ -123,7 +123,7 @@ def test_totp_enrolment_then_required_and_not_replayable(
     assert org.admin.post("/me/mfa/totp/confirm", {"code": code}, expect=200).json() == {
         "mfa_enabled": True
     }
-    org.admin.post("/me/mfa/totp", expect=409)
+    org.admin.post("/me/mfa/totp", {"password": PASSWORD}, expect=409)
     api = Api(client)
     needs = api.post("/auth/token", {"username": org.admin_upn, "password": PASSWORD}, expect=401)
     assert needs.json()["type"] == "urn:tenantry:problem:mfa-required"

@@ -150,13 +150,23 @@ def test_a_removed_partner_is_denied_on_the_other_process(
         ctx = Context(session=session, settings=settings)
         partners.enroll(ctx, tenants.find_tenant(ctx, partner_id))
     partner_on_a = token(a, partner_upn)
-    secret = call("POST", a, "/me/mfa/totp", partner_on_a).json()["secret"]
-    assert (
-        call(
-            "POST", a, "/me/mfa/totp/confirm", partner_on_a, json={"code": pyotp.TOTP(secret).now()}
-        ).status_code
-        == 200
+    secret = call("POST", a, "/me/mfa/totp", partner_on_a, json={"password": PASSWORD}).json()[
+        "secret"
+    ]
+    totp = pyotp.TOTP(secret)
+    confirmed = call("POST", a, "/me/mfa/totp/confirm", partner_on_a, json={"code": totp.now()})
+    assert confirmed.status_code == 200
+    # Enrolling leaves the token password-only: sign in again with the next code.
+    signed_in = httpx.post(
+        f"{a}/api/v1/auth/token",
+        json={
+            "username": partner_upn,
+            "password": PASSWORD,
+            "totp_code": totp.at(time.time(), counter_offset=1),
+        },
     )
+    assert signed_in.status_code == 200, signed_in.text
+    partner_on_a = signed_in.json()["access_token"]
     offer = call("POST", a, "/partner/offers", partner_on_a, json={}).json()
     customer_on_a = token(a, customer_upn)
     relationship = call("POST", a, f"/offers/{offer['token']}/accept", customer_on_a).json()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pyotp
 from playwright.sync_api import Page, expect
 
@@ -21,14 +24,26 @@ def sign_in(page: Page, base: str, who: str, code_from: str | None = None) -> No
         page.get_by_role("button", name="Verify").click()
 
 
-def enrol_mfa(page: Page, base: str) -> str:
+def enrol_mfa(page: Page, base: str, who: str) -> str:
+    """Turn on TOTP (with the password), then sign in again with a code: enrolling ends the
+    password-only session instead of upgrading it."""
     page.goto(f"{base}/me")
+    page.get_by_label("Current password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Turn on two-step verification").click()
     expect(page.locator(".qr svg")).to_be_visible()
     secret = page.locator("#totp-secret").inner_text().strip()
-    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    totp = pyotp.TOTP(secret)
+    page.get_by_label("Code from the app").fill(totp.now())
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_role("status")).to_contain_text("Two-step verification is on")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.get_by_label("User name").fill(f"{who}.{SUFFIX}")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # The next time step: the code just used is spent.
+    page.get_by_label("Verification code").fill(totp.at(time.time(), counter_offset=1))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).not_to_have_url(re.compile("/sign-in"))
     return secret
 
 

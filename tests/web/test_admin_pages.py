@@ -174,7 +174,7 @@ def test_partner_access_assignments(server: str, page: Page, shots: Any) -> None
 def test_settings_and_the_audit_log_by_partner(server: str, page: Page) -> None:
     # A Fabrikam helpdesk agent raises a request in Contoso, on its behalf.
     sign_in(page, server, "tech@fabrikam")
-    enrol_mfa(page, server)
+    enrol_mfa(page, server, "tech@fabrikam")
     page.goto(f"{server}/partner/find?q=contoso")
     page.locator("#results").get_by_role("button", name="Create service request").first.click()
     page.get_by_text("New service request").click()

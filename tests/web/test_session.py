@@ -16,7 +16,9 @@ SECRET = "s" * 48
 
 
 def make_request(cookies: dict[str, str] | None = None, scheme: str = "http") -> Request:
-    app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(secret_key=SECRET)))
+    app = SimpleNamespace(
+        state=SimpleNamespace(settings=SimpleNamespace(effective_secret_key=SECRET))
+    )
     header = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())
     scope = {
         "type": "http",

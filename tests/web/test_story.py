@@ -56,7 +56,7 @@ def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
 
     # The partner (with two-step verification) finds Adatum by domain and administers it.
     sign_in(page, base, "admin@fabrikam")
-    enrol_mfa(page, base)
+    enrol_mfa(page, base, "admin@fabrikam")
     page.goto(f"{base}/partner/find")
     page.get_by_label("Customer, domain or user").fill(f"adatum.{SUFFIX}")
     page.get_by_role("button", name="Find").click()
@@ -100,7 +100,7 @@ def test_the_seed_story(server: str, browser: Any, shots: Any) -> None:
 
     # A Limited agent (Helpdesk agents) is refused creating a user, with the reason.
     sign_in(page, base, "tech@fabrikam")
-    enrol_mfa(page, base)
+    enrol_mfa(page, base, "tech@fabrikam")
     page.goto(adatum_home + "/users/new")
     refusal = page.get_by_role("alert")
     expect(refusal).to_contain_text("You can't add users here.")

@@ -118,6 +118,12 @@ class TotpEnrolmentOut(BaseModel):
     otpauth_uri: str
 
 
+class TotpEnrolmentIn(Body):
+    password: str = Field(
+        min_length=1, max_length=256, description="The current password of the signed-in user"
+    )
+
+
 class TotpConfirmIn(Body):
     code: str = Field(min_length=1, max_length=16)
 

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 from tenantry.models import ApiToken, SignInThrottle, User
 from tenantry.services import audit, passwords
 from tenantry.services.context import Context, Principal
-from tenantry.services.errors import Conflict, InvalidInput, TooManyRequests, Unauthenticated
+from tenantry.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 TOKEN_PREFIX = "tnry_"  # noqa: S105 - a public prefix, not a secret
 TOTP_ISSUER = "Tenantry"
@@ -159,7 +165,9 @@ def _record_failure(ctx: Context, username: str) -> None:
             row.locked_until = ctx.now + _lockout(row.failures, limit, window)
 
 
-def _fail(ctx: Context, username: str, user: User | None, reason: str) -> Unauthenticated:
+def _count_failure(ctx: Context, username: str, user: User | None, reason: str) -> None:
+    """Count a failed proof of identity against the account (and address) and audit it,
+    after the request rolls back."""
     # Plain values only: the request's ORM objects are gone once it rolls back.
     who = (user.tenant_id, user.id) if user is not None else None
 
@@ -176,6 +184,10 @@ def _fail(ctx: Context, username: str, user: User | None, reason: str) -> Unauth
             )
 
     ctx.after_rollback.append(record)
+
+
+def _fail(ctx: Context, username: str, user: User | None, reason: str) -> Unauthenticated:
+    _count_failure(ctx, username, user, reason)
     return Unauthenticated(
         "The user name, password or verification code is incorrect.",
         slug="invalid-credentials",
@@ -258,18 +270,44 @@ def _accept_totp(ctx: Context, user: User, secret: str | None, code: str) -> boo
     return False
 
 
-def current_user(ctx: Context) -> User:
+def current_user(ctx: Context, *, lock: bool = False) -> User:
+    """The signed-in user; ``lock`` holds its row until commit (factor changes are
+    check-then-write: enrolment and a reset by an administrator queue, never interleave)."""
     principal = ctx.require_principal()
-    user = ctx.session.get(User, principal.user_id)
+    user = ctx.session.get(User, principal.user_id, with_for_update=lock, populate_existing=lock)
     if user is None:
         raise Unauthenticated("Sign in again.")
     return user
 
 
-def start_totp_enrolment(ctx: Context) -> tuple[str, str]:
-    user = current_user(ctx)
+def _confirm_password(ctx: Context, user: User, password: str) -> None:
+    """The current password again, for changes that must not ride on a session alone (a
+    stolen token or an unattended browser). Wrong guesses count in the sign-in throttle of
+    the account, so this is no side door for guessing. 403, not 401: the token is fine."""
+    _check_throttle(ctx, user.user_principal_name)
+    if not passwords.verify_password(ctx.settings, user.password_hash, password):
+        _count_failure(ctx, user.user_principal_name, user, "password (second factor enrolment)")
+        raise Forbidden(
+            "The password is not right. Enrolling a second factor needs your current password.",
+            slug="invalid-credentials",
+            title="Password required",
+        )
+
+
+def start_totp_enrolment(ctx: Context, password: str) -> tuple[str, str]:
+    """Step one of enrolling TOTP: needs the current password. While a factor is on it can't
+    be replaced here (not even with the password and a code): a lost or compromised factor
+    is reset by the tenant's administrators or the operator, so whoever holds the password
+    and a session can never swap the factor for one of their own."""
+    user = current_user(ctx, lock=True)
+    _confirm_password(ctx, user, password)
     if user.mfa_enabled:
-        raise Conflict("Two-step verification is already on for this account.")
+        raise Conflict(
+            "Two-step verification is already on for this account. To replace the factor "
+            "(a new phone, a lost one), ask an administrator of your organisation to reset "
+            "it, then enrol again.",
+            slug="mfa-enabled",
+        )
     secret = pyotp.random_base32()
     user.totp_pending_secret = secret
     uri = pyotp.TOTP(secret).provisioning_uri(
@@ -280,9 +318,12 @@ def start_totp_enrolment(ctx: Context) -> tuple[str, str]:
 
 
 def confirm_totp_enrolment(ctx: Context, code: str) -> User:
-    user = current_user(ctx)
+    """Step two: a code of the new factor turns it on. The session in use stays what it was
+    (signed in with a password only): multi-factor sessions come only from a sign-in that
+    proves both, so a password plus a session never mints one."""
+    user = current_user(ctx, lock=True)
     if user.mfa_enabled:
-        raise Conflict("Two-step verification is already on for this account.")
+        raise Conflict("Two-step verification is already on for this account.", slug="mfa-enabled")
     if not user.totp_pending_secret:
         raise Conflict("Start the enrolment first (POST /me/mfa/totp).")
     if not _accept_totp(ctx, user, user.totp_pending_secret, code):
@@ -294,11 +335,22 @@ def confirm_totp_enrolment(ctx: Context, code: str) -> User:
         None,
         True,
     )
-    # This sign-in has now proved the second factor.
-    principal = ctx.require_principal()
-    ctx.session.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(mfa=True))
     audit.record(ctx, user.tenant_id, "auth.mfa_enabled", f"user:{user.id}")
     return user
+
+
+def has_second_factor(user: User) -> bool:
+    return user.mfa_enabled or user.totp_pending_secret is not None
+
+
+def remove_second_factors(ctx: Context, user: User) -> None:
+    """Forget the user's factors (also one half-enrolled) and end every session it has:
+    whoever was signed in must prove themselves again."""
+    user.mfa_enabled = False
+    user.totp_secret = user.totp_pending_secret = None
+    user.totp_last_counter = None
+    user.updated_at = ctx.now
+    revoke_user_tokens(ctx, user.id)
 
 
 def change_password(ctx: Context, current_password: str, new_password: str) -> None:

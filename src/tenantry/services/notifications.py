@@ -179,3 +179,20 @@ def partner_unenrolled(ctx: Context, relationship: Relationship) -> None:
         f"(relationship {relationship.id}) has ended; its agents can no longer administer "
         "your organisation.",
     )
+
+
+def second_factor_reset(ctx: Context, user: User, by: str) -> None:
+    """The user learns at once that its factor is gone (and can raise the alarm if it did
+    not ask for this)."""
+    outbox.enqueue(
+        ctx,
+        recipient=user.user_principal_name,
+        subject="Your two-step verification was reset",
+        body=(
+            f"{by} reset the two-step verification of {user.user_principal_name}, and every "
+            "session of the account was ended. Sign in with your password and turn two-step "
+            "verification on again in Your account. If you did not ask for this, tell your "
+            "administrators at once."
+        ),
+        tenant_id=user.tenant_id,
+    )

@@ -209,3 +209,77 @@ def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> st
     if because is not None:
         notifications.privileged_password_reset_on_behalf(ctx, tenant_id, user)
     return temporary
+
+
+# --- second factors -----------------------------------------------------------------------
+# A lost factor is reset by the tenant's own administrators (or the operator, by CLI), never
+# on behalf: a partner that could reset both a password and the factor would hold the whole
+# account. Resetting needs users.update; a privileged user's factor needs
+# users.manage_privileged (a Password Administrator, whose reset password plus a factor
+# reset would hand over an account, can do neither).
+
+RESET_MFA_PERMISSION = Permission.USERS_UPDATE
+
+
+def may_reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user: User) -> bool:
+    """What the user page asks before it shows the button (the reset itself decides)."""
+    decision = access.decide(ctx, tenant_id)
+    if decision.delegated or not decision.allows(RESET_MFA_PERMISSION):
+        return False
+    if not auth.has_second_factor(user):
+        return False
+    return decision.allows(Permission.USERS_MANAGE_PRIVILEGED) or (
+        access.privileged_because(ctx.session, user) is None
+    )
+
+
+def reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """Remove the user's second factors and end its sessions; it signs in with its password
+    and enrols again. Refused on behalf (explained, audited); the user is told by e-mail."""
+    decision = access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    if decision.delegated:
+        raise access.deny(
+            ctx,
+            decision,
+            RESET_MFA_PERMISSION,
+            "Denied: a second factor is never reset on behalf of a customer (with a password "
+            "reset it would hand the whole account to the partner). "
+            f"{decision.tenant_name}'s own administrators can reset it.",
+        )
+    access.require_on_user(ctx, tenant_id, RESET_MFA_PERMISSION, user)
+    ctx.session.refresh(user, with_for_update=True)
+    _reset(ctx, user, by=ctx.require_principal().user_principal_name)
+    return user
+
+
+def operator_reset_second_factor(ctx: Context, upn: str) -> User:
+    """The operator's recovery (``tenantry user reset-mfa``): any user, audited as the
+    operator in the user's tenant."""
+    name = upn.strip().lower()
+    user = ctx.session.scalar(
+        select(User).where(User.user_principal_name == name).with_for_update()
+    )
+    if user is None:
+        raise NotFound(f"There is no user {name or '(empty)'}.")
+    _reset(ctx, user, by="the operator")
+    return user
+
+
+def _reset(ctx: Context, user: User, *, by: str) -> None:
+    if not auth.has_second_factor(user):
+        raise Conflict(
+            f"{user.user_principal_name} has no second factor to reset.", slug="no-second-factor"
+        )
+    auth.remove_second_factors(ctx, user)
+    audit.record(
+        ctx,
+        user.tenant_id,
+        "user.reset_mfa",
+        f"user:{user.id}",
+        details={
+            "upn": user.user_principal_name,
+            "by": "operator" if ctx.principal is None else "admin",
+        },
+    )
+    notifications.second_factor_reset(ctx, user, by)

@@ -28,7 +28,12 @@ FLASH_SECONDS = 120
 
 
 def _secret(request: Request) -> str:
-    return str(request.app.state.settings.secret_key)
+    """The key the whole app signs with: TENANTRY_SECRET_KEY, or in development the key
+    generated once per installation (never the empty setting: anyone could sign with that)."""
+    key = str(request.app.state.settings.effective_secret_key)
+    if not key:
+        raise RuntimeError("no secret key to sign web cookies with")
+    return key
 
 
 def _serializer(request: Request, purpose: str) -> URLSafeTimedSerializer:

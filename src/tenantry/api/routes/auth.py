@@ -15,6 +15,7 @@ from tenantry.api.schemas import (
     TokenIn,
     TokenOut,
     TotpConfirmIn,
+    TotpEnrolmentIn,
     TotpEnrolmentOut,
 )
 from tenantry.services import auth, partners
@@ -79,12 +80,16 @@ def change_password(body: PasswordChangeIn, ctx: SignedInCtx) -> Response:
 
 
 @api.post("/me/mfa/totp", response_model=TotpEnrolmentOut)
-def start_totp(ctx: SignedInCtx) -> TotpEnrolmentOut:
-    secret, uri = auth.start_totp_enrolment(ctx)
+def start_totp(body: TotpEnrolmentIn, ctx: SignedInCtx) -> TotpEnrolmentOut:
+    """Start enrolling TOTP: needs the current password (a wrong one is a 403 and counts as a
+    failed sign-in). Refused (409) while a factor is on: an administrator resets it first."""
+    secret, uri = auth.start_totp_enrolment(ctx, body.password)
     return TotpEnrolmentOut(secret=secret, otpauth_uri=uri)
 
 
 @api.post("/me/mfa/totp/confirm", response_model=MfaStatusOut)
 def confirm_totp(body: TotpConfirmIn, ctx: SignedInCtx) -> MfaStatusOut:
+    """Turn the factor on with a code from it. The token in use stays password-only: sign in
+    again with a code for a multi-factor token."""
     user = auth.confirm_totp_enrolment(ctx, body.code)
     return MfaStatusOut(mfa_enabled=user.mfa_enabled)

@@ -76,6 +76,13 @@ def reset_password(tid: uuid.UUID, uid: uuid.UUID, ctx: Ctx) -> ResetPasswordOut
     return ResetPasswordOut(temporary_password=users.reset_password(ctx, tid, uid))
 
 
+@api.post("/tenants/{tid}/users/{uid}/reset-mfa", response_model=UserOut)
+def reset_mfa(tid: uuid.UUID, uid: uuid.UUID, ctx: Ctx) -> UserOut:
+    """Remove a user's second factors (a lost phone) and end its sessions. The tenant's own
+    administrators only, never on behalf; an admin's factor needs users.manage_privileged."""
+    return UserOut.model_validate(users.reset_second_factor(ctx, tid, uid))
+
+
 @api.get("/tenants/{tid}/groups", response_model=ItemList[GroupOut])
 def list_groups(
     tid: uuid.UUID, ctx: Ctx, cursor: Cursor = None, limit: Limit = 50

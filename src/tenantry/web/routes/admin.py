@@ -137,6 +137,7 @@ def user_page(request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID) -
         subscriptions=billing.list_subscriptions(ctx, tid) if readable else None,
         held=billing.subscriptions_of_user(ctx, tid, uid) if readable else set(),
         sku_names=billing.sku_names(ctx) if readable else {},
+        may_reset_mfa=users.may_reset_second_factor(ctx, tid, user),
     )
 
 
@@ -164,6 +165,18 @@ def reset_password(
         user=user,
         temporary=temporary,
         heading=f"New temporary password for {user.display_name}",
+    )
+
+
+@pages.post("/admin/{tid}/users/{uid}/reset-mfa")
+def reset_mfa(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID, form: Posted
+) -> Response:
+    user = users.reset_second_factor(ctx, tid, uid)
+    return redirect(
+        request,
+        f"/admin/{tid}/users/{uid}",
+        f"The second factor of {user.display_name} is reset; their sessions ended.",
     )
 
 

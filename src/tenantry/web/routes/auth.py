@@ -3,6 +3,8 @@ change a temporary password, turn on two-step verification with a QR code."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import segno
 from fastapi import Request
 from fastapi.responses import Response
@@ -101,16 +103,26 @@ def account(request: Request, ctx: SignedIn) -> Response:
 
 @pages.post("/me/mfa")
 def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
-    secret, uri = auth.start_totp_enrolment(ctx)
+    secret, uri = auth.start_totp_enrolment(ctx, form.get("password", ""))
     qr = segno.make(uri, error="m").svg_inline(scale=4, title="QR code of the authenticator key")
     return render(request, ctx, "mfa.html", secret=secret, qr=qr, next=form.get("next", ""))
 
 
 @pages.post("/me/mfa/confirm")
 def confirm_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
+    """The factor is on; this session stays password-only, so it ends here and the next
+    sign-in (password and a code) gives a session with both factors."""
     auth.confirm_totp_enrolment(ctx, form.get("code", "").strip())
+    auth.revoke_token(ctx)
     target = web_session.safe_next(form.get("next")) if form.get("next") else "/me"
-    return redirect(request, target, "Two-step verification is on for your account.")
+    response = redirect(
+        request,
+        f"/sign-in?next={quote(target, safe='/')}",
+        "Two-step verification is on for your account. Sign in again with a code from your "
+        "app to use it.",
+    )
+    web_session.end_session(response)
+    return response
 
 
 @pages.get("/me/password")
