@@ -188,6 +188,10 @@ def create_offer(
         expires_at=ctx.now + timedelta(days=PENDING_DAYS) if customer_tenant_id else None,
     )
     offer.token_hash = hashlib.sha256(token_for(ctx, offer).encode()).hexdigest()
+    if customer_tenant_id is not None:
+        # Lock the customer row before the offer's foreign key takes a share lock on it:
+        # two requests holding share locks that both want the row lock deadlock.
+        partner_blocks.lock_customer(ctx, customer_tenant_id)
     ctx.session.add(offer)
     ctx.session.flush()
     if customer_tenant_id is not None:
