@@ -511,6 +511,31 @@ def partner_may_mint_power(session: Session, tenant_id: uuid.UUID) -> bool:
     return bool(policy and policy.allow_privileged_roles)
 
 
+def runs_partner_programme(session: Session, tenant_id: uuid.UUID, roles: Iterable[Role]) -> bool:
+    """Whether these roles, held in this tenant, would run its partner programme: a role with
+    ``partner.manage`` in a partner. Never given on behalf, even with the opt-in: a member who
+    runs the programme makes itself an agent, and compromising partner P would reach P's
+    customers' customers (the escalation search found this)."""
+    if not any(Permission.PARTNER_MANAGE in ROLE_PERMISSIONS[r] for r in roles):
+        return False
+    return bool(session.scalar(select(Tenant.is_partner).where(Tenant.id == tenant_id)))
+
+
+PARTNER_PROGRAMME_NEVER = (
+    "it would run {tenant}'s partner programme (its agents reach {tenant}'s customers), "
+    "which is never handed to a partner, whatever the partner policy"
+)
+
+
+def _group_roles(session: Session, group: Group) -> list[Role]:
+    return [
+        Role(r)
+        for r in session.scalars(
+            select(RoleAssignment.role).where(RoleAssignment.group_id == group.id)
+        ).all()
+    ]
+
+
 def require_group_change(
     ctx: Context, tenant_id: uuid.UUID, permission: Permission, group: Group
 ) -> Decision:
@@ -534,13 +559,16 @@ def require_group_change(
             f"{who} holds {held}.",
         )
     if decision.delegated and (
-        power is not GroupPower.ROLE or not partner_may_mint_power(ctx.session, tenant_id)
+        power is not GroupPower.ROLE
+        or not partner_may_mint_power(ctx.session, tenant_id)
+        or runs_partner_programme(ctx.session, tenant_id, _group_roles(ctx.session, group))
     ):
-        why = (
-            "a partner's agents and access are managed only by its own administrators"
-            if power is not GroupPower.ROLE
-            else f"{decision.tenant_name}'s partner policy does not let partners give admin roles"
-        )
+        if power is not GroupPower.ROLE:
+            why = "a partner's agents and access are managed only by its own administrators"
+        elif not partner_may_mint_power(ctx.session, tenant_id):
+            why = f"{decision.tenant_name}'s partner policy does not let partners give admin roles"
+        else:
+            why = PARTNER_PROGRAMME_NEVER.format(tenant=decision.tenant_name)
         raise deny(
             ctx,
             decision,
@@ -555,6 +583,16 @@ def require_role_grant(ctx: Context, tenant_id: uuid.UUID, role: Role) -> Decisi
     """``require(roles.assign)`` plus: no standing power minted on behalf. Through
     delegation only the unprivileged roles may be given, unless the customer opted in."""
     decision = require(ctx, tenant_id, Permission.ROLES_ASSIGN)
+    if decision.delegated and runs_partner_programme(ctx.session, tenant_id, [role]):
+        raise deny(
+            ctx,
+            decision,
+            Permission.ROLES_ASSIGN,
+            f"Denied: partners can't give {ROLE_NAMES[role]} on behalf of "
+            f"{decision.tenant_name}: "
+            + PARTNER_PROGRAMME_NEVER.format(tenant=decision.tenant_name)
+            + ".",
+        )
     if (
         decision.delegated
         and role not in UNPRIVILEGED_ROLES

@@ -352,3 +352,62 @@ def test_twenty_parallel_requests_make_one_open_request(
         assert len(pending) == 1
         # The first round makes the request; the later ones find it waiting.
         assert sorted(codes) == ([201] if round_ == 0 else []) + [409] * (20 - (round_ == 0))
+
+
+def test_the_opt_in_never_hands_over_a_partners_programme(
+    client: Any, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    """Found by the escalation search (tests/security): Litware (a partner, Adatum's partner)
+    let partners give admin roles; Fabrikam's agent made a user in Litware Global
+    Administrator, signed in as it, made itself Litware's Full agent and administered Adatum,
+    which never consented to Fabrikam."""
+    fabrikam = make_partner(client, sessions, settings, clock, "Fabrikam")
+    litware = make_partner(client, sessions, settings, clock, "Litware")
+    adatum = make_org(client, "Adatum")
+    accepted(litware, adatum)
+    accepted(fabrikam, litware.org)
+    litware.admin.request(
+        "PUT", f"{litware.org.base}/partner-policy", 200, json={"allow_privileged_roles": True}
+    )
+    agent = fabrikam.agent("full")
+    puppet = _new_user(agent, litware.org, "puppet")
+    refused = agent.post(
+        f"{litware.org.base}/role-assignments",
+        {"role": "global_administrator", "user_id": puppet},
+        expect=403,
+    )
+    assert "partner programme" in refused.json()["detail"]
+    # Nor by joining a group that holds Global Administrator there.
+    admins = litware.admin.post(f"{litware.org.base}/groups", {"name": "Admins"}, expect=201)
+    gid = admins.json()["id"]
+    litware.admin.post(
+        f"{litware.org.base}/role-assignments",
+        {"role": "global_administrator", "group_id": gid},
+        expect=201,
+    )
+    refused = agent.post(
+        f"{litware.org.base}/groups/{gid}/members", {"user_id": puppet}, expect=403
+    )
+    assert "partner programme" in refused.json()["detail"]
+    # The opt-in still works for roles that don't run the programme.
+    agent.post(
+        f"{litware.org.base}/role-assignments",
+        {"role": "user_administrator", "user_id": puppet},
+        expect=201,
+    )
+    puppet_api = sign_in(client, f"puppet@{litware.org.domain}")
+    puppet_api.request("PUT", f"/partner/agents/{puppet}", 403, json={"access": "full"})
+    enrol_mfa(puppet_api, clock)
+    puppet_api.get(f"{adatum.base}/users", expect=404)
+    # In a customer that is not a partner, the opt-in gives Global Administrator as before.
+    contoso = make_org(client, "Contoso")
+    accepted(fabrikam, contoso)
+    contoso.admin.request(
+        "PUT", f"{contoso.base}/partner-policy", 200, json={"allow_privileged_roles": True}
+    )
+    helper = _new_user(agent, contoso, "helper")
+    agent.post(
+        f"{contoso.base}/role-assignments",
+        {"role": "global_administrator", "user_id": helper},
+        expect=201,
+    )

@@ -1,0 +1,659 @@
+"""The escalation search (issue 9): random sequences of the API's writes, by attackers and by
+honest administrators, against the real app; after every step, no path to power without
+consent (DESIGN §2).
+
+The world is the one of finding 1: partner A (Fabrikam, the attacker's home) is partner B's
+(Litware) partner, and B is C's (Adatum) partner; D (Northwind) starts unrelated. The attacker
+controls a Full and a Limited agent, a User Administrator and a Password Administrator of A,
+and every account it creates or whose password it sets (and can then sign in as).
+
+Invariants, checked on the database with ``access.permissions()`` (MFA assumed: the worst
+case):
+
+* I1 consent: an attacker-controlled account acts outside its home tenant only in a tenant
+  that consented (its Global Administrator, not the attacker, accepted) to that home tenant,
+  and only when the home tenant is the attacker's own A — an account the attacker planted in
+  a customer never reaches that customer's customers.
+* I2 delegated permissions never exceed the accepted relationships' roles (minus exclusions
+  and the customer's partner policy).
+* I3 no standing power minted on behalf: an account created or password-set on behalf holds
+  no admin role beyond the unprivileged ones, unless the customer opted in; never an agent
+  group.
+* I4 insiders don't self-promote: the attacker's accounts in A hold no role or agent group
+  beyond what they started with.
+* No response is a 5xx.
+
+``TENANTRY_FUZZ_EXAMPLES`` (``make fuzz``) runs it longer.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyotp
+from hypothesis import HealthCheck
+from hypothesis import settings as search_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tenantry import access
+from tenantry.config import Settings
+from tenantry.models import AccessAssignment, Group, GroupMember, Relationship, User
+from tenantry.models.partners import LIVE_STATUSES
+from tenantry.roles import (
+    DELEGATION_EXCLUSIONS,
+    ROLE_PERMISSIONS,
+    UNPRIVILEGED_ROLES,
+    Permission,
+    Role,
+)
+from tenantry.services.context import Principal
+from tests.conftest import (
+    PASSWORD,
+    Api,
+    FakeClock,
+    accepted,
+    make_org,
+    make_partner,
+    sign_in,
+    unique_label,
+)
+
+EXAMPLES = int(os.environ.get("TENANTRY_FUZZ_EXAMPLES", "6"))
+STEPS = int(os.environ.get("TENANTRY_FUZZ_STEPS", "25"))
+DELEGABLE = [r.value for r in Role if r is not Role.DEVICE_ADMINISTRATOR]
+POLICY_CHOICES = ["users.create", "users.reset_password", "roles.assign", "groups.update"]
+
+
+@dataclass
+class Account:
+    user_id: str
+    home: str
+    upn: str
+    api: Api
+    attacker: bool
+    password: str = PASSWORD
+    secret: str | None = None
+
+
+@dataclass
+class Consent:
+    """An accepted relationship, as the customer's (honest) Global Administrator saw it."""
+
+    customer: str
+    partner: str
+    roles: frozenset[str]
+
+
+@dataclass
+class World:
+    client: Any
+    sessions: sessionmaker[Session]
+    settings: Settings
+    clock: FakeClock
+    steps: list[int] = field(default_factory=lambda: [0])
+
+
+def _code(clock: FakeClock, secret: str) -> str:
+    """A fresh code (codes are single-use, so move time to the next step first)."""
+    clock.advance(seconds=31)
+    return pyotp.TOTP(secret).at(clock())
+
+
+def build_machine(world: World) -> type[RuleBasedStateMachine]:
+    client, sessions, clock = world.client, world.sessions, world.clock
+
+    class Escalation(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.accounts: dict[str, Account] = {}
+            self.consents: dict[str, Consent] = {}
+            self.offers: list[str] = []
+            self.policy_blocked: dict[str, frozenset[str]] = {}
+            self.opted_in: set[str] = set()  # customers that ever let partners give admin roles
+            self.minted_on_behalf: set[str] = set()
+            self.initial_roles: dict[str, set[Role]] = {}
+            self.initial_agent_groups: dict[str, set[str]] = {}
+            self.log: list[str] = []
+
+            a = make_partner(client, sessions, world.settings, clock, "Fabrikam")
+            b = make_partner(client, sessions, world.settings, clock, "Litware")
+            c = make_org(client, "Adatum")
+            d = make_org(client, "Northwind")
+            self.a, self.b, self.c, self.d = (
+                a.org.tenant_id,
+                b.org.tenant_id,
+                c.tenant_id,
+                d.tenant_id,
+            )
+            self.tenants = [self.a, self.b, self.c, self.d]
+            self.domains = {
+                self.a: a.org.domain,
+                self.b: b.org.domain,
+                self.c: c.domain,
+                self.d: d.domain,
+            }
+            self._consent(accepted(b, c), self.c)
+            self._consent(
+                accepted(a, b.org, {"roles": ["user_administrator", "password_administrator"]}),
+                self.b,
+            )
+            for org, tid in ((a.org, self.a), (b.org, self.b), (c, self.c), (d, self.d)):
+                self.accounts[org.admin_id] = Account(
+                    org.admin_id, tid, org.admin_upn, org.admin, False
+                )
+            # An honest Full agent of B, who administers C.
+            self._insider(b.org, self.b, (), "full", attacker=False)
+            # The attacker's accounts in A.
+            self._insider(a.org, self.a, (), "full", attacker=True)
+            self._insider(a.org, self.a, (), "limited", attacker=True)
+            self._insider(a.org, self.a, (Role.USER_ADMINISTRATOR,), None, attacker=True)
+            self._insider(a.org, self.a, (Role.PASSWORD_ADMINISTRATOR,), None, attacker=True)
+            with sessions() as session:
+                for acc in self.controlled():
+                    self.initial_roles[acc.user_id] = self._roles(session, acc.user_id)
+                    self.initial_agent_groups[acc.user_id] = self._power_groups(
+                        session, acc.user_id
+                    )
+
+        # --- the world -----------------------------------------------------------------
+
+        def _insider(
+            self, org: Any, tid: str, roles: tuple[Role, ...], level: str | None, attacker: bool
+        ) -> None:
+            uid = org.create_user(roles=roles)
+            if level:
+                org.admin.request("PUT", f"/partner/agents/{uid}", 200, json={"access": level})
+            acc = Account(uid, tid, org.users[uid], sign_in(client, org.users[uid]), attacker)
+            self.accounts[uid] = acc
+            if level:
+                self._enrol(acc)
+
+        def _consent(self, relationship: dict[str, Any], customer: str) -> None:
+            self.consents[relationship["id"]] = Consent(
+                customer, relationship["partner_tenant_id"], frozenset(relationship["roles"])
+            )
+
+        def controlled(self) -> list[Account]:
+            return [acc for acc in self.accounts.values() if acc.attacker]
+
+        def call(self, actor: Account, method: str, path: str, **kw: Any) -> Any:
+            response = actor.api.request(method, path, **kw)
+            self.log.append(
+                f"{'attacker' if actor.attacker else 'honest'} {actor.upn}: {method} {path} "
+                f"{kw.get('json')} -> {response.status_code}"
+            )
+            assert response.status_code < 500, self.log[-1] + " " + response.text
+            world.steps[0] += 1
+            return response
+
+        def _enrol(self, acc: Account) -> None:
+            """Enrol TOTP (with the password, as the contract asks) and sign in again with a
+            code: works whether or not confirming upgrades the session."""
+            started = self.call(acc, "POST", "/me/mfa/totp", json={"password": acc.password})
+            if started.status_code != 200:
+                return
+            secret = started.json()["secret"]
+            confirmed = self.call(
+                acc, "POST", "/me/mfa/totp/confirm", json={"code": _code(clock, secret)}
+            )
+            if confirmed.status_code != 200:
+                return
+            acc.secret = secret
+            self._sign_in(acc)
+
+        def _sign_in(self, acc: Account) -> bool:
+            body = {"username": acc.upn, "password": acc.password}
+            if acc.secret:
+                body["totp_code"] = _code(clock, acc.secret)
+            response = Api(client).post("/auth/token", body)
+            assert response.status_code < 500, response.text
+            if response.status_code != 200:
+                return False
+            acc.api = Api(client, response.json()["access_token"])
+            return True
+
+        def _take(self, upn: str, home: str, password: str, on_behalf: bool) -> None:
+            """The attacker knows this account's password: if it can sign in, it controls it."""
+            with sessions() as session:
+                user = session.scalar(select(User).where(User.user_principal_name == upn))
+                if user is None:
+                    return
+                uid, secret = str(user.id), None
+                if user.mfa_enabled:
+                    known = self.accounts.get(uid)
+                    if not (known and known.attacker and known.secret):
+                        return  # its second factor is not the attacker's
+                    secret = known.secret
+            acc = Account(uid, home, upn, Api(client), True, password, secret)
+            if not self._sign_in(acc):
+                return
+            if acc.api.get("/me", expect=None).json().get("must_change_password"):
+                new = PASSWORD + "-mine"
+                changed = self.call(
+                    acc,
+                    "POST",
+                    "/me/password",
+                    json={"current_password": password, "new_password": new},
+                )
+                if changed.status_code != 204:
+                    return
+                acc.password = new
+                if not self._sign_in(acc):
+                    return
+            self.accounts[uid] = acc
+            if on_behalf:
+                self.minted_on_behalf.add(uid)
+
+        # --- choices -------------------------------------------------------------------
+
+        def _pick(self, data: st.DataObject, items: list[Any], label: str) -> Any:
+            """One draw whatever the world holds (the world is real, so it differs between
+            runs of one example: an index keeps the draws the same)."""
+            index = data.draw(st.integers(0, 63), label=label)
+            return items[index % len(items)] if items else None
+
+        def _actor(self, data: st.DataObject) -> Account:
+            return self._pick(data, list(self.accounts.values()), "actor")
+
+        def _users(self, tenant: str, actor: Account) -> list[str]:
+            with sessions() as session:
+                ids = session.scalars(
+                    select(User.id)
+                    .where(User.tenant_id == uuid.UUID(tenant))
+                    .order_by(User.created_at, User.user_principal_name)
+                ).all()
+            # Honest administrators don't act on the attacker's accounts (so whatever power
+            # those hold came from the attacker).
+            return [
+                str(i)
+                for i in ids
+                if actor.attacker or not self.accounts.get(str(i), actor).attacker
+            ]
+
+        def _groups(self, tenant: str) -> list[str]:
+            with sessions() as session:
+                return [
+                    str(g)
+                    for g in session.scalars(
+                        select(Group.id)
+                        .where(Group.tenant_id == uuid.UUID(tenant))
+                        .order_by(Group.created_at, Group.name)
+                    ).all()
+                ]
+
+        def _relationships(self) -> list[tuple[str, str, str]]:
+            with sessions() as session:
+                rows = session.execute(
+                    select(
+                        Relationship.id,
+                        Relationship.partner_tenant_id,
+                        Relationship.customer_tenant_id,
+                    ).order_by(Relationship.created_at)
+                ).all()
+            return [(str(r), str(p), str(c)) for r, p, c in rows]
+
+        def _target(self, data: st.DataObject, actor: Account) -> tuple[str, str | None]:
+            tenant = self._pick(data, self.tenants, "tenant")
+            return tenant, self._pick(data, self._users(tenant, actor), "user")
+
+        # --- users ---------------------------------------------------------------------
+
+        @rule(data=st.data(), privileged_name=st.booleans())
+        def create_user(self, data: st.DataObject, privileged_name: bool) -> None:
+            actor = self._actor(data)
+            tenant = self._pick(data, self.tenants, "tenant")
+            upn = f"{unique_label('x')}@{self.domains[tenant]}"
+            body = {
+                "user_principal_name": upn,
+                "display_name": "Admin agents" if privileged_name else "New",
+                "password": PASSWORD,
+                "must_change_password": False,
+            }
+            made = self.call(actor, "POST", f"/tenants/{tenant}/users", json=body)
+            if made.status_code == 201 and actor.attacker:
+                self._take(upn, tenant, PASSWORD, on_behalf=tenant != actor.home)
+
+        @rule(data=st.data(), enabled=st.booleans())
+        def update_user(self, data: st.DataObject, enabled: bool) -> None:
+            actor = self._actor(data)
+            tenant, user = self._target(data, actor)
+            if user:
+                self.call(
+                    actor,
+                    "PATCH",
+                    f"/tenants/{tenant}/users/{user}",
+                    json={"enabled": enabled, "display_name": "Changed"},
+                )
+
+        @rule(data=st.data())
+        def delete_user(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            tenant, user = self._target(data, actor)
+            if not user or user == actor.user_id:
+                return
+            deleted = self.call(actor, "DELETE", f"/tenants/{tenant}/users/{user}")
+            if deleted.status_code == 204:
+                self.accounts.pop(user, None)
+
+        @rule(data=st.data())
+        def reset_password(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            tenant, user = self._target(data, actor)
+            if not user or not actor.attacker:
+                return  # an honest reset hands the attacker nothing
+            reset = self.call(actor, "POST", f"/tenants/{tenant}/users/{user}/reset-password")
+            if reset.status_code != 200:
+                return
+            with sessions() as session:
+                target = session.get(User, uuid.UUID(user))
+                assert target is not None
+                upn = target.user_principal_name
+            known = self.accounts.get(user)
+            if known and not known.attacker:
+                self.accounts.pop(user)  # its owner's password no longer works
+            self._take(upn, tenant, reset.json()["temporary_password"], tenant != actor.home)
+
+        # --- groups, members, roles ----------------------------------------------------
+
+        @rule(data=st.data())
+        def create_group(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            tenant = self._pick(data, self.tenants, "tenant")
+            self.call(actor, "POST", f"/tenants/{tenant}/groups", json={"name": unique_label("g")})
+
+        @rule(data=st.data(), agent_name=st.booleans())
+        def rename_group(self, data: st.DataObject, agent_name: bool) -> None:
+            actor = self._actor(data)
+            tenant = self._pick(data, self.tenants, "tenant")
+            group = self._pick(data, self._groups(tenant), "group")
+            if group:
+                name = "Admin agents" if agent_name else unique_label("g")
+                self.call(actor, "PATCH", f"/tenants/{tenant}/groups/{group}", json={"name": name})
+
+        @rule(data=st.data())
+        def delete_group(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            tenant = self._pick(data, self.tenants, "tenant")
+            group = self._pick(data, self._groups(tenant), "group")
+            if group:
+                self.call(actor, "DELETE", f"/tenants/{tenant}/groups/{group}")
+
+        @rule(data=st.data(), add=st.booleans())
+        def change_member(self, data: st.DataObject, add: bool) -> None:
+            actor = self._actor(data)
+            tenant, user = self._target(data, actor)
+            group = self._pick(data, self._groups(tenant), "group")
+            if not (user and group):
+                return
+            base = f"/tenants/{tenant}/groups/{group}/members"
+            if add:
+                self.call(actor, "POST", base, json={"user_id": user})
+            else:
+                self.call(actor, "DELETE", f"{base}/{user}")
+
+        @rule(data=st.data(), role=st.sampled_from([r.value for r in Role]), to_group=st.booleans())
+        def assign_role(self, data: st.DataObject, role: str, to_group: bool) -> None:
+            actor = self._actor(data)
+            tenant, user = self._target(data, actor)
+            body: dict[str, Any] = {"role": role}
+            if to_group:
+                group = self._pick(data, self._groups(tenant), "group")
+                if not group:
+                    return
+                body["group_id"] = group
+            elif user:
+                body["user_id"] = user
+            else:
+                return
+            self.call(actor, "POST", f"/tenants/{tenant}/role-assignments", json=body)
+
+        @rule(data=st.data())
+        def unassign_role(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            tenant = self._pick(data, self.tenants, "tenant")
+            listed = self.call(actor, "GET", f"/tenants/{tenant}/role-assignments?limit=200")
+            ids = [a["id"] for a in listed.json()["items"]] if listed.status_code == 200 else []
+            chosen = self._pick(data, ids, "assignment")
+            if chosen:
+                self.call(actor, "DELETE", f"/tenants/{tenant}/role-assignments/{chosen}")
+
+        # --- the partner programme -----------------------------------------------------
+
+        @rule(
+            data=st.data(),
+            roles=st.none() | st.lists(st.sampled_from(DELEGABLE), min_size=1, max_size=3),
+            aimed=st.booleans(),
+        )
+        def make_offer(self, data: st.DataObject, roles: list[str] | None, aimed: bool) -> None:
+            actor = self._actor(data)
+            body: dict[str, Any] = {}
+            if roles is not None:
+                body["roles"] = sorted(set(roles))
+            if aimed:
+                body["customer_tenant_id"] = self._pick(data, self.tenants, "customer")
+                body.setdefault("roles", ["global_reader"])
+            made = self.call(actor, "POST", "/partner/offers", json=body)
+            if made.status_code == 201:
+                self.offers.append(made.json()["token"])
+
+        @rule(data=st.data())
+        def accept_offer(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            token = self._pick(data, self.offers, "offer")
+            if not token:
+                return
+            done = self.call(actor, "POST", f"/offers/{token}/accept")
+            if done.status_code == 201:
+                relationship = done.json()
+                # Consent only when the customer's own (honest) administrator accepted, or
+                # the customer had let partners give admin roles (it handed the keys over).
+                if not actor.attacker or actor.home in self.opted_in:
+                    self._consent(relationship, relationship["customer_tenant_id"])
+
+        @rule(data=st.data(), level=st.sampled_from(["full", "limited", "none"]))
+        def set_agent(self, data: st.DataObject, level: str) -> None:
+            actor = self._actor(data)
+            user = self._pick(data, self._users(actor.home, actor), "user")
+            if user:
+                self.call(actor, "PUT", f"/partner/agents/{user}", json={"access": level})
+
+        @rule(data=st.data(), roles=st.lists(st.sampled_from(DELEGABLE), min_size=1, max_size=3))
+        def add_access_assignment(self, data: st.DataObject, roles: list[str]) -> None:
+            actor = self._actor(data)
+            relationship = self._pick(data, self._relationships(), "relationship")
+            group = self._pick(data, self._groups(actor.home), "group")
+            if relationship and group:
+                self.call(
+                    actor,
+                    "POST",
+                    f"/partner/relationships/{relationship[0]}/access-assignments",
+                    json={"group_id": group, "roles": sorted(set(roles))},
+                )
+
+        @rule(data=st.data())
+        def remove_access_assignment(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            with sessions() as session:
+                rows = session.execute(
+                    select(AccessAssignment.relationship_id, AccessAssignment.id).order_by(
+                        AccessAssignment.created_at
+                    )
+                ).all()
+            chosen = self._pick(data, [(str(r), str(a)) for r, a in rows], "assignment")
+            if chosen:
+                self.call(
+                    actor,
+                    "DELETE",
+                    f"/partner/relationships/{chosen[0]}/access-assignments/{chosen[1]}",
+                )
+
+        @rule(
+            data=st.data(),
+            blocked=st.lists(st.sampled_from(POLICY_CHOICES), max_size=2),
+            allow=st.booleans(),
+        )
+        def set_policy(self, data: st.DataObject, blocked: list[str], allow: bool) -> None:
+            actor = self._actor(data)
+            tenant = self._pick(data, self.tenants, "tenant")
+            body = {"blocked_permissions": sorted(set(blocked)), "allow_privileged_roles": allow}
+            done = self.call(actor, "PUT", f"/tenants/{tenant}/partner-policy", json=body)
+            if done.status_code == 200:
+                self.policy_blocked[tenant] = frozenset(body["blocked_permissions"])
+                if allow:
+                    self.opted_in.add(tenant)
+
+        @rule(data=st.data(), by_customer=st.booleans())
+        def end_relationship(self, data: st.DataObject, by_customer: bool) -> None:
+            actor = self._actor(data)
+            relationship = self._pick(data, self._relationships(), "relationship")
+            if not relationship:
+                return
+            rid, _, customer = relationship
+            if by_customer:
+                self.call(actor, "DELETE", f"/tenants/{customer}/partner-relationships/{rid}")
+            else:
+                self.call(actor, "POST", f"/partner/relationships/{rid}/terminate")
+
+        @rule(data=st.data())
+        def enrol_mfa(self, data: st.DataObject) -> None:
+            candidates = [a for a in self.controlled() if not a.secret]
+            acc = self._pick(data, candidates, "account")
+            if acc:
+                self._enrol(acc)
+
+        # --- invariants ----------------------------------------------------------------
+
+        def _roles(self, session: Session, user_id: str) -> set[Role]:
+            return access.user_roles(session, [uuid.UUID(user_id)])[uuid.UUID(user_id)]
+
+        def _power_groups(self, session: Session, user_id: str) -> set[str]:
+            """Groups of this user whose members act in customers."""
+            rows = session.scalars(
+                select(Group.id)
+                .join(GroupMember, GroupMember.group_id == Group.id)
+                .where(
+                    GroupMember.user_id == uuid.UUID(user_id),
+                    (Group.agent_level.is_not(None))
+                    | Group.id.in_(select(AccessAssignment.group_id)),
+                )
+            ).all()
+            return {str(g) for g in rows}
+
+        def _live_consents(self, session: Session) -> dict[tuple[str, str], set[Permission]]:
+            """(customer, partner) -> what the customer consented to, for live relationships."""
+            live = {
+                str(r)
+                for r in session.scalars(
+                    select(Relationship.id).where(Relationship.status.in_(LIVE_STATUSES))
+                ).all()
+            }
+            out: dict[tuple[str, str], set[Permission]] = {}
+            for rid, consent in self.consents.items():
+                if rid in live:
+                    perms = out.setdefault((consent.customer, consent.partner), set())
+                    for role in consent.roles:
+                        perms |= ROLE_PERMISSIONS[Role(role)]
+            return out
+
+        def _principal(self, session: Session, user_id: str) -> Principal | None:
+            user = session.get(User, uuid.UUID(user_id))
+            if user is None:
+                return None
+            return Principal(
+                user.id, user.tenant_id, user.user_principal_name, "", True, False, None
+            )
+
+        @invariant()
+        def no_path_to_power_without_consent(self) -> None:
+            where = "\n  ".join(self.log[-40:])
+            with sessions() as session:
+                consents = self._live_consents(session)
+                agents = session.scalars(
+                    select(User.id).where(
+                        User.tenant_id.in_([uuid.UUID(self.a), uuid.UUID(self.b)])
+                    )
+                ).all()
+                checked = {str(u) for u in agents} | {a.user_id for a in self.controlled()}
+                for user_id in sorted(checked):
+                    principal = self._principal(session, user_id)
+                    if principal is None:
+                        continue
+                    home = str(principal.tenant_id)
+                    attacker = user_id in self.accounts and self.accounts[user_id].attacker
+                    for tenant in self.tenants:
+                        if tenant == home:
+                            continue
+                        decision = access.permissions(
+                            session, principal, uuid.UUID(tenant), world.clock()
+                        )
+                        held = decision.permissions
+                        if not held:
+                            continue
+                        consented = consents.get((tenant, home))
+                        if attacker:
+                            assert consented is not None and home == self.a, (
+                                f"I1: attacker account {principal.user_principal_name} "
+                                f"(home {self._name(home)}) acts in {self._name(tenant)} "
+                                f"without its consent: {sorted(held)}\n  {where}"
+                            )
+                        allowed = (
+                            (consented or set())
+                            - DELEGATION_EXCLUSIONS
+                            - {Permission(p) for p in self.policy_blocked.get(tenant, ())}
+                        )
+                        assert held <= allowed, (
+                            f"I2: {principal.user_principal_name} holds {sorted(held - allowed)} "
+                            f"in {self._name(tenant)} beyond what it consented to\n  {where}"
+                        )
+                for acc in self.controlled():
+                    if session.get(User, uuid.UUID(acc.user_id)) is None:
+                        continue
+                    roles = self._roles(session, acc.user_id)
+                    power = self._power_groups(session, acc.user_id)
+                    if acc.user_id in self.minted_on_behalf:
+                        assert not power, f"I3: {acc.upn} joined an agent group\n  {where}"
+                        if acc.home not in self.opted_in:
+                            assert roles <= UNPRIVILEGED_ROLES, (
+                                f"I3: {acc.upn}, minted on behalf, holds {sorted(roles)}\n  {where}"
+                            )
+                    if acc.home == self.a:
+                        assert roles <= self.initial_roles.get(acc.user_id, set()), (
+                            f"I4: {acc.upn} promoted itself to {sorted(roles)}\n  {where}"
+                        )
+                        assert power <= self.initial_agent_groups.get(acc.user_id, set()), (
+                            f"I4: {acc.upn} joined agent/access groups\n  {where}"
+                        )
+
+        def _name(self, tenant: str) -> str:
+            names = {self.a: "A", self.b: "B", self.c: "C", self.d: "D"}
+            return names.get(tenant, tenant)
+
+    return Escalation
+
+
+def test_no_path_to_power_without_consent(
+    client: Any, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    world = World(client, sessions, settings, clock)
+    run_state_machine_as_test(
+        build_machine(world),
+        settings=settings_for_search(),
+    )
+    print(f"escalation search: {world.steps[0]} API calls")
+
+
+def settings_for_search() -> search_settings:
+    return search_settings(
+        max_examples=EXAMPLES,
+        stateful_step_count=STEPS,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        derandomize="TENANTRY_FUZZ_EXAMPLES" not in os.environ,
+        database=None,
+    )
