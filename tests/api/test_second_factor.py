@@ -147,6 +147,31 @@ def test_password_administrator_of_a_partner_takes_over_nobody_with_a_factor_of_
     taken.get(f"{org.base}/users", expect=404)
 
 
+def test_a_temporary_password_enrols_no_factor(
+    client: TestClient, org: Org, clock: FakeClock
+) -> None:
+    """Whoever set a temporary password (an administrator's reset) knows it: a factor enrolled
+    with it would stay theirs once the user took the account back. An enrolment the user had
+    begun before the reset is not finished after it."""
+    user_id = org.create_user()
+    upn = org.users[user_id]
+    user = sign_in(client, upn)
+    begun = user.post("/me/mfa/totp", {"password": PASSWORD}, expect=200).json()["secret"]
+    temporary = org.admin.post(f"{org.base}/users/{user_id}/reset-password", expect=200).json()[
+        "temporary_password"
+    ]
+    holder = sign_in(client, upn, temporary)
+    refused = holder.post("/me/mfa/totp", {"password": temporary}, expect=403).json()
+    assert refused["type"] == "urn:tenantry:problem:password-change-required"
+    holder.post("/me/mfa/totp/confirm", {"code": pyotp.TOTP(begun).at(clock())}, expect=409)
+    assert holder.get("/me").json()["mfa_enabled"] is False
+    # With a password of its own the user enrols as usual.
+    own = "Own-Password-Chosen-8"
+    holder.post("/me/password", {"current_password": temporary, "new_password": own}, expect=204)
+    enrol_mfa(holder, clock, password=own)
+    assert holder.get("/me").json()["mfa_enabled"] is True
+
+
 # --- resetting a lost factor ------------------------------------------------------------
 
 

@@ -301,6 +301,15 @@ def start_totp_enrolment(ctx: Context, password: str) -> tuple[str, str]:
     and a session can never swap the factor for one of their own."""
     user = current_user(ctx, lock=True)
     _confirm_password(ctx, user, password)
+    if user.must_change_password:
+        # A temporary password was set by someone else (an administrator's reset): a factor
+        # enrolled with it would be theirs to keep once the user takes the account back.
+        raise Forbidden(
+            "Change your temporary password first: a second factor is enrolled with a "
+            "password of your own.",
+            slug="password-change-required",
+            title="Password change required",
+        )
     if user.mfa_enabled:
         raise Conflict(
             "Two-step verification is already on for this account. To replace the factor "
@@ -324,7 +333,7 @@ def confirm_totp_enrolment(ctx: Context, code: str) -> User:
     user = current_user(ctx, lock=True)
     if user.mfa_enabled:
         raise Conflict("Two-step verification is already on for this account.", slug="mfa-enabled")
-    if not user.totp_pending_secret:
+    if user.must_change_password or not user.totp_pending_secret:
         raise Conflict("Start the enrolment first (POST /me/mfa/totp).")
     if not _accept_totp(ctx, user, user.totp_pending_secret, code):
         raise InvalidInput(

@@ -197,6 +197,7 @@ def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> st
     temporary = passwords.temporary_password()
     user.password_hash = passwords.hash_password(ctx.settings, temporary)
     user.must_change_password = True
+    user.totp_pending_secret = None  # an enrolment begun before the reset is not finished after it
     user.updated_at = ctx.now
     auth.revoke_user_tokens(ctx, user.id)
     audit.record(
