@@ -5,6 +5,7 @@ verified domain; an unenrolled partner's agents lose access at once. Each test i
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -245,6 +246,55 @@ def test_look_alike_partner_names_are_refused(
         other.org.base, {"name": name.replace("a", "\u0430", 1)}, expect=409
     )
     assert refused.json()["type"].endswith("partner-name-taken")
+
+
+def test_parallel_look_alike_renames_leave_one_winner(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    """A rename is a check, then a write: on PostgreSQL renames at once all pass the check,
+    and the unique key column alone keeps one partner under a name and its look-alikes."""
+    contenders = [make_partner(client, sessions, settings, clock, "Rival") for _ in range(6)]
+    wanted = f"Northwind Traders {uuid.uuid4().hex[:6]}"
+    looks = [wanted, wanted.upper(), wanted.replace("o", "\u043e"), wanted.replace(" ", "  ")]
+    for round_ in range(3):
+        names = [
+            f"{looks[i % len(looks)]}" if round_ == 0 else f"{wanted} r{round_}" for i in range(6)
+        ]
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = list(
+                pool.map(
+                    lambda pair: (
+                        pair[0]
+                        .admin.patch(pair[0].org.base, {"name": pair[1]}, expect=None)
+                        .status_code
+                    ),
+                    zip(contenders, names, strict=True),
+                )
+            )
+        assert sorted(codes) == [200] + [409] * 5, codes
+        with sessions() as session:
+            keys = session.scalars(
+                select(Tenant.partner_name_key).where(
+                    Tenant.id.in_([uuid.UUID(c.org.tenant_id) for c in contenders])
+                )
+            ).all()
+        assert len(keys) == len(set(keys)) == 6
+        assert sum(key == tenants.name_key(names[0]) for key in keys) == 1
+
+
+def test_an_unenrolled_partner_frees_its_name(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    leaving = make_partner(client, sessions, settings, clock, "Leaving")
+    name = leaving.admin.get(leaving.org.base).json()["name"]
+    with transaction(sessions) as session:
+        ctx = Context(session=session, settings=settings)
+        partners.unenroll(ctx, tenants.find_tenant(ctx, leaving.org.tenant_id))
+    newcomer = make_partner(client, sessions, settings, clock, "Newcomer")
+    newcomer.admin.patch(newcomer.org.base, {"name": name.lower()}, expect=200)
+    with sessions() as session:
+        left = session.get(Tenant, uuid.UUID(leaving.org.tenant_id))
+        assert left is not None and left.partner_name_key is None
 
 
 def test_unenroll_ends_access_at_once(

@@ -143,3 +143,70 @@ def test_0003_upgrades_data_from_the_previous_release(empty_database: str) -> No
     assert by_id[fabrikam] == "Fabrikam"
     assert by_id[impostor] == "FABRIKAM (2)"
     assert pending == 1
+
+
+def test_0004_keys_partner_names_from_the_previous_release(empty_database: str) -> None:
+    """Partner names that 0003 let through because they differ by more than case (a Cyrillic
+    'а', a full-width letter, an invisible character) are numbered; every partner gets its
+    key, customers none; the search index on names survives the upgrade."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0003")
+    engine = make_engine(empty_database)
+    now = datetime.now(UTC)
+    rows = [
+        ("Fabrikam", True, 4),
+        ("F\u0430brikam", True, 3),  # Cyrillic а
+        ("Ｆabrikam\u200b", True, 2),  # full-width F, zero-width space
+        ("Litware", True, 1),
+        ("Fabrikam", False, 0),  # a customer may share a partner's name
+    ]
+    ids = [uuid.uuid4() for _ in rows]
+    try:
+        with engine.begin() as conn:
+            for tid, (name, partner, age) in zip(ids, rows, strict=True):
+                conn.execute(
+                    text(
+                        "INSERT INTO tenants (id, name, street, city, postal_code, country, "
+                        "phone, technical_contact_email, is_partner, partner_enrolled_at, "
+                        "audit_seq, audit_head_hash, created_at, updated_at) VALUES (:id, "
+                        ":name, '', '', '', '', '', '', :partner, :enrolled, 0, :hash, :now, "
+                        ":now)"
+                    ),
+                    {
+                        "id": tid.hex if engine.dialect.name == "sqlite" else tid,
+                        "name": name,
+                        "partner": partner,
+                        "enrolled": now - timedelta(days=age) if partner else None,
+                        "hash": "0" * 64,
+                        "now": now,
+                    },
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            found = {
+                uuid.UUID(str(tid)): (name, key)
+                for tid, name, key in conn.execute(
+                    text("SELECT id, name, partner_name_key FROM tenants")
+                )
+            }
+            indexes = {ix["name"] for ix in inspect(conn).get_indexes("tenants")}
+            if engine.dialect.name == "sqlite":
+                indexes |= set(
+                    conn.execute(
+                        text("SELECT name FROM sqlite_master WHERE tbl_name = 'tenants'")
+                    ).scalars()
+                )
+    finally:
+        engine.dispose()
+    assert [found[t] for t in ids] == [
+        ("Fabrikam", "fabrikam"),
+        ("F\u0430brikam (2)", "fabrikam (2)"),
+        ("Ｆabrikam\u200b (3)", "fabrikam (3)"),
+        ("Litware", "litware"),
+        ("Fabrikam", None),
+    ]
+    assert "ix_search_tenants_name" in indexes
+    assert "ix_tenants_partner_name_key" in indexes

@@ -24,13 +24,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Expression indexes are managed by hand: the search indexes (migration 0002) and the
-    unique partner names (0003); autogenerate can't compare them on every dialect."""
-    return not (
-        type_ == "index"
-        and name is not None
-        and (name.startswith("ix_search_") or name == "uq_tenants_partner_name")
-    )
+    """Expression indexes are managed by hand: the search indexes (migration 0002);
+    autogenerate can't compare them on every dialect."""
+    return not (type_ == "index" and name is not None and name.startswith("ix_search_"))
 
 
 def run_migrations() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, func
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.models.base import Base, uuid_pk
@@ -25,20 +25,13 @@ class Tenant(Base):
     phone: Mapped[str] = mapped_column(String(64), default="")
     technical_contact_email: Mapped[str] = mapped_column(String(320), default="")
     is_partner: Mapped[bool] = mapped_column(default=False)
+    # Set while a partner: its name with case, width, invisible characters and look-alike
+    # letters folded away (services.tenants.name_key). Unique, so no partner passes itself
+    # off as another on the offer page or in a customer's partner list.
+    partner_name_key: Mapped[str | None] = mapped_column(String(256), index=True, unique=True)
     partner_enrolled_at: Mapped[datetime | None]
     # Head of this tenant's audit hash chain; bumped in the same transaction as each event.
     audit_seq: Mapped[int] = mapped_column(default=0)
     audit_head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-
-
-# Partner names are unique among partners whatever their case: a partner can't pass itself
-# off as another on the offer page or in a customer's partner list.
-Index(
-    "uq_tenants_partner_name",
-    func.lower(Tenant.name),
-    unique=True,
-    postgresql_where=Tenant.is_partner,
-    sqlite_where=Tenant.is_partner,
-)

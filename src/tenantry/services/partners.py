@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
 from tenantry.models import AccessAssignment, Group, GroupMember, Offer, Relationship, Tenant, User
@@ -60,13 +59,8 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
     *Admin agents*. Running it again changes nothing."""
     newly = not tenant.is_partner
     if newly:
-        tenants.ensure_partner_name_free(ctx, tenant, tenant.name)
-        tenant.name = tenants.clean_name(tenant.name) or tenant.name
+        tenants.claim_partner_name(ctx, tenant, tenant.name)
         tenant.is_partner, tenant.partner_enrolled_at = True, ctx.now
-        try:
-            ctx.session.flush()
-        except IntegrityError as exc:  # a concurrent enrolment took the name first
-            raise tenants.partner_name_taken(tenant.name) from exc
     groups = agent_groups(ctx, tenant.id)
     for level, spec in AGENT_GROUPS.items():
         if level not in groups:
@@ -158,6 +152,7 @@ def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
         )
     )
     tenant.is_partner, tenant.partner_enrolled_at = False, None
+    tenant.partner_name_key = None  # its name is free for a partner again
     ctx.session.flush()
     for action, ids in moved.items():
         for relationship in ctx.session.scalars(

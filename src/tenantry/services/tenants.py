@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
@@ -138,14 +138,10 @@ def update_tenant(ctx: Context, tenant_id: uuid.UUID, changes: dict[str, Any]) -
         if not changed["name"]:
             raise InvalidInput("The organisation needs a name.")
     if tenant.is_partner and "name" in changed:
-        ensure_partner_name_free(ctx, tenant, str(changed["name"]))
+        claim_partner_name(ctx, tenant, str(changed["name"]))
     for key, value in changed.items():
         setattr(tenant, key, value.strip() if isinstance(value, str) else value)
     tenant.updated_at = ctx.now
-    try:
-        ctx.session.flush()
-    except IntegrityError as exc:  # a concurrent rename took the partner name first
-        raise partner_name_taken(tenant.name) from exc
     audit.record(
         ctx, tenant_id, "tenant.update", f"tenant:{tenant_id}", details={"fields": sorted(changed)}
     )
@@ -184,24 +180,24 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", clean_name(name).casefold()).translate(CONFUSABLES)
 
 
-def ensure_partner_name_free(ctx: Context, tenant: Tenant, name: str) -> None:
-    """Partner names are unique among partners by ``name_key`` (case, width, invisible
-    characters and look-alike letters aside): no partner passes itself off as another.
-    Partner renames and enrolments queue on a transaction lock (PostgreSQL; SQLite serialises
-    writers), and ``uq_tenants_partner_name`` backs the plain case-insensitive clash."""
-    if ctx.session.get_bind().dialect.name == "postgresql":
-        ctx.session.execute(select(func.pg_advisory_xact_lock(PARTNER_NAME_LOCK)))
-    wanted = name_key(name)
+def claim_partner_name(ctx: Context, tenant: Tenant, name: str) -> None:
+    """Give a partner (or a tenant becoming one) this name. Partner names are unique by
+    ``name_key`` (case, width, invisible characters and look-alike letters aside): no partner
+    passes itself off as another. The unique key column decides races; the lookup first only
+    makes the usual clash a clear 409 before anything is written."""
+    cleaned = clean_name(name) or name
+    key = name_key(cleaned)
     with ctx.session.no_autoflush:
-        others = ctx.session.execute(
-            select(Tenant.name).where(Tenant.is_partner, Tenant.id != tenant.id)
-        ).scalars()
-        clash = any(name_key(other) == wanted for other in others)
-    if clash:
-        raise partner_name_taken(clean_name(name))
-
-
-PARTNER_NAME_LOCK = 0x7465_6E61_6E74  # "tenant": one key for every partner-name change
+        clash = ctx.session.scalar(
+            select(Tenant.id).where(Tenant.partner_name_key == key, Tenant.id != tenant.id)
+        )
+    if clash is not None:
+        raise partner_name_taken(cleaned)
+    tenant.name, tenant.partner_name_key = cleaned, key
+    try:
+        ctx.session.flush()
+    except IntegrityError as exc:  # a concurrent rename or enrolment took the name first
+        raise partner_name_taken(cleaned) from exc
 
 
 def default_domain(ctx: Context, tenant_id: uuid.UUID) -> str:
