@@ -35,7 +35,9 @@ from sqlalchemy import insert, text
 
 from tenantry import access
 from tenantry.api.app import create_app
-from tenantry.config import Settings
+from tenantry.core.config import Settings
+from tenantry.core.context import Principal
+from tenantry.identity.auth import TOKEN_PREFIX, hash_token
 from tenantry.migrations import alembic_config
 from tenantry.models import (
     AccessAssignment,
@@ -50,8 +52,6 @@ from tenantry.models import (
     Tenant,
     User,
 )
-from tenantry.services.auth import TOKEN_PREFIX, hash_token
-from tenantry.services.context import Principal
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10000"))
 USERS = int(os.environ.get("BENCH_USERS", "50"))

@@ -22,13 +22,14 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from tenantry.access.roles import Role
 from tenantry.api.app import create_app
-from tenantry.config import Settings
-from tenantry.db import make_engine, make_sessionmaker
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.core.db import make_engine, make_sessionmaker
+from tenantry.directory import tenants
 from tenantry.migrations import alembic_config
-from tenantry.roles import Role
-from tenantry.services import partners, tenants
-from tenantry.services.context import Context
+from tenantry.partners import enrolment as partners
 from tests.databases import fresh_database, postgres_base_url
 from tests.dns_server import LoopbackDns
 

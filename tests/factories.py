@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from tenantry.access.roles import Role
+from tenantry.core.context import Principal
 from tenantry.models import (
     AccessAssignment,
     Domain,
@@ -23,8 +25,6 @@ from tenantry.models import (
     Tenant,
     User,
 )
-from tenantry.roles import Role
-from tenantry.services.context import Principal
 
 
 def tenant(session: Session, name: str, now: datetime, *, is_partner: bool = False) -> Tenant:

@@ -17,11 +17,16 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from tenantry.config import ConfigurationError, Settings, load_settings
-from tenantry.db import make_engine, make_sessionmaker, transaction
-from tenantry.services import audit, demo, health, jobs, outbox, partners, tenants, users
-from tenantry.services.context import Context
-from tenantry.services.errors import ServiceError
+from tenantry.audit import chain as audit
+from tenantry.core.config import ConfigurationError, Settings, load_settings
+from tenantry.core.context import Context
+from tenantry.core.db import make_engine, make_sessionmaker, transaction
+from tenantry.core.errors import ServiceError
+from tenantry.directory import tenants, users
+from tenantry.operations import demo, outbox
+from tenantry.operations import sweeper as jobs
+from tenantry.partners import enrolment as partners
+from tenantry.support import health
 
 app = typer.Typer(
     help="Tenantry: multi-tenant administration with partner delegation.",

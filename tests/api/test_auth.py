@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.api.app import create_app
+from tenantry.identity.auth import hash_token
 from tenantry.models import ApiToken
-from tenantry.services.auth import hash_token
 from tests.conftest import PASSWORD, Api, FakeClock, Org, settings_for, sign_in, unique_label
 
 

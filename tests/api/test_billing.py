@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tenantry.roles import Role
+from tenantry.access.roles import Role
 from tests.conftest import FakeClock, Org, sign_in
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tenantry.config import Settings
+from tenantry.access.roles import Role
+from tenantry.core.config import Settings
 from tenantry.models import OutboxMessage, Relationship
-from tenantry.roles import Role
 from tests.conftest import (
     PASSWORD,
     Api,

@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tenantry.config import Settings
-from tenantry.db import transaction
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.core.db import transaction
+from tenantry.core.errors import Conflict
+from tenantry.directory import tenants
 from tenantry.models import OutboxMessage, Tenant
-from tenantry.services import partners, tenants
-from tenantry.services.context import Context
-from tenantry.services.errors import Conflict
+from tenantry.partners import enrolment as partners
 from tests.api.test_lifecycle import Agent, sweep
 from tests.conftest import (
     FakeClock,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tenantry.roles import Role
+from tenantry.access.roles import Role
 from tests.conftest import PASSWORD, Org, sign_in
 
 

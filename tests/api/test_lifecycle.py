@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tenantry.config import Settings
-from tenantry.db import transaction
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.core.db import transaction
 from tenantry.models import OutboxMessage
-from tenantry.services import jobs
-from tenantry.services.context import Context
+from tenantry.operations import sweeper as jobs
 from tests.conftest import Api, FakeClock, Inbox, Org, Partner, accepted, enrol_mfa, sign_in
 
 

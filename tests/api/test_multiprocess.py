@@ -15,9 +15,10 @@ import pyotp
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tenantry.config import Settings
-from tenantry.services import partners, tenants
-from tenantry.services.context import Context
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.directory import tenants
+from tenantry.partners import enrolment as partners
 from tests.conftest import PASSWORD, unique_label
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tenantry.access.roles import Role
 from tenantry.models import OutboxMessage, Relationship
-from tenantry.roles import Role
 from tests.conftest import PASSWORD, Api, Org, Partner, accepted, make_org, sign_in, unique_label
 
 

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from tenantry.access.roles import Role
 from tenantry.cli import app as cli_app
+from tenantry.identity.auth import hash_token
 from tenantry.models import ApiToken, AuditEvent, OutboxMessage
-from tenantry.roles import Role
-from tenantry.services.auth import hash_token
 from tests.conftest import (
     PASSWORD,
     Api,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tenantry.roles import Role
-from tenantry.services import health
-from tenantry.services.context import Context
+from tenantry.access.roles import Role
+from tenantry.core.context import Context
+from tenantry.support import health
 from tests.conftest import Org
 
 

@@ -42,17 +42,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry import access
-from tenantry.config import Settings
-from tenantry.models import AccessAssignment, Group, GroupMember, Relationship, User
-from tenantry.models.partners import LIVE_STATUSES
-from tenantry.roles import (
+from tenantry.access.roles import (
     DELEGATION_EXCLUSIONS,
     ROLE_PERMISSIONS,
     UNPRIVILEGED_ROLES,
     Permission,
     Role,
 )
-from tenantry.services.context import Principal
+from tenantry.core.config import Settings
+from tenantry.core.context import Principal
+from tenantry.models import AccessAssignment, Group, GroupMember, Relationship, User
+from tenantry.models.partners import LIVE_STATUSES
 from tests.conftest import (
     PASSWORD,
     Api,

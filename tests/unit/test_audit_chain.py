@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tenantry.audit import chain as audit
 from tenantry.models import AuditEvent
-from tenantry.services import audit
 from tests.conftest import Org, make_org
 
 

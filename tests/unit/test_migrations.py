@@ -7,7 +7,7 @@ from alembic import command
 from alembic.util.exc import CommandError
 from sqlalchemy import inspect, text
 
-from tenantry.db import make_engine
+from tenantry.core.db import make_engine
 from tenantry.migrations import alembic_config
 from tenantry.models import Base
 from tests.databases import fresh_database

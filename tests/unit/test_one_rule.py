@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry import access
-from tenantry.config import Settings
+from tenantry.access.roles import Permission, Role
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.core.errors import Forbidden, NotFound
 from tenantry.models import Tenant
-from tenantry.roles import Permission, Role
-from tenantry.services import partner_views
-from tenantry.services.context import Context
-from tenantry.services.errors import Forbidden, NotFound
+from tenantry.partners import views as partner_views
 from tests import factories
 
 STATUSES = ["approval_pending", "active", "expiring", "expired", "terminated"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tenantry.config import Settings
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
 from tenantry.models import OutboxMessage
-from tenantry.services import outbox
-from tenantry.services.context import Context
+from tenantry.operations import outbox
 from tests.conftest import Inbox
 
 

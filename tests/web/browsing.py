@@ -8,7 +8,7 @@ import time
 import pyotp
 from playwright.sync_api import Page, expect
 
-from tenantry.services.demo import DEMO_PASSWORD
+from tenantry.operations.demo import DEMO_PASSWORD
 
 SUFFIX = "tenantry.test"
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tenantry.services.demo import DEMO_PASSWORD
-from tenantry.services.partner_blocks import REQUESTS_REFUSED
+from tenantry.operations.demo import DEMO_PASSWORD
+from tenantry.partners.blocks import REQUESTS_REFUSED
 from tests.conftest import Api
 from tests.web.browsing import SUFFIX, confirm, enrol_mfa, nav, sign_in
 

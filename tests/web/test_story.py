@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tenantry.services.demo import DEMO_PASSWORD
+from tenantry.operations.demo import DEMO_PASSWORD
 from tests.web.browsing import SUFFIX, confirm, enrol_mfa, nav, sign_in
 
 pytestmark = pytest.mark.slow

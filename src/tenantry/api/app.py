@@ -29,11 +29,11 @@ from tenantry.api.routes import (
     tenants,
     users,
 )
-from tenantry.clock import utcnow
-from tenantry.config import Settings, load_settings
-from tenantry.db import make_engine, make_sessionmaker, transaction
-from tenantry.services import jobs
-from tenantry.services.context import Context
+from tenantry.core.clock import utcnow
+from tenantry.core.config import Settings, load_settings
+from tenantry.core.context import Context
+from tenantry.core.db import make_engine, make_sessionmaker, transaction
+from tenantry.operations import sweeper as jobs
 
 API_PREFIX = "/api/v1"
 # On every response: pages run only the package's own scripts and styles, can't be framed

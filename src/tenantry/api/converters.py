@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from tenantry.access.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
 from tenantry.api.schemas import (
     CustomerOut,
     LicenseCount,
@@ -16,11 +17,11 @@ from tenantry.api.schemas import (
     ServiceMessageOut,
     TrialTermsIO,
 )
+from tenantry.core.context import Context
 from tenantry.models import Offer, Relationship, Tenant
-from tenantry.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
-from tenantry.services import health, offers
-from tenantry.services.context import Context
-from tenantry.services.partner_views import CustomerSummary
+from tenantry.partners import offers
+from tenantry.partners.views import CustomerSummary
+from tenantry.support import health
 
 
 def described(roles: list[str]) -> list[RoleDescribed]:

@@ -10,11 +10,11 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from tenantry.clock import utcnow
-from tenantry.config import Settings
-from tenantry.services import auth
-from tenantry.services.context import Context
-from tenantry.services.errors import Forbidden, Unauthenticated
+from tenantry.core.clock import utcnow
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.core.errors import Forbidden, Unauthenticated
+from tenantry.identity import auth
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

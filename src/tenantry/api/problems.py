@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tenantry.services.errors import ServiceError, TooManyRequests, Unauthenticated
+from tenantry.core.errors import ServiceError, TooManyRequests, Unauthenticated
 
 log = logging.getLogger("tenantry.api")
 MEDIA_TYPE = "application/problem+json"

@@ -17,9 +17,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from tenantry.db import transaction
-from tenantry.services.context import Context
-from tenantry.services.errors import Conflict, InvalidInput
+from tenantry.core.context import Context
+from tenantry.core.db import transaction
+from tenantry.core.errors import Conflict, InvalidInput
 
 log = logging.getLogger("tenantry.api")
 

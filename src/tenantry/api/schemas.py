@@ -8,8 +8,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from tenantry.roles import AgentLevel, Role
-from tenantry.services.pagination import Page
+from tenantry.access.roles import AgentLevel, Role
+from tenantry.core.pagination import Page
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from alembic import context
 
-from tenantry.db import make_engine
+from tenantry.core.db import make_engine
 from tenantry.models import Base
 from tenantry.models.base import UTCDateTime
 

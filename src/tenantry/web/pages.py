@@ -19,13 +19,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantry import access
+from tenantry.access.roles import ROLE_PLAIN_WORDS, Role
 from tenantry.api.deps import new_context
 from tenantry.api.routing import TransactionalRoute
+from tenantry.core.context import Context
+from tenantry.core.errors import Forbidden, ServiceError
+from tenantry.directory import tenants
+from tenantry.identity import auth
 from tenantry.models import Tenant
-from tenantry.roles import ROLE_PLAIN_WORDS, Role
-from tenantry.services import auth, tenants
-from tenantry.services.context import Context
-from tenantry.services.errors import Forbidden, ServiceError
 from tenantry.web import session as web_session
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

@@ -11,8 +11,9 @@ from fastapi import Query
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
 from tenantry.api.schemas import ActorOut, AuditEventOut, ItemList
+from tenantry.audit import chain as audit
+from tenantry.audit import log as audit_log
 from tenantry.models import AuditEvent
-from tenantry.services import audit, audit_log
 
 api = router("audit")
 

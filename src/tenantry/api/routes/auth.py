@@ -18,8 +18,9 @@ from tenantry.api.schemas import (
     TotpEnrolmentIn,
     TotpEnrolmentOut,
 )
-from tenantry.services import auth, partners
-from tenantry.services import signup as signup_service
+from tenantry.identity import auth
+from tenantry.partners import enrolment as partners
+from tenantry.partners import signup as signup_service
 
 api = router("sign-in")
 

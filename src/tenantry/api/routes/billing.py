@@ -16,9 +16,9 @@ from tenantry.api.schemas import (
     SubscriptionIn,
     SubscriptionOut,
 )
+from tenantry.billing import subscriptions as billing
+from tenantry.core.context import Context
 from tenantry.models import LicenseAssignment, Sku, Subscription
-from tenantry.services import billing
-from tenantry.services.context import Context
 
 api = router("subscriptions")
 

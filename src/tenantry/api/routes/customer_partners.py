@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Header, Response
 
+from tenantry.access.roles import Role
 from tenantry.api.converters import contact, described, etag
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
@@ -18,8 +19,9 @@ from tenantry.api.schemas import (
     PartnerPolicyIO,
     RelationshipPatch,
 )
-from tenantry.roles import Role
-from tenantry.services import partner_blocks, relationships, tenants
+from tenantry.directory import tenants
+from tenantry.partners import blocks as partner_blocks
+from tenantry.partners import relationships
 
 api = router("partner relationships")
 

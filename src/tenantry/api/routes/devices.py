@@ -9,7 +9,7 @@ from fastapi import Response
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
 from tenantry.api.schemas import DeviceIn, DeviceOut, DevicePatch, ItemList, page_of
-from tenantry.services import devices
+from tenantry.directory import devices
 
 api = router("devices")
 

@@ -10,8 +10,8 @@ from fastapi import Path, Response
 from tenantry.api.deps import Ctx
 from tenantry.api.routes import router
 from tenantry.api.schemas import DomainIn, DomainOut, ItemList, VerificationRecord
+from tenantry.directory import domains
 from tenantry.models import Domain
-from tenantry.services import domains
 
 api = router("domains")
 DomainName = Annotated[str, Path(min_length=1, max_length=253)]

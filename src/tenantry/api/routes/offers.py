@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import Path
 
+from tenantry.access.roles import Role
 from tenantry.api.converters import contact, described, purchase_of, relationship_out, trial_of
 from tenantry.api.deps import AnonymousCtx, Ctx
 from tenantry.api.routes import router
 from tenantry.api.schemas import OfferPublicOut, RelationshipOut
-from tenantry.roles import Role
-from tenantry.services import offers
+from tenantry.partners import offers
 
 api = router("offers")
 Token = Annotated[str, Path(min_length=1, max_length=200)]

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Header, Query, Response
 
+from tenantry.access.roles import ROLE_NAMES, AgentLevel
 from tenantry.api.converters import (
     contact,
     customer_out,
@@ -41,10 +42,11 @@ from tenantry.api.schemas import (
     RelationshipStatus,
     ServiceRequestOut,
 )
+from tenantry.core.context import Context
 from tenantry.models import User
-from tenantry.roles import ROLE_NAMES, AgentLevel
-from tenantry.services import offers, partner_views, partners, relationships
-from tenantry.services.context import Context
+from tenantry.partners import enrolment as partners
+from tenantry.partners import offers, relationships
+from tenantry.partners import views as partner_views
 
 api = router("partner center")
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
+from tenantry.access.roles import ROLE_DESCRIPTIONS, ROLE_NAMES, ROLE_PERMISSIONS, Role
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
 from tenantry.api.schemas import ItemList, RoleAssignmentIn, RoleAssignmentOut, RoleOut, page_of
-from tenantry.roles import ROLE_DESCRIPTIONS, ROLE_NAMES, ROLE_PERMISSIONS, Role
-from tenantry.services import role_assignments
+from tenantry.directory import role_assignments
 
 api = router("roles")
 

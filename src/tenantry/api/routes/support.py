@@ -19,7 +19,7 @@ from tenantry.api.schemas import (
     ServiceRequestPatch,
     page_of,
 )
-from tenantry.services import support
+from tenantry.support import requests as support
 
 api = router("service requests")
 

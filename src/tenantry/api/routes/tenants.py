@@ -12,9 +12,10 @@ from tenantry.api.schemas import (
     TenantOut,
     TenantPatch,
 )
+from tenantry.core.context import Context
+from tenantry.directory import tenants
 from tenantry.models import Tenant
-from tenantry.services import health, tenants
-from tenantry.services.context import Context
+from tenantry.support import health
 
 api = router("tenants")
 

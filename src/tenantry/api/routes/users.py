@@ -22,7 +22,7 @@ from tenantry.api.schemas import (
     UserPatch,
     page_of,
 )
-from tenantry.services import groups, users
+from tenantry.directory import groups, users
 
 api = router("directory")
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tenantry.services.tenants import name_key
+from tenantry.directory.tenants import name_key
 
 revision: str = "0004"
 down_revision: str | None = "0003"

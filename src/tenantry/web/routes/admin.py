@@ -10,20 +10,16 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry import access
-from tenantry.roles import DELEGATION_EXCLUSIONS, PERMISSION_WORDS, Permission, Role
-from tenantry.services import (
-    audit,
-    audit_log,
-    billing,
-    health,
-    partner_blocks,
-    relationships,
-    role_assignments,
-    support,
-    tenants,
-    users,
-)
-from tenantry.services.errors import InvalidInput
+from tenantry.access.roles import DELEGATION_EXCLUSIONS, PERMISSION_WORDS, Permission, Role
+from tenantry.audit import chain as audit
+from tenantry.audit import log as audit_log
+from tenantry.billing import subscriptions as billing
+from tenantry.core.errors import InvalidInput
+from tenantry.directory import role_assignments, tenants, users
+from tenantry.partners import blocks as partner_blocks
+from tenantry.partners import relationships
+from tenantry.support import health
+from tenantry.support import requests as support
 from tenantry.web.pages import (
     Posted,
     SignedIn,

@@ -9,9 +9,10 @@ import segno
 from fastapi import Request
 from fastapi.responses import Response
 
+from tenantry.core.errors import InvalidInput, Unauthenticated
+from tenantry.identity import auth
 from tenantry.models import Tenant, User
-from tenantry.services import auth, partners
-from tenantry.services.errors import InvalidInput, Unauthenticated
+from tenantry.partners import enrolment as partners
 from tenantry.web import session as web_session
 from tenantry.web.pages import MaybeSignedIn, Posted, SignedIn, redirect, render, router
 

@@ -8,7 +8,7 @@ import uuid
 from fastapi import Request
 from fastapi.responses import Response
 
-from tenantry.services import domains
+from tenantry.directory import domains
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()

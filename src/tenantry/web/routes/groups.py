@@ -8,8 +8,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry import access
-from tenantry.roles import Permission
-from tenantry.services import groups, role_assignments, users
+from tenantry.access.roles import Permission
+from tenantry.directory import groups, role_assignments, users
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()

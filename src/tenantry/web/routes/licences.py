@@ -8,8 +8,9 @@ import uuid
 from fastapi import Request
 from fastapi.responses import Response
 
-from tenantry.services import billing, users
-from tenantry.services.errors import InvalidInput
+from tenantry.billing import subscriptions as billing
+from tenantry.core.errors import InvalidInput
+from tenantry.directory import users
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()

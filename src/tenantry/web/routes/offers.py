@@ -7,9 +7,12 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry import access
-from tenantry.roles import Permission
-from tenantry.services import auth, billing, offers, partner_blocks, signup
-from tenantry.services.errors import InvalidInput
+from tenantry.access.roles import Permission
+from tenantry.billing import subscriptions as billing
+from tenantry.core.errors import InvalidInput
+from tenantry.identity import auth
+from tenantry.partners import blocks as partner_blocks
+from tenantry.partners import offers, signup
 from tenantry.web import session as web_session
 from tenantry.web.pages import MaybeSignedIn, Posted, SignedIn, redirect, render, router
 

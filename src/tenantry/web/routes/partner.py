@@ -10,9 +10,12 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import Response
 
-from tenantry.roles import AgentLevel, Role
-from tenantry.services import offers, partner_views, partners, relationships, tenants, users
-from tenantry.services.errors import InvalidInput
+from tenantry.access.roles import AgentLevel, Role
+from tenantry.core.errors import InvalidInput
+from tenantry.directory import tenants, users
+from tenantry.partners import enrolment as partners
+from tenantry.partners import offers, relationships
+from tenantry.partners import views as partner_views
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
 
 pages = router()

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry.models.support import REQUEST_STATUSES, SEVERITIES
-from tenantry.services import support
+from tenantry.support import requests as support
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()

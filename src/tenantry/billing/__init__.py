@@ -1,0 +1,1 @@
+"""The SKU catalogue, subscriptions, trials and licences."""

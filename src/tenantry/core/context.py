@@ -1,0 +1,66 @@
+"""Who is asking, from where, and when: passed to every service function."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from tenantry.core.clock import utcnow
+from tenantry.core.config import Settings
+
+if TYPE_CHECKING:
+    from tenantry.access import Decision
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user, as established from a bearer token for this request."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_principal_name: str
+    display_name: str
+    mfa: bool
+    must_change_password: bool
+    token_id: uuid.UUID | None = None
+
+
+@dataclass
+class Context:
+    session: Session
+    settings: Settings
+    principal: Principal | None = None
+    request_id: str | None = None
+    client_address: str | None = None
+    now: datetime = field(default_factory=utcnow)
+    # Work that must survive a rolled-back request (denied-attempt audits, throttle counts):
+    # run by the caller in a fresh transaction after the rollback.
+    after_rollback: list[Callable[[Context], None]] = field(default_factory=list)
+    decisions: dict[uuid.UUID, Decision] = field(default_factory=dict)
+    # tenant -> (partner tenant, relationship) when this request acts there on behalf.
+    on_behalf: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]] = field(
+        default_factory=dict
+    )
+
+    def require_principal(self) -> Principal:
+        from tenantry.core.errors import Unauthenticated
+
+        if self.principal is None:
+            raise Unauthenticated("Sign in first.")
+        return self.principal
+
+    def with_session(self, session: Session) -> Context:
+        """The same caller on another session (for after-rollback work)."""
+        return Context(
+            session=session,
+            settings=self.settings,
+            principal=self.principal,
+            request_id=self.request_id,
+            client_address=self.client_address,
+            now=self.now,
+        )

@@ -1,0 +1,288 @@
+"""Users of a tenant: create, read, update (display name, enabled), delete, reset password."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select, update
+
+from tenantry import access
+from tenantry.access.roles import Permission
+from tenantry.audit import chain as audit
+from tenantry.core.context import Context
+from tenantry.core.errors import Conflict, InvalidInput, NotFound
+from tenantry.core.pagination import Page, paginate
+from tenantry.core.scoped import get_scoped
+from tenantry.directory.role_assignments import ensure_global_admin_remains
+from tenantry.identity import auth, passwords
+from tenantry.models import Domain, LicenseAssignment, Subscription, User
+from tenantry.partners import notifications
+
+LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._'+-]{0,62}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: User
+    temporary_password: str | None
+
+
+def normalise_upn(ctx: Context, tenant_id: uuid.UUID, upn: str) -> str:
+    """Lower-case ``name@domain`` whose domain is a verified domain of the tenant."""
+    upn = upn.strip().lower()
+    local, sep, domain = upn.rpartition("@")
+    if not sep or not LOCAL_PART.match(local) or ".." in local:
+        raise InvalidInput("A user principal name looks like name@domain.", slug="invalid-upn")
+    ok = ctx.session.scalar(
+        select(Domain.id).where(
+            Domain.tenant_id == tenant_id, Domain.name == domain, Domain.status == "verified"
+        )
+    )
+    if not ok:
+        raise InvalidInput(
+            f"{domain} is not a verified domain of this organisation.", slug="invalid-upn"
+        )
+    return upn
+
+
+def list_users(
+    ctx: Context, tenant_id: uuid.UUID, *, search: str | None, cursor: str | None, limit: int
+) -> Page[User]:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    stmt: Select[User] = select(User).where(User.tenant_id == tenant_id)
+    if search:
+        term = search.strip().lower()
+        stmt = stmt.where(
+            or_(
+                User.user_principal_name.startswith(term, autoescape=True),
+                func.lower(User.display_name).contains(term, autoescape=True),
+            )
+        )
+    return paginate(ctx.session, stmt, [User.user_principal_name], cursor, limit)
+
+
+def get_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    return get_scoped(ctx.session, User, user_id, tenant_id, "User")
+
+
+def find_by_upn(ctx: Context, tenant_id: uuid.UUID, upn: str) -> User:
+    """The tenant's user with this user name: pages let people type a name, not paste an id."""
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    name = upn.strip().lower()
+    user = ctx.session.scalar(
+        select(User).where(User.tenant_id == tenant_id, User.user_principal_name == name)
+    )
+    if user is None:
+        raise NotFound(f"There is no user {name or '(empty)'} in this organisation.")
+    return user
+
+
+def create_user(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    *,
+    user_principal_name: str,
+    display_name: str,
+    password: str | None,
+    must_change_password: bool = True,
+) -> CreatedUser:
+    access.require(ctx, tenant_id, Permission.USERS_CREATE)
+    upn = normalise_upn(ctx, tenant_id, user_principal_name)
+    if not display_name.strip():
+        raise InvalidInput("A user needs a display name.")
+    if ctx.session.scalar(select(User.id).where(User.user_principal_name == upn)):
+        raise Conflict(f"{upn} is already taken.", slug="duplicate-upn")
+    temporary = None
+    if password is None:
+        temporary = password = passwords.temporary_password()
+        must_change_password = True
+    else:
+        passwords.check_policy(password)
+    user = User(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        user_principal_name=upn,
+        display_name=display_name.strip(),
+        password_hash=passwords.hash_password(ctx.settings, password),
+        must_change_password=must_change_password,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(user)
+    ctx.session.flush()
+    audit.record(ctx, tenant_id, "user.create", f"user:{user.id}", details={"upn": upn})
+    return CreatedUser(user, temporary)
+
+
+def update_user(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    display_name: str | None,
+    enabled: bool | None,
+) -> User:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    access.require_on_user(ctx, tenant_id, Permission.USERS_UPDATE, user)
+    changed: list[str] = []
+    if display_name is not None:
+        if not display_name.strip():
+            raise InvalidInput("A user needs a display name.")
+        user.display_name = display_name.strip()
+        changed.append("display_name")
+    if enabled is not None and enabled != user.enabled:
+        if not enabled and user.id == ctx.require_principal().user_id:
+            raise Conflict("You can't disable your own account.", slug="self")
+        user.enabled = enabled
+        changed.append("enabled")
+        if not enabled:
+            auth.revoke_user_tokens(ctx, user.id)
+            ensure_global_admin_remains(ctx, tenant_id)
+    user.updated_at = ctx.now
+    action = "user.update"
+    if enabled is not None and "enabled" in changed:
+        action = "user.enable" if enabled else "user.disable"
+    audit.record(
+        ctx,
+        tenant_id,
+        action,
+        f"user:{user.id}",
+        details={"upn": user.user_principal_name, "fields": changed},
+    )
+    return user
+
+
+def delete_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    access.require_on_user(ctx, tenant_id, Permission.USERS_DELETE, user)
+    if user.id == ctx.require_principal().user_id:
+        raise Conflict("You can't delete your own account.", slug="self")
+    # Free the seats this user held.
+    held = select(LicenseAssignment.subscription_id).where(LicenseAssignment.user_id == user.id)
+    ctx.session.execute(
+        update(Subscription)
+        .where(Subscription.id.in_(held))
+        .values(assigned=Subscription.assigned - 1)
+        .execution_options(synchronize_session=False)
+    )
+    upn = user.user_principal_name
+    ctx.session.delete(user)
+    ensure_global_admin_remains(ctx, tenant_id)
+    audit.record(ctx, tenant_id, "user.delete", f"user:{user_id}", details={"upn": upn})
+
+
+def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """A temporary password the user must change at next sign-in; their tokens end now. The
+    second factor is kept: a new password alone never opens an account that had one.
+
+    On behalf of a customer, a privileged user's password is reset only when it has a second
+    factor (else the partner would hold the whole account), and the customer's other Global
+    Administrators are told by e-mail."""
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    decision = access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
+    because = access.privileged_because(ctx.session, user) if decision.delegated else None
+    if because is not None and not user.mfa_enabled:
+        raise access.deny(
+            ctx,
+            decision,
+            Permission.USERS_RESET_PASSWORD,
+            f"Denied: {user.user_principal_name} {because} and has no second factor, so a "
+            "password set on behalf would hand over the whole account. "
+            f"{decision.tenant_name}'s own administrators can reset it.",
+        )
+    temporary = passwords.temporary_password()
+    user.password_hash = passwords.hash_password(ctx.settings, temporary)
+    user.must_change_password = True
+    user.totp_pending_secret = None  # an enrolment begun before the reset is not finished after it
+    user.updated_at = ctx.now
+    auth.revoke_user_tokens(ctx, user.id)
+    audit.record(
+        ctx,
+        tenant_id,
+        "user.reset_password",
+        f"user:{user.id}",
+        details={"upn": user.user_principal_name},
+    )
+    if because is not None:
+        notifications.privileged_password_reset_on_behalf(ctx, tenant_id, user)
+    return temporary
+
+
+# --- second factors -----------------------------------------------------------------------
+# A lost factor is reset by the tenant's own administrators (or the operator, by CLI), never
+# on behalf: a partner that could reset both a password and the factor would hold the whole
+# account. Resetting needs users.update; a privileged user's factor needs
+# users.manage_privileged (a Password Administrator, whose reset password plus a factor
+# reset would hand over an account, can do neither).
+
+RESET_MFA_PERMISSION = Permission.USERS_UPDATE
+
+
+def may_reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user: User) -> bool:
+    """What the user page asks before it shows the button (the reset itself decides)."""
+    decision = access.decide(ctx, tenant_id)
+    if decision.delegated or not decision.allows(RESET_MFA_PERMISSION):
+        return False
+    if not auth.has_second_factor(user):
+        return False
+    return decision.allows(Permission.USERS_MANAGE_PRIVILEGED) or (
+        access.privileged_because(ctx.session, user) is None
+    )
+
+
+def reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """Remove the user's second factors and end its sessions; it signs in with its password
+    and enrols again. Refused on behalf (explained, audited); the user is told by e-mail."""
+    decision = access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    if decision.delegated:
+        raise access.deny(
+            ctx,
+            decision,
+            RESET_MFA_PERMISSION,
+            "Denied: a second factor is never reset on behalf of a customer (with a password "
+            "reset it would hand the whole account to the partner). "
+            f"{decision.tenant_name}'s own administrators can reset it.",
+        )
+    access.require_on_user(ctx, tenant_id, RESET_MFA_PERMISSION, user)
+    ctx.session.refresh(user, with_for_update=True)
+    _reset(ctx, user, by=ctx.require_principal().user_principal_name)
+    return user
+
+
+def operator_reset_second_factor(ctx: Context, upn: str) -> User:
+    """The operator's recovery (``tenantry user reset-mfa``): any user, audited as the
+    operator in the user's tenant."""
+    name = upn.strip().lower()
+    user = ctx.session.scalar(
+        select(User).where(User.user_principal_name == name).with_for_update()
+    )
+    if user is None:
+        raise NotFound(f"There is no user {name or '(empty)'}.")
+    _reset(ctx, user, by="the operator")
+    return user
+
+
+def _reset(ctx: Context, user: User, *, by: str) -> None:
+    if not auth.has_second_factor(user):
+        raise Conflict(
+            f"{user.user_principal_name} has no second factor to reset.", slug="no-second-factor"
+        )
+    auth.remove_second_factors(ctx, user)
+    audit.record(
+        ctx,
+        user.tenant_id,
+        "user.reset_mfa",
+        f"user:{user.id}",
+        details={
+            "upn": user.user_principal_name,
+            "by": "operator" if ctx.principal is None else "admin",
+        },
+    )
+    notifications.second_factor_reset(ctx, user, by)

@@ -1,0 +1,137 @@
+"""The relationship lifecycle, run by itself: ``serve`` calls ``run_once`` periodically and
+``tenantry jobs run-once`` does it by hand.
+
+Each step is one conditional ``UPDATE ... RETURNING`` whose WHERE names the state it leaves,
+so a row moves once however many processes sweep at the same time (on PostgreSQL the second
+updater re-checks the WHERE after the first commits; SQLite serialises writers). Running it
+again changes nothing. Outbox delivery claims rows with ``SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, and_, select, update
+
+from tenantry.access.roles import Role
+from tenantry.audit import chain as audit
+from tenantry.core.context import Context
+from tenantry.models import Relationship
+from tenantry.operations import outbox
+from tenantry.partners import notifications, relationships
+
+EXPIRING_WINDOW = timedelta(days=30)
+AUTO_EXTEND = timedelta(days=180)
+# Auto-extending relationships are extended when they end within this window (the sweeper
+# runs every few minutes), so their agents never meet a lapse.
+EXTEND_AHEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    pending_expired: int
+    extended: int
+    expiring: int
+    expired: int
+
+
+def _transition(
+    ctx: Context, condition: ColumnElement[bool], values: dict[str, object]
+) -> list[Relationship]:
+    ids = list(
+        ctx.session.scalars(
+            update(Relationship)
+            .where(condition)
+            .values(version=Relationship.version + 1, **values)
+            .returning(Relationship.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not ids:
+        return []
+    return list(
+        ctx.session.scalars(
+            select(Relationship)
+            .where(Relationship.id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def sweep_relationships(ctx: Context) -> SweepReport:
+    now = ctx.now
+    pending = _transition(
+        ctx,
+        and_(Relationship.status == "approval_pending", Relationship.pending_expires_at <= now),
+        {"status": "expired"},
+    )
+    for relationship in pending:
+        audit.record(
+            ctx,
+            relationship.partner_tenant_id,
+            "partner.relationship.expire",
+            f"relationship:{relationship.id}",
+            details={"was": "approval_pending"},
+            partner_tenant_id=relationship.partner_tenant_id,
+            relationship_id=relationship.id,
+        )
+
+    # Auto-extend a little BEFORE the end, so access never lapses between sweeps; a
+    # relationship past its end is not live (access.py) and is never resurrected here. Never
+    # with Global Administrator: refused when set, and checked again here.
+    extendable = and_(
+        Relationship.status.in_(("active", "expiring")),
+        Relationship.auto_extend,
+        Relationship.ends_at > now,
+        Relationship.ends_at <= now + EXTEND_AHEAD,
+    )
+    extended = []
+    for relationship in ctx.session.scalars(select(Relationship).where(extendable)):
+        if Role.GLOBAL_ADMINISTRATOR.value in relationship.roles:
+            continue
+        assert relationship.ends_at is not None
+        extended += _transition(
+            ctx,
+            and_(Relationship.id == relationship.id, extendable),
+            {
+                "status": "active",
+                "ends_at": relationship.ends_at + AUTO_EXTEND,
+                "expiring_notified_at": None,
+            },
+        )
+    for relationship in extended:
+        relationships.audit_both(ctx, relationship, "partner.relationship.extend")
+
+    # Whatever has passed its end expires now, auto-extend or not: nothing is resurrected.
+    expired = _transition(
+        ctx,
+        and_(Relationship.status.in_(("active", "expiring")), Relationship.ends_at <= now),
+        {"status": "expired"},
+    )
+    for relationship in expired:
+        relationships.audit_both(ctx, relationship, "partner.relationship.expire")
+        notifications.relationship_expired(ctx, relationship)
+
+    expiring = _transition(
+        ctx,
+        and_(
+            Relationship.status == "active",
+            Relationship.ends_at > now,
+            Relationship.ends_at <= now + EXPIRING_WINDOW,
+            ~Relationship.auto_extend,
+        ),
+        {"status": "expiring", "expiring_notified_at": now},
+    )
+    for relationship in expiring:
+        relationships.audit_both(ctx, relationship, "partner.relationship.expiring")
+        notifications.relationship_expiring(ctx, relationship)
+    return SweepReport(len(pending), len(extended), len(expiring), len(expired))
+
+
+def run_once(ctx: Context) -> tuple[SweepReport, int]:
+    """Sweep relationships, then deliver e-mail (when SMTP is configured)."""
+    report = sweep_relationships(ctx)
+    ctx.session.flush()
+    sent = outbox.deliver_pending(ctx)
+    return report, sent

@@ -1,0 +1,68 @@
+"""Service health: the operator posts status and messages; tenants read them."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tenantry import access
+from tenantry.access.roles import Permission
+from tenantry.core.context import Context
+from tenantry.core.errors import InvalidInput, NotFound
+from tenantry.models import Service, ServiceMessage
+from tenantry.models.health import HEALTH_STATUSES
+
+RECENT = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    service: Service
+    messages: list[ServiceMessage]
+
+
+def overview(ctx: Context) -> list[ServiceHealth]:
+    services = list(ctx.session.scalars(select(Service).order_by(Service.name)))
+    recent = ctx.session.scalars(
+        select(ServiceMessage)
+        .where(ServiceMessage.posted_at >= ctx.now - RECENT)
+        .order_by(ServiceMessage.posted_at.desc())
+        .limit(200)
+    )
+    by_service: dict[str, list[ServiceMessage]] = defaultdict(list)
+    for message in recent:
+        by_service[message.service_id].append(message)
+    return [ServiceHealth(s, by_service[s.id]) for s in services]
+
+
+def tenant_health(ctx: Context, tenant_id: uuid.UUID) -> list[ServiceHealth]:
+    access.require(ctx, tenant_id, Permission.HEALTH_READ)
+    return overview(ctx)
+
+
+def set_status(ctx: Context, service: str, status: str, message: str | None) -> Service:
+    """Operator action (CLI): change a service's status and post a message about it."""
+    if status not in HEALTH_STATUSES:
+        raise InvalidInput(f"Status is one of: {', '.join(HEALTH_STATUSES)}.")
+    row = ctx.session.scalar(
+        select(Service).where(
+            (Service.id == service.lower()) | (func.lower(Service.name) == service.lower())
+        )
+    )
+    if row is None:
+        names = ", ".join(ctx.session.scalars(select(Service.id).order_by(Service.id)))
+        raise NotFound(f"No service '{service}'. Services: {names}.")
+    row.status, row.updated_at = status, ctx.now
+    ctx.session.add(
+        ServiceMessage(
+            service_id=row.id,
+            status=status,
+            message=message or f"{row.name} is {status}.",
+            posted_at=ctx.now,
+        )
+    )
+    return row
