@@ -34,7 +34,7 @@ from rich.table import Table
 from sqlalchemy import insert, text
 
 from tenantry import access
-from tenantry.api.app import create_app
+from tenantry.app import create_app
 from tenantry.core.config import Settings
 from tenantry.core.context import Principal
 from tenantry.identity.auth import TOKEN_PREFIX, hash_token

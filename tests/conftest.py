@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.access.roles import Role
-from tenantry.api.app import create_app
+from tenantry.app import create_app
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.db import make_engine, make_sessionmaker

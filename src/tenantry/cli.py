@@ -113,7 +113,7 @@ def serve(
 
     load_settings()  # fail early on bad configuration
     uvicorn.run(
-        "tenantry.api.app:create_app",
+        "tenantry.app:create_app",
         factory=True,
         host=host,
         port=port,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tenantry.api.app import create_app
+from tenantry.app import create_app
 from tests.conftest import FakeClock, Org, settings_for, unique_label
 from tests.dns_server import LoopbackDns, free_udp_port
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
-from tenantry.api.app import create_app
+from tenantry.app import create_app
 from tenantry.web import session as web_session
 from tests.conftest import PASSWORD, FakeClock, Org, enrol_mfa, make_org, settings_for
 

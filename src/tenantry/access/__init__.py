@@ -391,9 +391,12 @@ def explain(
 def decide(ctx: Context, tenant_id: uuid.UUID) -> Decision:
     """The decision for the request's principal, computed once per request and tenant."""
     principal = ctx.require_principal()
-    if tenant_id not in ctx.decisions:
-        ctx.decisions[tenant_id] = permissions(ctx.session, principal, tenant_id, ctx.now)
-    return ctx.decisions[tenant_id]
+    decision: Decision | None = ctx.decisions.get(tenant_id)
+    if decision is None:
+        decision = ctx.decisions[tenant_id] = permissions(
+            ctx.session, principal, tenant_id, ctx.now
+        )
+    return decision
 
 
 def require(ctx: Context, tenant_id: uuid.UUID, permission: Permission) -> Decision:

@@ -1,1 +1,43 @@
-"""The public HTTP API (DESIGN §5): thin routers over the service functions."""
+"""The HTTP API under /api/v1 (the contract of docs/architecture.md §5): thin routes over
+the domain services, RFC 9457 problems for every refusal."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tenantry.api import problems
+from tenantry.api.routes import (
+    audit,
+    auth,
+    billing,
+    customer_partners,
+    devices,
+    domains,
+    offers,
+    partner,
+    roles,
+    support,
+    tenants,
+    users,
+)
+
+PREFIX = "/api/v1"
+
+
+def install(app: FastAPI) -> None:
+    problems.install(app)
+    for module in (
+        auth,
+        tenants,
+        users,
+        roles,
+        domains,
+        billing,
+        support,
+        devices,
+        audit,
+        customer_partners,
+        offers,
+        partner,
+    ):
+        app.include_router(module.api, prefix=PREFIX)

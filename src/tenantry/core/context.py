@@ -6,15 +6,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
-
-if TYPE_CHECKING:
-    from tenantry.access import Decision
+from tenantry.core.errors import Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -41,15 +39,15 @@ class Context:
     # Work that must survive a rolled-back request (denied-attempt audits, throttle counts):
     # run by the caller in a fresh transaction after the rollback.
     after_rollback: list[Callable[[Context], None]] = field(default_factory=list)
-    decisions: dict[uuid.UUID, Decision] = field(default_factory=dict)
+    # The access decision per tenant, made once per request (``access.decide``; typed loosely
+    # so that core knows nothing of access).
+    decisions: dict[uuid.UUID, Any] = field(default_factory=dict)
     # tenant -> (partner tenant, relationship) when this request acts there on behalf.
     on_behalf: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]] = field(
         default_factory=dict
     )
 
     def require_principal(self) -> Principal:
-        from tenantry.core.errors import Unauthenticated
-
         if self.principal is None:
             raise Unauthenticated("Sign in first.")
         return self.principal

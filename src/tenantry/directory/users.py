@@ -15,10 +15,10 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
+from tenantry.directory import notices
 from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.identity import auth, passwords
 from tenantry.models import Domain, LicenseAssignment, Subscription, User
-from tenantry.partners import notifications
 
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._'+-]{0,62}[a-z0-9])?$")
 
@@ -210,7 +210,7 @@ def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> st
         details={"upn": user.user_principal_name},
     )
     if because is not None:
-        notifications.privileged_password_reset_on_behalf(ctx, tenant_id, user)
+        notices.privileged_password_reset_on_behalf(ctx, tenant_id, user)
     return temporary
 
 
@@ -285,4 +285,4 @@ def _reset(ctx: Context, user: User, *, by: str) -> None:
             "by": "operator" if ctx.principal is None else "admin",
         },
     )
-    notifications.second_factor_reset(ctx, user, by)
+    notices.second_factor_reset(ctx, user, by)

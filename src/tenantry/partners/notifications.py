@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy import select
-
 from tenantry.access.roles import ROLE_NAMES, Role
 from tenantry.core.context import Context
-from tenantry.directory import tenants
-from tenantry.directory.role_assignments import global_admin_ids
-from tenantry.models import Relationship, Tenant, User
-from tenantry.operations import outbox
-
-
-def admin_addresses(ctx: Context, tenant_id: uuid.UUID) -> list[str]:
-    """A tenant's Global Administrators and its technical contact."""
-    ids = global_admin_ids(ctx, tenant_id)
-    addresses = list(
-        ctx.session.scalars(
-            select(User.user_principal_name)
-            .where(User.id.in_(ids))
-            .order_by(User.user_principal_name)
-        )
-    )
-    tenant = ctx.session.get(Tenant, tenant_id)
-    if (
-        tenant
-        and tenant.technical_contact_email
-        and tenant.technical_contact_email not in addresses
-    ):
-        addresses.append(tenant.technical_contact_email)
-    return addresses
-
-
-def _send(ctx: Context, tenant_id: uuid.UUID, subject: str, body: str) -> None:
-    for address in admin_addresses(ctx, tenant_id):
-        outbox.enqueue(ctx, recipient=address, subject=subject, body=body, tenant_id=tenant_id)
+from tenantry.directory import notices, tenants
+from tenantry.models import Relationship, Tenant
 
 
 def _names(ctx: Context, relationship: Relationship) -> tuple[str, str]:
@@ -58,7 +27,7 @@ def _roles(relationship: Relationship) -> str:
 def relationship_accepted(ctx: Context, relationship: Relationship) -> None:
     partner, customer = _names(ctx, relationship)
     ends = relationship.ends_at.date().isoformat() if relationship.ends_at else "-"
-    _send(
+    notices.tell_admins(
         ctx,
         relationship.partner_tenant_id,
         f"{customer} accepted your offer",
@@ -70,7 +39,7 @@ def relationship_accepted(ctx: Context, relationship: Relationship) -> None:
 def relationship_terminated(ctx: Context, relationship: Relationship, by: str) -> None:
     partner, customer = _names(ctx, relationship)
     if by == "customer":
-        _send(
+        notices.tell_admins(
             ctx,
             relationship.partner_tenant_id,
             f"{customer} removed {partner} as partner",
@@ -78,7 +47,7 @@ def relationship_terminated(ctx: Context, relationship: Relationship, by: str) -
             f"{relationship.id}). Your agents can no longer administer {customer}.",
         )
     else:
-        _send(
+        notices.tell_admins(
             ctx,
             relationship.customer_tenant_id,
             f"{partner} ended its delegated administration",
@@ -95,13 +64,13 @@ def relationship_expiring(ctx: Context, relationship: Relationship) -> None:
         f" ends on {ends}. To continue, the partner sends a new offer for the customer's "
         "Global Administrator to accept."
     )
-    _send(
+    notices.tell_admins(
         ctx,
         relationship.partner_tenant_id,
         f"Delegated administration of {customer} ends on {ends}",
         body,
     )
-    _send(
+    notices.tell_admins(
         ctx,
         relationship.customer_tenant_id,
         f"{partner}'s delegated administration ends on {ends}",
@@ -112,39 +81,19 @@ def relationship_expiring(ctx: Context, relationship: Relationship) -> None:
 def relationship_expired(ctx: Context, relationship: Relationship) -> None:
     partner, customer = _names(ctx, relationship)
     body = f"The delegated administration of {customer} by {partner} has ended."
-    _send(
+    notices.tell_admins(
         ctx, relationship.partner_tenant_id, f"Delegated administration of {customer} ended", body
     )
-    _send(ctx, relationship.customer_tenant_id, f"{partner}'s delegated administration ended", body)
-
-
-def privileged_password_reset_on_behalf(ctx: Context, tenant_id: uuid.UUID, user: User) -> None:
-    """A partner reset an administrator's password: the customer's other Global
-    Administrators should know at once (the second factor was kept)."""
-    principal = ctx.require_principal()
-    partner = ctx.session.get(Tenant, principal.tenant_id)
-    body = (
-        f"{principal.user_principal_name} of your partner {partner.name if partner else '?'} "
-        f"reset the password of {user.user_principal_name}, who holds administrative power in "
-        "your organisation. Its second factor was kept. If you did not expect this, remove "
-        "the partner in Partner relationships and reset the password again."
+    notices.tell_admins(
+        ctx, relationship.customer_tenant_id, f"{partner}'s delegated administration ended", body
     )
-    for address in admin_addresses(ctx, tenant_id):
-        if address != user.user_principal_name:
-            outbox.enqueue(
-                ctx,
-                recipient=address,
-                subject=f"A partner reset the password of {user.user_principal_name}",
-                body=body,
-                tenant_id=tenant_id,
-            )
 
 
 def request_sent(ctx: Context, relationship: Relationship, url: str) -> None:
     """A partner asks this customer for delegated administration: its Global
     Administrators hear of it (the request waits for them under Partner relationships)."""
     partner, customer = _names(ctx, relationship)
-    _send(
+    notices.tell_admins(
         ctx,
         relationship.customer_tenant_id,
         f"{partner} asks to administer {customer}",
@@ -165,35 +114,22 @@ def terms_changed(ctx: Context, relationship: Relationship, by: str) -> None:
         f"{state} (relationship {relationship.id})."
     )
     if by == "customer":
-        _send(ctx, relationship.partner_tenant_id, f"{customer} turned auto-extend {state}", body)
+        notices.tell_admins(
+            ctx, relationship.partner_tenant_id, f"{customer} turned auto-extend {state}", body
+        )
     else:
-        _send(ctx, relationship.customer_tenant_id, f"{partner} turned auto-extend {state}", body)
+        notices.tell_admins(
+            ctx, relationship.customer_tenant_id, f"{partner} turned auto-extend {state}", body
+        )
 
 
 def partner_unenrolled(ctx: Context, relationship: Relationship) -> None:
     partner, customer = _names(ctx, relationship)
-    _send(
+    notices.tell_admins(
         ctx,
         relationship.customer_tenant_id,
         f"{partner} is no longer a partner",
         f"{partner} has left the partner program. Its delegated administration of {customer} "
         f"(relationship {relationship.id}) has ended; its agents can no longer administer "
         "your organisation.",
-    )
-
-
-def second_factor_reset(ctx: Context, user: User, by: str) -> None:
-    """The user learns at once that its factor is gone (and can raise the alarm if it did
-    not ask for this)."""
-    outbox.enqueue(
-        ctx,
-        recipient=user.user_principal_name,
-        subject="Your two-step verification was reset",
-        body=(
-            f"{by} reset the two-step verification of {user.user_principal_name}, and every "
-            "session of the account was ended. Sign in with your password and turn two-step "
-            "verification on again in Your account. If you did not ask for this, tell your "
-            "administrators at once."
-        ),
-        tenant_id=user.tenant_id,
     )

@@ -1,4 +1,7 @@
-"""The ASGI application: API under /api/v1, request ids, problem+json errors."""
+"""The application factory: one ASGI app composed of the API (``tenantry.api``, under
+/api/v1) and the web UI (``tenantry.web``), with what every response shares (request ids,
+security headers) and the lifecycle sweeper. The only module that imports both adapters
+(docs/architecture.md §1)."""
 
 from __future__ import annotations
 
@@ -12,30 +15,15 @@ from urllib.parse import unquote
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from tenantry import __version__, web
+from tenantry import __version__, api, web
 from tenantry.api import problems
 from tenantry.api.deps import request_id
-from tenantry.api.routes import (
-    audit,
-    auth,
-    billing,
-    customer_partners,
-    devices,
-    domains,
-    offers,
-    partner,
-    roles,
-    support,
-    tenants,
-    users,
-)
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings, load_settings
 from tenantry.core.context import Context
 from tenantry.core.db import make_engine, make_sessionmaker, transaction
 from tenantry.operations import sweeper as jobs
 
-API_PREFIX = "/api/v1"
 # On every response: pages run only the package's own scripts and styles, can't be framed
 # (clickjacking a "Remove partner" button), and send no address to other sites.
 SECURITY_HEADERS = {
@@ -96,7 +84,7 @@ def create_app(
         title="Tenantry",
         version=__version__,
         description="Multi-tenant administration with partner delegated administration.",
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        openapi_url=f"{api.PREFIX}/openapi.json",
         docs_url=None,  # served by the web UI from vendored assets (no CDN)
         redoc_url=None,
         lifespan=lifespan,
@@ -107,22 +95,7 @@ def create_app(
     app.state.sessions = make_sessionmaker(engine)
     if clock is not None:
         app.state.clock = clock
-    problems.install(app)
-    for module in (
-        auth,
-        tenants,
-        users,
-        roles,
-        domains,
-        billing,
-        support,
-        devices,
-        audit,
-        customer_partners,
-        offers,
-        partner,
-    ):
-        app.include_router(module.api, prefix=API_PREFIX)
+    api.install(app)
 
     @app.middleware("http")
     async def add_request_id(
