@@ -73,7 +73,7 @@ def offer_out(ctx: Context, offer: Offer, partner: Tenant) -> OfferOut:
         customer_tenant_id=offer.customer_tenant_id,
         trial=trial_of(offer),
         purchase=purchase_of(offer),
-        status=offer.status,  # type: ignore[arg-type]
+        status=offer.status,
         created_at=offer.created_at,
         expires_at=offer.expires_at,
     )
@@ -84,7 +84,7 @@ def relationship_out(relationship: Relationship) -> RelationshipOut:
         id=relationship.id,
         partner_tenant_id=relationship.partner_tenant_id,
         customer_tenant_id=relationship.customer_tenant_id,
-        status=relationship.status,  # type: ignore[arg-type]
+        status=relationship.status,
         roles=[Role(r) for r in relationship.roles],
         duration=offers.format_duration(relationship.duration_days),
         auto_extend=relationship.auto_extend,
@@ -106,7 +106,7 @@ def customer_out(summary: CustomerSummary) -> CustomerOut:
         tenant_id=summary.tenant.id,
         name=summary.tenant.name,
         default_domain=summary.default_domain,
-        relationship_status=summary.relationship_status,  # type: ignore[arg-type]
+        relationship_status=summary.relationship_status,
         ends_at=summary.ends_at,
         health=summary.health,  # type: ignore[arg-type]
         licenses=(

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.core.pagination import Page
+from tenantry.models.partners import OfferStatus, RelationshipStatus
+from tenantry.partners.views import LookupMatch
 
 T = TypeVar("T")
 
@@ -469,7 +471,7 @@ class OfferOut(BaseModel):
     customer_tenant_id: uuid.UUID | None
     trial: TrialTermsIO | None
     purchase: PurchaseTermsIO | None
-    status: Literal["active", "disabled"]
+    status: OfferStatus
     created_at: datetime
     expires_at: datetime | None
 
@@ -490,9 +492,6 @@ class OfferPublicOut(BaseModel):
     partner_default_domain: str = Field(
         default="", description="The partner's verified default domain: names can look alike."
     )
-
-
-RelationshipStatus = Literal["approval_pending", "active", "expiring", "expired", "terminated"]
 
 
 class RelationshipOut(BaseModel):
@@ -620,7 +619,7 @@ class DashboardOut(BaseModel):
 class LookupHitOut(BaseModel):
     tenant_id: uuid.UUID
     tenant_name: str
-    match_type: Literal["tenant", "domain", "user"]
+    match_type: LookupMatch
     match: str
 
 

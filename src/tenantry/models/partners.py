@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -17,9 +18,46 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.models.base import Base, uuid_pk
+from tenantry.models.base import Base, EnumText, uuid_pk
 
-LIVE_STATUSES = ("active", "expiring")
+
+class OfferStatus(StrEnum):
+    """A disabled offer's link no longer works (410), and its waiting request is withdrawn."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class OfferKind(StrEnum):
+    """Derived from the columns (``is_classic``, ``customer_tenant_id``), never stored: the
+    classic offer gives the agent groups their classic roles, an offer for one customer
+    waits for that customer's approval."""
+
+    CLASSIC = "classic"
+    REUSABLE = "reusable"
+    FOR_ONE_CUSTOMER = "for_one_customer"
+
+
+class RelationshipStatus(StrEnum):
+    APPROVAL_PENDING = "approval_pending"
+    ACTIVE = "active"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+
+
+class Party(StrEnum):
+    """Who acted on a relationship (ended it, changed its terms): either side, or the operator
+    who unenrolled the partner."""
+
+    CUSTOMER = "customer"
+    PARTNER = "partner"
+    OPERATOR = "operator"
+
+
+# Live: its agents may act (until ends_at). Open: live, or a request waiting for approval.
+LIVE_STATUSES = frozenset({RelationshipStatus.ACTIVE, RelationshipStatus.EXPIRING})
+OPEN_STATUSES = frozenset({RelationshipStatus.APPROVAL_PENDING, *LIVE_STATUSES})
 
 
 class Offer(Base):
@@ -51,10 +89,18 @@ class Offer(Base):
     trial_days: Mapped[int | None]
     purchase_sku_id: Mapped[str | None] = mapped_column(ForeignKey("skus.id"))
     purchase_seats: Mapped[int | None]
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[OfferStatus] = mapped_column(
+        EnumText(OfferStatus, 16), default=OfferStatus.ACTIVE
+    )
     created_by_user_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
+
+    @property
+    def kind(self) -> OfferKind:
+        if self.customer_tenant_id is not None:
+            return OfferKind.FOR_ONE_CUSTOMER
+        return OfferKind.CLASSIC if self.is_classic else OfferKind.REUSABLE
 
 
 class Relationship(Base):
@@ -98,7 +144,7 @@ class Relationship(Base):
     )
     offer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))
     roles: Mapped[list[str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(24))
+    status: Mapped[RelationshipStatus] = mapped_column(EnumText(RelationshipStatus, 24))
     duration_days: Mapped[int]
     auto_extend: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
@@ -107,7 +153,7 @@ class Relationship(Base):
     pending_expires_at: Mapped[datetime | None]
     expiring_notified_at: Mapped[datetime | None]
     terminated_at: Mapped[datetime | None]
-    terminated_by: Mapped[str | None] = mapped_column(String(16))
+    terminated_by: Mapped[Party | None] = mapped_column(EnumText(Party, 16))
     approved_by_user_id: Mapped[uuid.UUID | None]
     # Bumped on every change: the ETag that PATCH's If-Match must carry.
     version: Mapped[int] = mapped_column(default=1)

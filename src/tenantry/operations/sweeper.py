@@ -18,6 +18,7 @@ from tenantry.access.roles import Role
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.models import Relationship
+from tenantry.models.partners import LIVE_STATUSES, RelationshipStatus
 from tenantry.operations import outbox
 from tenantry.partners import notifications, relationships
 
@@ -63,8 +64,11 @@ def sweep_relationships(ctx: Context) -> SweepReport:
     now = ctx.now
     pending = _transition(
         ctx,
-        and_(Relationship.status == "approval_pending", Relationship.pending_expires_at <= now),
-        {"status": "expired"},
+        and_(
+            Relationship.status == RelationshipStatus.APPROVAL_PENDING,
+            Relationship.pending_expires_at <= now,
+        ),
+        {"status": RelationshipStatus.EXPIRED},
     )
     for relationship in pending:
         audit.record(
@@ -72,7 +76,7 @@ def sweep_relationships(ctx: Context) -> SweepReport:
             relationship.partner_tenant_id,
             "partner.relationship.expire",
             f"relationship:{relationship.id}",
-            details={"was": "approval_pending"},
+            details={"was": RelationshipStatus.APPROVAL_PENDING.value},
             partner_tenant_id=relationship.partner_tenant_id,
             relationship_id=relationship.id,
         )
@@ -81,7 +85,7 @@ def sweep_relationships(ctx: Context) -> SweepReport:
     # relationship past its end is not live (access.py) and is never resurrected here. Never
     # with Global Administrator: refused when set, and checked again here.
     extendable = and_(
-        Relationship.status.in_(("active", "expiring")),
+        Relationship.status.in_(LIVE_STATUSES),
         Relationship.auto_extend,
         Relationship.ends_at > now,
         Relationship.ends_at <= now + EXTEND_AHEAD,
@@ -95,7 +99,7 @@ def sweep_relationships(ctx: Context) -> SweepReport:
             ctx,
             and_(Relationship.id == relationship.id, extendable),
             {
-                "status": "active",
+                "status": RelationshipStatus.ACTIVE,
                 "ends_at": relationship.ends_at + AUTO_EXTEND,
                 "expiring_notified_at": None,
             },
@@ -106,8 +110,8 @@ def sweep_relationships(ctx: Context) -> SweepReport:
     # Whatever has passed its end expires now, auto-extend or not: nothing is resurrected.
     expired = _transition(
         ctx,
-        and_(Relationship.status.in_(("active", "expiring")), Relationship.ends_at <= now),
-        {"status": "expired"},
+        and_(Relationship.status.in_(LIVE_STATUSES), Relationship.ends_at <= now),
+        {"status": RelationshipStatus.EXPIRED},
     )
     for relationship in expired:
         relationships.audit_both(ctx, relationship, "partner.relationship.expire")
@@ -116,12 +120,12 @@ def sweep_relationships(ctx: Context) -> SweepReport:
     expiring = _transition(
         ctx,
         and_(
-            Relationship.status == "active",
+            Relationship.status == RelationshipStatus.ACTIVE,
             Relationship.ends_at > now,
             Relationship.ends_at <= now + EXPIRING_WINDOW,
             ~Relationship.auto_extend,
         ),
-        {"status": "expiring", "expiring_notified_at": now},
+        {"status": RelationshipStatus.EXPIRING, "expiring_notified_at": now},
     )
     for relationship in expiring:
         relationships.audit_both(ctx, relationship, "partner.relationship.expiring")

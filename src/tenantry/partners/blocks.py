@@ -26,6 +26,7 @@ from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.directory import tenants
 from tenantry.models import PartnerBlock, Relationship, Tenant
+from tenantry.models.partners import Party, RelationshipStatus
 from tenantry.partners import relationships
 
 REQUESTS_REFUSED = (
@@ -171,8 +172,8 @@ def _decline_pending(ctx: Context, tenant_id: uuid.UUID, partner_id: uuid.UUID) 
         select(Relationship).where(
             Relationship.customer_tenant_id == tenant_id,
             Relationship.partner_tenant_id == partner_id,
-            Relationship.status == "approval_pending",
+            Relationship.status == RelationshipStatus.APPROVAL_PENDING,
         )
     ).all()
     for relationship in pending:
-        relationships.terminate(ctx, relationship, "customer")
+        relationships.terminate(ctx, relationship, Party.CUSTOMER)

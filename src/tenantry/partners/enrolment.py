@@ -15,7 +15,12 @@ from tenantry.core.errors import Conflict, Forbidden
 from tenantry.directory import tenants
 from tenantry.directory.role_assignments import global_admin_ids
 from tenantry.models import AccessAssignment, Group, GroupMember, Offer, Relationship, Tenant, User
-from tenantry.models.partners import LIVE_STATUSES
+from tenantry.models.partners import (
+    LIVE_STATUSES,
+    OfferStatus,
+    Party,
+    RelationshipStatus,
+)
 from tenantry.partners import notifications
 
 ADMIN_AGENTS = "Admin agents"
@@ -129,15 +134,18 @@ def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
     if not tenant.is_partner:
         raise Conflict(f"{tenant.name} is not a partner.", slug="not-a-partner")
     moved: dict[str, list[uuid.UUID]] = {}
-    for was, action in ((LIVE_STATUSES, "terminate"), (("approval_pending",), "withdraw")):
+    for was, action in (
+        (LIVE_STATUSES, "terminate"),
+        ({RelationshipStatus.APPROVAL_PENDING}, "withdraw"),
+    ):
         moved[action] = list(
             ctx.session.scalars(
                 update(Relationship)
                 .where(Relationship.partner_tenant_id == tenant.id, Relationship.status.in_(was))
                 .values(
-                    status="terminated",
+                    status=RelationshipStatus.TERMINATED,
                     terminated_at=ctx.now,
-                    terminated_by="operator",
+                    terminated_by=Party.OPERATOR,
                     version=Relationship.version + 1,
                 )
                 .returning(Relationship.id)
@@ -147,8 +155,8 @@ def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
     disabled = list(
         ctx.session.scalars(
             update(Offer)
-            .where(Offer.partner_tenant_id == tenant.id, Offer.status == "active")
-            .values(status="disabled")
+            .where(Offer.partner_tenant_id == tenant.id, Offer.status == OfferStatus.ACTIVE)
+            .values(status=OfferStatus.DISABLED)
             .returning(Offer.id)
             .execution_options(synchronize_session=False)
         )

@@ -6,6 +6,7 @@ from tenantry.access.roles import ROLE_NAMES, Role
 from tenantry.core.context import Context
 from tenantry.directory import notices, tenants
 from tenantry.models import Relationship, Tenant
+from tenantry.models.partners import Party
 
 
 def _names(ctx: Context, relationship: Relationship) -> tuple[str, str]:
@@ -36,9 +37,9 @@ def relationship_accepted(ctx: Context, relationship: Relationship) -> None:
     )
 
 
-def relationship_terminated(ctx: Context, relationship: Relationship, by: str) -> None:
+def relationship_terminated(ctx: Context, relationship: Relationship, by: Party) -> None:
     partner, customer = _names(ctx, relationship)
-    if by == "customer":
+    if by == Party.CUSTOMER:
         notices.tell_admins(
             ctx,
             relationship.partner_tenant_id,
@@ -105,7 +106,7 @@ def request_sent(ctx: Context, relationship: Relationship, url: str) -> None:
     )
 
 
-def terms_changed(ctx: Context, relationship: Relationship, by: str) -> None:
+def terms_changed(ctx: Context, relationship: Relationship, by: Party) -> None:
     """A change of terms is told to the other side."""
     partner, customer = _names(ctx, relationship)
     state = "on" if relationship.auto_extend else "off"
@@ -113,7 +114,7 @@ def terms_changed(ctx: Context, relationship: Relationship, by: str) -> None:
         f"Auto-extend of the delegated administration of {customer} by {partner} is now "
         f"{state} (relationship {relationship.id})."
     )
-    if by == "customer":
+    if by == Party.CUSTOMER:
         notices.tell_admins(
             ctx, relationship.partner_tenant_id, f"{customer} turned auto-extend {state}", body
         )

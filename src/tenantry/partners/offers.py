@@ -30,6 +30,7 @@ from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.directory import tenants
 from tenantry.models import Offer, Relationship, Sku, Tenant
+from tenantry.models.partners import OfferKind, OfferStatus, RelationshipStatus
 from tenantry.partners import blocks as partner_blocks
 from tenantry.partners import enrolment as partners
 from tenantry.partners import notifications, relationships
@@ -179,7 +180,7 @@ def create_offer(
         trial_days=trial.days if trial else None,
         purchase_sku_id=purchase.sku_id if purchase else None,
         purchase_seats=purchase.seats if purchase else None,
-        status="active",
+        status=OfferStatus.ACTIVE,
         created_by_user_id=ctx.require_principal().user_id,
         created_at=ctx.now,
         expires_at=ctx.now + timedelta(days=PENDING_DAYS) if customer_tenant_id else None,
@@ -224,7 +225,7 @@ def _open_request(ctx: Context, offer: Offer) -> None:
         select(Relationship.id).where(
             Relationship.partner_tenant_id == offer.partner_tenant_id,
             Relationship.customer_tenant_id == offer.customer_tenant_id,
-            Relationship.status == "approval_pending",
+            Relationship.status == RelationshipStatus.APPROVAL_PENDING,
         )
     )
     if pending is not None:
@@ -250,8 +251,8 @@ def get_offer(ctx: Context, offer_id: uuid.UUID) -> Offer:
 
 def update_offer(ctx: Context, offer_id: uuid.UUID, *, enabled: bool | None) -> Offer:
     offer = get_offer(ctx, offer_id)
-    if enabled is not None and (offer.status == "active") != enabled:
-        offer.status = "active" if enabled else "disabled"
+    if enabled is not None and (offer.status == OfferStatus.ACTIVE) != enabled:
+        offer.status = OfferStatus.ACTIVE if enabled else OfferStatus.DISABLED
         if not enabled:
             relationships.withdraw_pending(ctx, offer)
         audit.record(
@@ -271,7 +272,7 @@ def find_by_token(ctx: Context, token: str) -> Offer:
     offer = ctx.session.scalar(select(Offer).where(Offer.token_hash == digest))
     if offer is None or not hmac.compare_digest(offer.token_hash, digest):
         raise NotFound("This offer does not exist.", slug="unknown-offer")
-    if offer.status != "active":
+    if offer.status != OfferStatus.ACTIVE:
         raise Gone("The partner has withdrawn this offer.", slug="offer-disabled")
     if offer.expires_at is not None and offer.expires_at <= ctx.now:
         raise Gone("This offer has expired; ask the partner for a new one.", slug="offer-expired")
@@ -315,7 +316,7 @@ def accept(ctx: Context, token: str) -> Relationship:
     partner = ctx.session.get(Tenant, offer.partner_tenant_id)
     assert partner is not None
     partner_blocks.ensure_may_accept(ctx, customer_id, partner)
-    if offer.customer_tenant_id is not None:
+    if offer.kind == OfferKind.FOR_ONE_CUSTOMER:
         relationship = relationships.activate_pending(ctx, offer, customer_id)
     else:
         relationship = _open_reusable(ctx, offer, customer_id)

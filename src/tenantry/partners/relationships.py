@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Select, delete, select, update
 
@@ -41,11 +41,15 @@ from tenantry.models import (
     Tenant,
     User,
 )
-from tenantry.models.partners import LIVE_STATUSES
+from tenantry.models.partners import (
+    LIVE_STATUSES,
+    OPEN_STATUSES,
+    OfferKind,
+    Party,
+    RelationshipStatus,
+)
 from tenantry.partners import enrolment as partners
 from tenantry.partners import notifications
-
-OPEN_STATUSES = ("approval_pending", *LIVE_STATUSES)
 
 
 def check_auto_extend(auto_extend: bool, roles: list[str] | list[Role]) -> None:
@@ -71,7 +75,9 @@ def audit_both(ctx: Context, relationship: Relationship, action: str, **details:
         )
 
 
-def _new(ctx: Context, offer: Offer, customer_id: uuid.UUID, status: str) -> Relationship:
+def _new(
+    ctx: Context, offer: Offer, customer_id: uuid.UUID, status: RelationshipStatus
+) -> Relationship:
     relationship = Relationship(
         id=uuid.uuid4(),
         partner_tenant_id=offer.partner_tenant_id,
@@ -83,7 +89,7 @@ def _new(ctx: Context, offer: Offer, customer_id: uuid.UUID, status: str) -> Rel
         auto_extend=offer.auto_extend,
         created_at=ctx.now,
     )
-    if status == "active":
+    if status == RelationshipStatus.ACTIVE:
         relationship.activated_at = ctx.now
         relationship.ends_at = ctx.now + timedelta(days=offer.duration_days)
         relationship.approved_by_user_id = ctx.require_principal().user_id
@@ -97,13 +103,13 @@ def _new(ctx: Context, offer: Offer, customer_id: uuid.UUID, status: str) -> Rel
 def open_pending(ctx: Context, offer: Offer) -> Relationship:
     """An offer for one customer waits for that customer's approval (90 days)."""
     assert offer.customer_tenant_id is not None
-    relationship = _new(ctx, offer, offer.customer_tenant_id, "approval_pending")
+    relationship = _new(ctx, offer, offer.customer_tenant_id, RelationshipStatus.APPROVAL_PENDING)
     audit_both(ctx, relationship, "partner.relationship.request", roles=offer.roles)
     return relationship
 
 
 def open_active(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Relationship:
-    relationship = _new(ctx, offer, customer_id, "active")
+    relationship = _new(ctx, offer, customer_id, RelationshipStatus.ACTIVE)
     audit_both(ctx, relationship, "partner.relationship.accept", roles=offer.roles)
     return relationship
 
@@ -128,11 +134,11 @@ def activate_pending(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Rela
         .where(
             Relationship.offer_id == offer.id,
             Relationship.customer_tenant_id == customer_id,
-            Relationship.status == "approval_pending",
+            Relationship.status == RelationshipStatus.APPROVAL_PENDING,
         )
         .values(
             # The terms are the offer's, as the customer was shown them on the offer page.
-            status="active",
+            status=RelationshipStatus.ACTIVE,
             roles=list(offer.roles),
             duration_days=offer.duration_days,
             auto_extend=offer.auto_extend,
@@ -158,11 +164,14 @@ def withdraw_pending(ctx: Context, offer: Offer) -> None:
     withdrawn = list(
         ctx.session.scalars(
             update(Relationship)
-            .where(Relationship.offer_id == offer.id, Relationship.status == "approval_pending")
+            .where(
+                Relationship.offer_id == offer.id,
+                Relationship.status == RelationshipStatus.APPROVAL_PENDING,
+            )
             .values(
-                status="terminated",
+                status=RelationshipStatus.TERMINATED,
                 terminated_at=ctx.now,
-                terminated_by="partner",
+                terminated_by=Party.PARTNER,
                 version=Relationship.version + 1,
             )
             .returning(Relationship.id)
@@ -182,7 +191,7 @@ def create_default_assignments(ctx: Context, offer: Offer, relationship: Relatio
     groups = partners.agent_groups(ctx, offer.partner_tenant_id)
     wanted: dict[AgentLevel, list[str]] = (
         {level: [spec.classic_role.value] for level, spec in partners.AGENT_GROUPS.items()}
-        if offer.is_classic
+        if offer.kind == OfferKind.CLASSIC
         else {AgentLevel.FULL: list(relationship.roles)}
     )
     for level, roles in wanted.items():
@@ -199,14 +208,12 @@ def create_default_assignments(ctx: Context, offer: Offer, relationship: Relatio
     ctx.session.flush()
 
 
-def terminate(
-    ctx: Context, relationship: Relationship, by: Literal["partner", "customer"]
-) -> Relationship:
+def terminate(ctx: Context, relationship: Relationship, by: Party) -> Relationship:
     ended = ctx.session.execute(
         update(Relationship)
         .where(Relationship.id == relationship.id, Relationship.status.in_(OPEN_STATUSES))
         .values(
-            status="terminated",
+            status=RelationshipStatus.TERMINATED,
             terminated_at=ctx.now,
             terminated_by=by,
             version=Relationship.version + 1,
@@ -302,9 +309,13 @@ def patch_for_customer(
     check_auto_extend(auto_extend, relationship.roles)
     _set_auto_extend(ctx, relationship, auto_extend)
     audit_both(
-        ctx, relationship, "partner.relationship.update", auto_extend=auto_extend, by="customer"
+        ctx,
+        relationship,
+        "partner.relationship.update",
+        auto_extend=auto_extend,
+        by=Party.CUSTOMER,
     )
-    notifications.terms_changed(ctx, relationship, by="customer")
+    notifications.terms_changed(ctx, relationship, by=Party.CUSTOMER)
     return relationship, partner
 
 
@@ -313,7 +324,7 @@ def remove_by_customer(ctx: Context, tenant_id: uuid.UUID, relationship_id: uuid
     relationship = ctx.session.get(Relationship, relationship_id)
     if relationship is None or relationship.customer_tenant_id != tenant_id:
         raise NotFound("Partner relationship not found.")
-    terminate(ctx, relationship, "customer")
+    terminate(ctx, relationship, Party.CUSTOMER)
 
 
 @dataclass(frozen=True)
@@ -376,7 +387,7 @@ def get_for_partner(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
 def for_partner(
     ctx: Context,
     *,
-    status: str | None,
+    status: RelationshipStatus | None,
     customer_tenant_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
@@ -440,18 +451,23 @@ def patch_for_partner(
     if auto_extend:
         raise Forbidden(CONSENT_NEEDED, slug="customer-consent-needed")
     _set_auto_extend(ctx, relationship, False)
-    if relationship.status == "approval_pending" and relationship.offer_id is not None:
+    if (
+        relationship.status == RelationshipStatus.APPROVAL_PENDING
+        and relationship.offer_id is not None
+    ):
         # The request's offer page shows what accepting gives: keep it true.
         offer = ctx.session.get(Offer, relationship.offer_id)
         if offer is not None and offer.customer_tenant_id == relationship.customer_tenant_id:
             offer.auto_extend = False
-    audit_both(ctx, relationship, "partner.relationship.update", auto_extend=False, by="partner")
-    notifications.terms_changed(ctx, relationship, by="partner")
+    audit_both(
+        ctx, relationship, "partner.relationship.update", auto_extend=False, by=Party.PARTNER
+    )
+    notifications.terms_changed(ctx, relationship, by=Party.PARTNER)
     return relationship
 
 
 def terminate_by_partner(ctx: Context, relationship_id: uuid.UUID) -> Relationship:
-    return terminate(ctx, get_for_partner(ctx, relationship_id), "partner")
+    return terminate(ctx, get_for_partner(ctx, relationship_id), Party.PARTNER)
 
 
 def list_assignments(ctx: Context, relationship_id: uuid.UUID) -> list[AccessAssignment]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
@@ -35,12 +36,15 @@ from tenantry.models import (
     Tenant,
     User,
 )
-from tenantry.models.partners import LIVE_STATUSES
+from tenantry.models.partners import LIVE_STATUSES, OPEN_STATUSES, RelationshipStatus
 from tenantry.partners import enrolment as partners
-from tenantry.partners.relationships import OPEN_STATUSES
 from tenantry.support import health
 
-STATUS_RANK = {"active": 1, "expiring": 2, "approval_pending": 3}
+STATUS_RANK = {
+    RelationshipStatus.ACTIVE: 1,
+    RelationshipStatus.EXPIRING: 2,
+    RelationshipStatus.APPROVAL_PENDING: 3,
+}
 RANKED_STATUS = {rank: status for status, rank in STATUS_RANK.items()}
 PAST_END_RANK = 8  # active or expiring, but past ends_at: not live, shown as expired
 OPEN_REQUEST = ("open", "in_progress")
@@ -88,7 +92,7 @@ class CustomerSummary:
     """One row of the customer list. A figure is None when the agent may not read it there."""
 
     tenant: Tenant
-    relationship_status: str
+    relationship_status: RelationshipStatus
     ends_at: datetime | None
     default_domain: str | None = None
     health: str | None = None
@@ -163,7 +167,7 @@ def _summary(row: Any, health_status: str) -> CustomerSummary:
     licensed = assigned is not None and seats is not None
     return CustomerSummary(
         tenant=tenant,
-        relationship_status=RANKED_STATUS.get(rank, "expired"),
+        relationship_status=RANKED_STATUS.get(rank, RelationshipStatus.EXPIRED),
         ends_at=ends_at,
         # A tenant always has a default domain; none here means it may not be read.
         default_domain=domain,
@@ -304,11 +308,19 @@ def access_in(ctx: Context, tenant_id: uuid.UUID) -> access.Decision:
     return access.decide(ctx, tenant_id)
 
 
+class LookupMatch(StrEnum):
+    """What a Find and Assist hit matched: the customer's name, a domain, or a user."""
+
+    TENANT = "tenant"
+    DOMAIN = "domain"
+    USER = "user"
+
+
 @dataclass(frozen=True)
 class LookupHit:
     tenant_id: uuid.UUID
     tenant_name: str
-    match_type: str
+    match_type: LookupMatch
     match: str
 
 
@@ -338,7 +350,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         .order_by(searchable(session, tenant_name))
         .limit(LOOKUP_LIMIT)
     ):
-        hits.append(LookupHit(tid, name, "tenant", name))
+        hits.append(LookupHit(tid, name, LookupMatch.TENANT, name))
     for tid, name, domain in session.execute(
         select(Domain.tenant_id, Tenant.name, Domain.name)
         .join(Tenant, Tenant.id == Domain.tenant_id)
@@ -349,7 +361,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         .order_by(searchable(session, Domain.name))
         .limit(LOOKUP_LIMIT)
     ):
-        hits.append(LookupHit(tid, name, "domain", domain))
+        hits.append(LookupHit(tid, name, LookupMatch.DOMAIN, domain))
     seen: set[str] = set()
     display_name = func.lower(User.display_name)
     for column in (User.user_principal_name, display_name):
@@ -362,7 +374,7 @@ def lookup(ctx: Context, query: str) -> list[LookupHit]:
         ):
             if upn not in seen:
                 seen.add(upn)
-                hits.append(LookupHit(tid, name, "user", upn))
+                hits.append(LookupHit(tid, name, LookupMatch.USER, upn))
     return hits
 
 

@@ -33,7 +33,7 @@ def _out(row: relationships.PartnerRow) -> CustomerRelationshipOut:
         partner=contact(row.partner),
         roles=[Role(x) for x in r.roles],
         roles_described=described(r.roles),
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,
         created_at=r.created_at,
         activated_at=r.activated_at,
         ends_at=r.ends_at,

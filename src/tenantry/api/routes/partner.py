@@ -279,7 +279,7 @@ def lookup(
             LookupHitOut(
                 tenant_id=h.tenant_id,
                 tenant_name=h.tenant_name,
-                match_type=h.match_type,  # type: ignore[arg-type]
+                match_type=h.match_type,
                 match=h.match,
             )
             for h in partner_views.lookup(ctx, q)

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import tenants, users
+from tenantry.models.partners import OfferKind
 from tenantry.partners import enrolment as partners
 from tenantry.partners import offers, relationships
 from tenantry.partners import views as partner_views
@@ -85,7 +86,7 @@ def offer_list(request: Request, ctx: SignedIn, cursor: str | None = None) -> Re
 
 @pages.post("/partner/offers")
 def make_offer(request: Request, ctx: SignedIn, form: Posted) -> Response:
-    if form.get("kind") == "classic":
+    if form.get("kind") == OfferKind.CLASSIC:
         offer = offers.create_offer(ctx)
     else:
         roles = ticked(form, "role:")
