@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -15,9 +15,11 @@ from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.errors import Forbidden, Unauthenticated
 from tenantry.identity import auth
+from tenantry.partners.relationships import NO_SUCH_VERSION
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+VERSION = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def request_id(request: Request) -> str:
@@ -90,3 +92,17 @@ SignedInCtx = Annotated[Context, Depends(signed_in_context)]
 Ctx = Annotated[Context, Depends(active_context)]
 Cursor = Annotated[str | None, Query(max_length=512, description="From next_cursor")]
 Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def if_match_version(
+    if_match: Annotated[str | None, Header(max_length=64)] = None,
+) -> int | None:
+    """The version an ``If-Match`` ETag names (``"3"``, ``W/"3"``); None without the header,
+    and a tag we never issued names no version, so it fails like a stale one."""
+    if if_match is None:
+        return None
+    tag = if_match.strip().strip('"').removeprefix("W/").strip('"')
+    return int(tag) if VERSION.fullmatch(tag) else NO_SUCH_VERSION
+
+
+IfMatchVersion = Annotated[int | None, Depends(if_match_version)]

@@ -12,8 +12,8 @@ from tenantry.billing import subscriptions as billing
 from tenantry.core.context import Context, Principal
 from tenantry.directory import tenants, users
 from tenantry.models import Domain, User
+from tenantry.partners import agents, offers
 from tenantry.partners import enrolment as partners
-from tenantry.partners import offers, relationships
 from tenantry.support import requests as support
 
 DEMO_PASSWORD = "Tenantry-Demo-2026"
@@ -100,7 +100,7 @@ def _create(ctx: Context) -> None:
         must_change_password=False,
     ).user
     partners.enroll(ctx, partner.tenant)
-    relationships.set_agent_access(as_partner, tech.id, AgentLevel.LIMITED)
+    agents.set_agent_access(as_partner, tech.id, AgentLevel.LIMITED)
 
     classic = offers.create_offer(as_partner)
     second = tenants.create_tenant(

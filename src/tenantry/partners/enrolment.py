@@ -15,12 +15,7 @@ from tenantry.core.errors import Conflict, Forbidden
 from tenantry.directory import tenants
 from tenantry.directory.role_assignments import global_admin_ids
 from tenantry.models import AccessAssignment, Group, GroupMember, Offer, Relationship, Tenant, User
-from tenantry.models.partners import (
-    LIVE_STATUSES,
-    OfferStatus,
-    Party,
-    RelationshipStatus,
-)
+from tenantry.models.partners import LIVE_STATUSES, OfferStatus, Party, RelationshipStatus
 from tenantry.partners import notifications
 
 ADMIN_AGENTS = "Admin agents"

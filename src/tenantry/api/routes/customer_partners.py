@@ -4,13 +4,12 @@ and its partner policy."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import Header, Response
+from fastapi import Response
 
 from tenantry.access.roles import Role
 from tenantry.api.converters import contact, described, etag
-from tenantry.api.deps import Ctx, Cursor, Limit
+from tenantry.api.deps import Ctx, Cursor, IfMatchVersion, Limit
 from tenantry.api.routes import router
 from tenantry.api.schemas import (
     CustomerRelationshipOut,
@@ -21,12 +20,13 @@ from tenantry.api.schemas import (
 )
 from tenantry.directory import tenants
 from tenantry.partners import blocks as partner_blocks
-from tenantry.partners import relationships
+from tenantry.partners import customer_side
+from tenantry.partners import policy as partner_policy
 
 api = router("partner relationships")
 
 
-def _out(row: relationships.PartnerRow) -> CustomerRelationshipOut:
+def _out(row: customer_side.PartnerRow) -> CustomerRelationshipOut:
     r = row.relationship
     return CustomerRelationshipOut(
         id=r.id,
@@ -48,15 +48,15 @@ def list_partner_relationships(
     tid: uuid.UUID, ctx: Ctx, cursor: Cursor = None, limit: Limit = 50
 ) -> ItemList[CustomerRelationshipOut]:
     """Every partner that holds (or asks for) delegated administration here, by name."""
-    page = relationships.for_customer(ctx, tid, cursor=cursor, limit=limit)
+    page = customer_side.for_customer(ctx, tid, cursor=cursor, limit=limit)
     return ItemList(items=[_out(row) for row in page.items], next_cursor=page.next_cursor)
 
 
 def _one(ctx: Ctx, tid: uuid.UUID, rid: uuid.UUID, response: Response) -> CustomerRelationshipOut:
-    relationship, partner = relationships.get_for_customer(ctx, tid, rid)
+    relationship, partner = customer_side.get_for_customer(ctx, tid, rid)
     domain = tenants.default_domain(ctx, partner.id)
     response.headers["ETag"] = etag(relationship)
-    return _out(relationships.PartnerRow(relationship, partner, domain))
+    return _out(customer_side.PartnerRow(relationship, partner, domain))
 
 
 @api.get("/tenants/{tid}/partner-relationships/{rid}", response_model=CustomerRelationshipOut)
@@ -74,11 +74,13 @@ def patch_partner_relationship(
     body: RelationshipPatch,
     ctx: Ctx,
     response: Response,
-    if_match: Annotated[str | None, Header(max_length=64)] = None,
+    expected_version: IfMatchVersion,
 ) -> CustomerRelationshipOut:
     """Turn auto-extend on or off (never on with Global Administrator). Needs ``If-Match``
     with the ETag you read (412 if it changed, 428 without it)."""
-    relationships.patch_for_customer(ctx, tid, rid, if_match=if_match, auto_extend=body.auto_extend)
+    customer_side.patch_for_customer(
+        ctx, tid, rid, expected_version=expected_version, auto_extend=body.auto_extend
+    )
     return _one(ctx, tid, rid, response)
 
 
@@ -86,7 +88,7 @@ def patch_partner_relationship(
 def remove_partner(tid: uuid.UUID, rid: uuid.UUID, ctx: Ctx) -> Response:
     """End a partner's delegated administration now; its agents are refused from the next
     request, and the partner is e-mailed."""
-    relationships.remove_by_customer(ctx, tid, rid)
+    customer_side.remove_by_customer(ctx, tid, rid)
     return Response(status_code=204)
 
 
@@ -123,7 +125,7 @@ def unblock_partner(tid: uuid.UUID, pid: uuid.UUID, ctx: Ctx) -> Response:
 
 @api.get("/tenants/{tid}/partner-policy", response_model=PartnerPolicyIO)
 def get_partner_policy(tid: uuid.UUID, ctx: Ctx) -> PartnerPolicyIO:
-    policy = relationships.get_policy(ctx, tid)
+    policy = partner_policy.get_policy(ctx, tid)
     return PartnerPolicyIO(
         blocked_permissions=policy.blocked_permissions,
         allow_privileged_roles=policy.allow_privileged_roles,
@@ -133,7 +135,7 @@ def get_partner_policy(tid: uuid.UUID, ctx: Ctx) -> PartnerPolicyIO:
 @api.put("/tenants/{tid}/partner-policy", response_model=PartnerPolicyIO)
 def put_partner_policy(tid: uuid.UUID, body: PartnerPolicyIO, ctx: Ctx) -> PartnerPolicyIO:
     """Permissions no partner may use here, whatever roles were approved."""
-    policy = relationships.set_policy(
+    policy = partner_policy.set_policy(
         ctx, tid, body.blocked_permissions, allow_privileged_roles=body.allow_privileged_roles
     )
     return PartnerPolicyIO(

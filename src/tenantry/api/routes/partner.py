@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Query, Response
+from fastapi import Query, Response
 
 from tenantry.access.roles import ROLE_NAMES, AgentLevel
 from tenantry.api.converters import (
@@ -17,7 +17,7 @@ from tenantry.api.converters import (
     offer_out,
     relationship_out,
 )
-from tenantry.api.deps import Ctx, Cursor, Limit
+from tenantry.api.deps import Ctx, Cursor, IfMatchVersion, Limit
 from tenantry.api.routes import router
 from tenantry.api.routes.audit import event_out
 from tenantry.api.routes.billing import subscription_out
@@ -44,8 +44,8 @@ from tenantry.api.schemas import (
 )
 from tenantry.core.context import Context
 from tenantry.models import User
+from tenantry.partners import agents, assignments, offers, partner_side
 from tenantry.partners import enrolment as partners
-from tenantry.partners import offers, relationships
 from tenantry.partners import views as partner_views
 
 api = router("partner center")
@@ -109,7 +109,7 @@ def list_relationships(
     status: Annotated[RelationshipStatus | None, Query()] = None,
     customer_tenant_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> ItemList[RelationshipOut]:
-    page = relationships.for_partner(
+    page = partner_side.for_partner(
         ctx, status=status, customer_tenant_id=customer_tenant_id, cursor=cursor, limit=limit
     )
     return ItemList(items=[relationship_out(r) for r in page.items], next_cursor=page.next_cursor)
@@ -117,7 +117,7 @@ def list_relationships(
 
 @api.get("/partner/relationships/{rid}", response_model=RelationshipOut)
 def get_relationship(rid: uuid.UUID, ctx: Ctx, response: Response) -> RelationshipOut:
-    relationship = relationships.get_for_partner(ctx, rid)
+    relationship = partner_side.get_for_partner(ctx, rid)
     response.headers["ETag"] = etag(relationship)
     return relationship_out(relationship)
 
@@ -128,11 +128,11 @@ def patch_relationship(
     body: RelationshipPatch,
     ctx: Ctx,
     response: Response,
-    if_match: Annotated[str | None, Header(max_length=64)] = None,
+    expected_version: IfMatchVersion,
 ) -> RelationshipOut:
     """Needs ``If-Match`` with the ETag you read (412 if it changed, 428 without it)."""
-    relationship = relationships.patch_for_partner(
-        ctx, rid, if_match=if_match, auto_extend=body.auto_extend
+    relationship = partner_side.patch_for_partner(
+        ctx, rid, expected_version=expected_version, auto_extend=body.auto_extend
     )
     response.headers["ETag"] = etag(relationship)
     return relationship_out(relationship)
@@ -140,7 +140,7 @@ def patch_relationship(
 
 @api.post("/partner/relationships/{rid}/terminate", response_model=RelationshipOut)
 def terminate_relationship(rid: uuid.UUID, ctx: Ctx) -> RelationshipOut:
-    return relationship_out(relationships.terminate_by_partner(ctx, rid))
+    return relationship_out(partner_side.terminate_by_partner(ctx, rid))
 
 
 @api.get(
@@ -149,7 +149,7 @@ def terminate_relationship(rid: uuid.UUID, ctx: Ctx) -> RelationshipOut:
 def list_access_assignments(rid: uuid.UUID, ctx: Ctx) -> ItemList[AccessAssignmentOut]:
     return ItemList(
         items=[
-            AccessAssignmentOut.model_validate(a) for a in relationships.list_assignments(ctx, rid)
+            AccessAssignmentOut.model_validate(a) for a in assignments.list_assignments(ctx, rid)
         ]
     )
 
@@ -163,15 +163,13 @@ def add_access_assignment(
     rid: uuid.UUID, body: AccessAssignmentIn, ctx: Ctx
 ) -> AccessAssignmentOut:
     """Give a partner security group a subset of the relationship's roles."""
-    assignment = relationships.add_assignment(
-        ctx, rid, body.group_id, [r.value for r in body.roles]
-    )
+    assignment = assignments.add_assignment(ctx, rid, body.group_id, [r.value for r in body.roles])
     return AccessAssignmentOut.model_validate(assignment)
 
 
 @api.delete("/partner/relationships/{rid}/access-assignments/{aid}", status_code=204)
 def remove_access_assignment(rid: uuid.UUID, aid: uuid.UUID, ctx: Ctx) -> Response:
-    relationships.remove_assignment(ctx, rid, aid)
+    assignments.remove_assignment(ctx, rid, aid)
     return Response(status_code=204)
 
 
@@ -186,14 +184,14 @@ def _agent(user: User, level: AgentLevel) -> AgentOut:
 
 @api.get("/partner/agents/{uid}", response_model=AgentOut)
 def get_agent(uid: uuid.UUID, ctx: Ctx) -> AgentOut:
-    user, level = relationships.agent_access(ctx, uid)
+    user, level = agents.agent_access(ctx, uid)
     return _agent(user, level)
 
 
 @api.put("/partner/agents/{uid}", response_model=AgentOut)
 def put_agent(uid: uuid.UUID, body: AgentIn, ctx: Ctx) -> AgentOut:
     """Full (Admin agents), Limited (Helpdesk agents) or no administration of customers."""
-    user = relationships.set_agent_access(ctx, uid, body.access)
+    user = agents.set_agent_access(ctx, uid, body.access)
     return _agent(user, body.access)
 
 

@@ -17,7 +17,9 @@ from tenantry.billing import subscriptions as billing
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import role_assignments, tenants, users
 from tenantry.partners import blocks as partner_blocks
-from tenantry.partners import relationships
+from tenantry.partners import customer_side
+from tenantry.partners import policy as partner_policy
+from tenantry.partners.relationships import NO_SUCH_VERSION
 from tenantry.support import health
 from tenantry.support import requests as support
 from tenantry.web.pages import (
@@ -254,7 +256,7 @@ def partners_page(
     request: Request, ctx: SignedIn, tid: uuid.UUID, cursor: str | None = None
 ) -> Response:
     tenant = page_tenant(ctx, tid)
-    page = relationships.for_customer(ctx, tid, cursor=cursor, limit=PAGE)
+    page = customer_side.for_customer(ctx, tid, cursor=cursor, limit=PAGE)
     blocks = partner_blocks.list_blocks(ctx, tid, limit=200).items
     return render_admin(
         request, ctx, tenant, "admin/partners.html", page=page, rows=page.items, blocks=blocks
@@ -265,8 +267,8 @@ def partners_page(
 def remove_partner(
     request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
 ) -> Response:
-    _, partner = relationships.get_for_customer(ctx, tid, rid)
-    relationships.remove_by_customer(ctx, tid, rid)
+    _, partner = customer_side.get_for_customer(ctx, tid, rid)
+    customer_side.remove_by_customer(ctx, tid, rid)
     if form.get("block") == "yes":
         partner_blocks.block(ctx, tid, partner.id)
         return redirect(
@@ -282,7 +284,10 @@ def set_auto_extend(
     request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
 ) -> Response:
     on = form.get("auto_extend") == "on"
-    relationships.patch_for_customer(ctx, tid, rid, if_match=form.get("etag", ""), auto_extend=on)
+    # The form carries the version it was rendered with, as a plain number.
+    field = form.get("etag", "").strip()
+    version = int(field) if field.isascii() and field.isdigit() else NO_SUCH_VERSION
+    customer_side.patch_for_customer(ctx, tid, rid, expected_version=version, auto_extend=on)
     return redirect(request, f"/admin/{tid}/partners", f"Auto-extend is {'on' if on else 'off'}.")
 
 
@@ -306,7 +311,7 @@ def unblock_partner(
 def settings_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
     tenant = page_tenant(ctx, tid)
     readable = access.decide(ctx, tid).allows(Permission.PARTNER_RELATIONSHIPS_READ)
-    policy = relationships.get_policy(ctx, tid) if readable else None
+    policy = partner_policy.get_policy(ctx, tid) if readable else None
     return render_admin(
         request,
         ctx,
@@ -331,7 +336,7 @@ def save_contact(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) 
 
 @pages.post("/admin/{tid}/settings/partner-policy")
 def save_policy(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
-    relationships.set_policy(
+    partner_policy.set_policy(
         ctx,
         tid,
         ticked(form, "block:"),

@@ -14,8 +14,9 @@ from tenantry.access.roles import AgentLevel, Role
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import tenants, users
 from tenantry.models.partners import OfferKind
+from tenantry.partners import agents as partner_agents
+from tenantry.partners import assignments, offers, partner_side
 from tenantry.partners import enrolment as partners
-from tenantry.partners import offers, relationships
 from tenantry.partners import views as partner_views
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
 
@@ -127,7 +128,7 @@ def agents(request: Request, ctx: SignedIn, cursor: str | None = None) -> Respon
         ctx,
         "partner/agents.html",
         page=page,
-        levels=relationships.agent_levels(ctx, page.items),
+        levels=partner_agents.agent_levels(ctx, page.items),
     )
 
 
@@ -137,13 +138,13 @@ def set_agent(request: Request, ctx: SignedIn, uid: uuid.UUID, form: Posted) -> 
         level = AgentLevel(form.get("access", ""))
     except ValueError:
         raise InvalidInput("Access is Full, Limited or None.") from None
-    user = relationships.set_agent_access(ctx, uid, level)
+    user = partner_agents.set_agent_access(ctx, uid, level)
     return redirect(request, "/partner/agents", f"{user.display_name}: {level} administration.")
 
 
 @pages.get("/partner/relationships")
 def relationship_list(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
-    page = relationships.for_partner(
+    page = partner_side.for_partner(
         ctx, status=None, customer_tenant_id=None, cursor=cursor, limit=PAGE
     )
     names = tenants.names(ctx, {r.customer_tenant_id for r in page.items if r.customer_tenant_id})
@@ -152,7 +153,7 @@ def relationship_list(request: Request, ctx: SignedIn, cursor: str | None = None
 
 @pages.post("/partner/relationships/{rid}/terminate")
 def terminate(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted) -> Response:
-    relationships.terminate_by_partner(ctx, rid)
+    partner_side.terminate_by_partner(ctx, rid)
     return redirect(request, "/partner/relationships", "Relationship terminated.")
 
 
@@ -164,16 +165,16 @@ def audit(request: Request, ctx: SignedIn, cursor: str | None = None) -> Respons
 
 @pages.get("/partner/relationships/{rid}")
 def relationship_page(request: Request, ctx: SignedIn, rid: uuid.UUID) -> Response:
-    relationship = relationships.get_for_partner(ctx, rid)
+    relationship = partner_side.get_for_partner(ctx, rid)
     customer_id = relationship.customer_tenant_id
-    groups = relationships.assignable_groups(ctx)
+    groups = assignments.assignable_groups(ctx)
     return _partner(
         request,
         ctx,
         "partner/relationship.html",
         relationship=relationship,
         customer_name=tenants.names(ctx, {customer_id}).get(customer_id, ""),
-        assignments=relationships.list_assignments(ctx, rid),
+        assignments=assignments.list_assignments(ctx, rid),
         groups=groups,
         group_names={g.id: g.name for g in groups},
     )
@@ -186,7 +187,7 @@ def add_assignment(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted
     except ValueError as exc:
         raise InvalidInput("Choose one of your security groups.") from exc
     roles = ticked(form, "role:")
-    relationships.add_assignment(ctx, rid, group_id, roles)
+    assignments.add_assignment(ctx, rid, group_id, roles)
     return redirect(request, f"/partner/relationships/{rid}", "Access assigned.")
 
 
@@ -194,5 +195,5 @@ def add_assignment(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted
 def remove_assignment(
     request: Request, ctx: SignedIn, rid: uuid.UUID, aid: uuid.UUID, form: Posted
 ) -> Response:
-    relationships.remove_assignment(ctx, rid, aid)
+    assignments.remove_assignment(ctx, rid, aid)
     return redirect(request, f"/partner/relationships/{rid}", "Access assignment removed.")
