@@ -187,7 +187,7 @@ def partner_enroll(reference: Annotated[str, typer.Argument(help="Tenant id or d
         enrolment = partners.enroll(ctx, tenants.find_tenant(ctx, reference))
         state = "enrolled" if enrolment.newly_enrolled else "already a partner"
         out.print(
-            f"{enrolment.tenant.name} is {state}; Admin agents: "
+            f"{enrolment.tenant.name} is {state}; {partners.ADMIN_AGENTS}: "
             f"{', '.join(enrolment.admin_agents) or 'none'}"
         )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from tenantry.access.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
 from tenantry.api.schemas import (
     CustomerOut,
@@ -58,13 +56,12 @@ def purchase_of(offer: Offer) -> PurchaseTermsIO | None:
 
 def offer_out(ctx: Context, offer: Offer, partner: Tenant) -> OfferOut:
     text = offers.email_text(ctx, offer, partner)
-    subject = f"{partner.name} offers delegated administration"
     return OfferOut(
         id=offer.id,
         token=offers.token_for(ctx, offer),
         url=offers.url_for(ctx, offer),
         email_text=text,
-        mailto=f"mailto:?subject={quote(subject)}&body={quote(text)}",
+        mailto=offers.invitation_mailto(partner, text),
         is_classic=offer.is_classic,
         roles=[Role(r) for r in offer.roles],
         roles_described=described(offer.roles),

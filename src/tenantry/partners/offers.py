@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -105,6 +106,13 @@ def email_text(ctx: Context, offer: Offer, partner: Tenant) -> str:
         f"services. Authorize access to administer your online services here: "
         f"{url_for(ctx, offer)}\n\nAdditional partner information: {contact_line(partner)}"
     )
+
+
+def invitation_mailto(partner: Tenant, invitation: str) -> str:
+    """A ``mailto:`` link that opens the invitation (``email_text``) in the partner's own
+    mail program, the same on the API and the partner center."""
+    subject = f"{partner.name} offers delegated administration"
+    return f"mailto:?subject={quote(subject)}&body={quote(invitation)}"
 
 
 def _roles(values: list[str] | None) -> list[Role]:

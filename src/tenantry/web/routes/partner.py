@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -74,13 +73,7 @@ def offer_list(request: Request, ctx: SignedIn, cursor: str | None = None) -> Re
         page=page,
         links=links,
         texts=texts,
-        mailto={
-            o.id: "mailto:?subject="
-            + quote(f"{partner.name}: delegated administration")
-            + "&body="
-            + quote(texts[o.id])
-            for o in page.items
-        },
+        mailto={o.id: offers.invitation_mailto(partner, texts[o.id]) for o in page.items},
         roles=list(Role),
     )
 
