@@ -1,4 +1,5 @@
-"""The one access decision (DESIGN §2): what may this principal do in this tenant, and why.
+"""The one access decision (docs/architecture.md §2): what may this principal do in this
+tenant, and why.
 
 ``permissions()`` answers with a ``Decision`` that carries every grant it found (role, path,
 assignment), so a refusal can explain itself. Service functions call ``require()`` at their
@@ -467,7 +468,8 @@ def is_privileged(roles: set[Role]) -> bool:
     return not roles <= UNPRIVILEGED_ROLES
 
 
-# --- privileged groups and targets (DESIGN §2, "No path to power without consent") ---------
+# --- privileged groups and targets ----------------------------------------------------------
+# (docs/architecture.md §2, "No path to power without consent")
 #
 # A group is privileged when it holds a role in its tenant, is a partner agent group, or is
 # named in any access assignment: its members hold power (at home or in customers), so who

@@ -1,4 +1,5 @@
-"""Permissions and the built-in directory roles (DESIGN §3). Data, not logic: access.py decides."""
+"""Permissions and the built-in directory roles (docs/architecture.md §2). Data, not logic:
+access.py decides."""
 
 from __future__ import annotations
 
@@ -139,7 +140,8 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
 # A user holding only these roles is not "privileged": limited admins may reset their passwords.
 UNPRIVILEGED_ROLES: frozenset[Role] = frozenset({Role.PASSWORD_ADMINISTRATOR})
 
-# Never reachable through a partner relationship, whatever the roles (DESIGN §2): a partner
+# Never reachable through a partner relationship, whatever the roles
+# (docs/architecture.md §2): a partner
 # can't manage the customer's partners, purchase, or manage devices, and a customer that is
 # itself a partner never hands its own partner programme (offers, agents, relationships,
 # access assignments) to its partner: compromising P never reaches P's customers' customers.

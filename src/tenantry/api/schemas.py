@@ -1,4 +1,5 @@
-"""Pydantic v2 shapes of the public API (DESIGN §5). Fields are a contract: add, never change."""
+"""Pydantic v2 shapes of the public API (docs/architecture.md §5). Fields are a contract: add,
+never change."""
 
 from __future__ import annotations
 

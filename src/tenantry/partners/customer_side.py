@@ -80,8 +80,8 @@ def patch_for_customer(
     auto_extend: bool | None,
 ) -> tuple[Relationship, Tenant]:
     """The customer decides its terms: auto-extend on or off on a live relationship (never on
-    with Global Administrator, DESIGN §4). ``partner_relationships.manage`` is never
-    delegated, so only the customer's own administrators get here."""
+    with Global Administrator, docs/architecture.md §3). ``partner_relationships.manage``
+    is never delegated, so only the customer's own administrators get here."""
     access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_MANAGE)
     relationship, partner = get_for_customer(ctx, tenant_id, relationship_id)
     relationships.check_version(relationship, expected_version)

@@ -1,7 +1,8 @@
 """What a partner sees of its customers: the customer list, one customer's dashboard,
 Find and Assist, and the explanation of what an agent may do in a customer.
 
-Consent before data, one rule with two uses (DESIGN §2): every figure and section is shown
+Consent before data, one rule with two uses (docs/architecture.md §2): every figure and
+section is shown
 only where the agent's decision allows reading it — sets through ``access.restrict_to`` (the
 delegated rule as SQL), one customer through ``access.decide`` (the same rule, one decision).
 A relationship that is not live gives the customer's name and the relationship status, nothing
