@@ -287,6 +287,25 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                     ).all()
                 ]
 
+        def _groups_to_empower(self, tenant: str, actor: Account) -> list[str]:
+            """Groups an actor may give power to (a role, an access assignment). Honest
+            administrators, as with users, don't empower a group that holds an attacker's
+            account: the attacker's power must come from the attacker (found by a long run
+            on PostgreSQL, where an honest Global Administrator gave *Admin agents*, with the
+            attacker's Full agent in it, Global Administrator at home)."""
+            groups = self._groups(tenant)
+            if actor.attacker:
+                return groups
+            attackers = [uuid.UUID(acc.user_id) for acc in self.controlled()]
+            with sessions() as session:
+                holding = {
+                    str(g)
+                    for g in session.scalars(
+                        select(GroupMember.group_id).where(GroupMember.user_id.in_(attackers))
+                    )
+                }
+            return [g for g in groups if g not in holding]
+
         def _relationships(self) -> list[tuple[str, str, str]]:
             with sessions() as session:
                 rows = session.execute(
@@ -403,7 +422,7 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             tenant, user = self._target(data, actor)
             body: dict[str, Any] = {"role": role}
             if to_group:
-                group = self._pick(data, self._groups(tenant), "group")
+                group = self._pick(data, self._groups_to_empower(tenant, actor), "group")
                 if not group:
                     return
                 body["group_id"] = group
@@ -467,7 +486,7 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
         def add_access_assignment(self, data: st.DataObject, roles: list[str]) -> None:
             actor = self._actor(data)
             relationship = self._pick(data, self._relationships(), "relationship")
-            group = self._pick(data, self._groups(actor.home), "group")
+            group = self._pick(data, self._groups_to_empower(actor.home, actor), "group")
             if relationship and group:
                 self.call(
                     actor,
