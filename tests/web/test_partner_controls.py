@@ -275,3 +275,33 @@ def test_who_may_only_read_sees_no_controls(server: str, http: httpx.Client, pag
         "Denied: partner_relationships.read in Contoso needs a role that grants it"
     )
     expect(page.locator(".partner-card")).to_have_count(0)
+
+
+def test_a_removed_partner_can_be_blocked_afterwards(
+    server: str, http: httpx.Client, page: Page
+) -> None:
+    """Removed without blocking, a partner is listed under Former partners with a Block
+    button, so it can't come back with a new request later (the block needs no live
+    relationship to click on)."""
+    # Litware's request to Northwind waits (from the test above); Northwind declines it.
+    litware, northwind = api(http, "admin@litware"), api(http, "admin@northwind")
+    northwind_id, litware_id = tenant_of(northwind), tenant_of(litware)
+    sign_in(page, server, "admin@northwind")
+    nav(page, "Partner relationships")
+    expect(page.locator(".former-partners")).to_have_count(0)
+    card(page, LITWARE).get_by_role("button", name=f"Remove {LITWARE}", exact=True).click()
+    confirm(page)
+    expect(page.get_by_role("status")).to_contain_text("The partner's access is removed.")
+    former = page.locator(".former-partners li", has_text=LITWARE)
+    expect(former).to_contain_text(f"{LITWARE} (litware.{SUFFIX}) · ended")
+    assert northwind.get(f"/tenants/{northwind_id}/partner-blocks").json()["items"] == []
+
+    former.get_by_role("button", name=f"Block {LITWARE}").click()
+    confirm(page)
+    expect(page.get_by_role("status")).to_contain_text(f"{LITWARE} is blocked.")
+    expect(page.locator(".former-partners li", has_text=LITWARE)).to_have_count(0)
+    expect(page.locator(".blocked-partners li", has_text=LITWARE)).to_have_count(1)
+    listed = northwind.get(f"/tenants/{northwind_id}/partner-blocks").json()["items"]
+    assert litware_id in [b["partner_tenant_id"] for b in listed]
+    refused = request_from(litware, northwind_id, expect=409).json()
+    assert refused["type"].endswith("partner-blocked")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
@@ -26,7 +26,7 @@ from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.directory import tenants
 from tenantry.models import PartnerBlock, Relationship, Tenant
-from tenantry.models.partners import Party, RelationshipStatus
+from tenantry.models.partners import OPEN_STATUSES, Party, RelationshipStatus
 from tenantry.partners import relationships
 
 REQUESTS_REFUSED = (
@@ -90,6 +90,42 @@ def list_blocks(
         ],
         page.next_cursor,
     )
+
+
+@dataclass(frozen=True)
+class FormerPartner:
+    partner_tenant_id: uuid.UUID
+    partner_name: str
+    partner_domain: str
+    ended_at: datetime | None
+
+
+def former_partners(ctx: Context, tenant_id: uuid.UUID, *, limit: int = 50) -> list[FormerPartner]:
+    """Partners whose relationships with this customer have all ended and that are not
+    blocked, most recently ended first: the ones a customer may want to block after the
+    fact (a removed partner could otherwise ask again)."""
+    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    mine = Relationship.customer_tenant_id == tenant_id
+    still_open = select(Relationship.partner_tenant_id).where(
+        mine, Relationship.status.in_(OPEN_STATUSES)
+    )
+    blocked = select(PartnerBlock.partner_tenant_id).where(
+        PartnerBlock.customer_tenant_id == tenant_id
+    )
+    ended = func.max(func.coalesce(Relationship.terminated_at, Relationship.ends_at))
+    rows = ctx.session.execute(
+        select(Tenant.id, Tenant.name, ended)
+        .join(Relationship, Relationship.partner_tenant_id == Tenant.id)
+        .where(mine, Tenant.id.not_in(still_open), Tenant.id.not_in(blocked))
+        .group_by(Tenant.id, Tenant.name)
+        .order_by(ended.desc(), Tenant.id)
+        .limit(limit)
+    ).all()
+    domains = tenants.default_domains(ctx, {row[0] for row in rows})
+    return [
+        FormerPartner(partner_id, name, domains.get(partner_id, ""), ended_at)
+        for partner_id, name, ended_at in rows
+    ]
 
 
 def _partner(ctx: Context, tenant_id: uuid.UUID, partner_id: uuid.UUID) -> Tenant:

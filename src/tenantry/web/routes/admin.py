@@ -258,8 +258,16 @@ def partners_page(
     tenant = page_tenant(ctx, tid)
     page = customer_side.for_customer(ctx, tid, cursor=cursor, limit=PAGE)
     blocks = partner_blocks.list_blocks(ctx, tid, limit=200).items
+    former = partner_blocks.former_partners(ctx, tid)
     return render_admin(
-        request, ctx, tenant, "admin/partners.html", page=page, rows=page.items, blocks=blocks
+        request,
+        ctx,
+        tenant,
+        "admin/partners.html",
+        page=page,
+        rows=page.items,
+        blocks=blocks,
+        former=former,
     )
 
 
