@@ -2,9 +2,9 @@
 (method, path template), with who must be refused there — or marked ``Public`` with the
 reason it is open to anyone.
 
-This table is the single source: the route walker (tests/api/test_route_matrix.py) fails
+This table is the single source: the route walker (tests/access/test_route_matrix.py) fails
 when the application has a route missing from it (or it lists a route that is gone), and the
-refusal tests (tests/api/test_refusals.py, tests/api/test_partner_refusals.py,
+refusal tests (tests/access/test_refusals.py, tests/partners/test_partner_refusals.py,
 tests/web/test_page_refusals.py) are parametrized from it, so each entry is really probed.
 
 Adding a route: add one line here with the kind that matches its dependencies —
