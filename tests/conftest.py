@@ -7,6 +7,8 @@ never clean up: each creates its own uniquely named organisations.
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,9 +29,10 @@ from tenantry.access.roles import Role
 from tenantry.app import create_app
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
-from tenantry.core.db import make_engine, make_sessionmaker
+from tenantry.core.db import make_engine, make_sessionmaker, transaction
 from tenantry.directory import tenants
 from tenantry.migrations import alembic_config
+from tenantry.operations import sweeper as jobs
 from tenantry.partners import enrolment as partners
 from tests.databases import fresh_database, postgres_base_url
 from tests.dns_server import LoopbackDns
@@ -318,6 +322,31 @@ def partner(
     return make_partner(client, sessions, settings, clock)
 
 
+def sweep(
+    sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> jobs.SweepReport:
+    """One run of the lifecycle sweeper at the test's clock, as `serve` runs it."""
+    with transaction(sessions) as session:
+        report, _ = jobs.run_once(Context(session=session, settings=settings, now=clock()))
+    return report
+
+
+class Agent:
+    """A Full agent that can sign in again after the clock moves (tokens expire)."""
+
+    def __init__(self, partner: Partner) -> None:
+        self.partner = partner
+        user_id = partner.org.create_user()
+        partner.admin.request("PUT", f"/partner/agents/{user_id}", 200, json={"access": "full"})
+        self.upn = partner.org.users[user_id]
+        self.api = sign_in(partner.org.client, self.upn)
+        self.secret = enrol_mfa(self.api, partner.clock)
+
+    def fresh(self) -> Api:
+        code = pyotp.TOTP(self.secret).at(self.partner.clock())
+        return sign_in(self.partner.org.client, self.upn, totp_code=code)
+
+
 def accepted(partner: Partner, customer: Org, body: dict | None = None) -> dict:
     """The customer's Global Administrator accepts a fresh offer of the partner."""
     offer = partner.offer(body)
@@ -340,6 +369,19 @@ def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stdout.read().decode()}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
 
 
 @pytest.fixture

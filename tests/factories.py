@@ -1,6 +1,32 @@
 """Small service-level factories: tenants, partners, relationships, access assignments,
 policies, agents and customer data written directly in the database (no HTTP), so a test can
-build many random worlds quickly inside one transaction and roll it back."""
+build many random worlds quickly inside one transaction and roll it back.
+
+The one place to build worlds for service-level tests (a rule of a domain package, where HTTP
+would add nothing but time); tests of the API or pages build through HTTP with the
+``Org``/``Partner`` helpers of tests/conftest.py instead. Each factory flushes, so ids are set
+and later rows can point at earlier ones. Use them in a session the test rolls back, so
+nothing is committed and the worlds of different examples never meet::
+
+    now = datetime.now(UTC)
+    with sessions() as session:
+        try:
+            partner = factories.tenant(session, "Fabrikam", now, is_partner=True)
+            customer = factories.tenant(session, "Contoso", now)
+            agent = factories.user(session, partner, "agent@fabrikam.example", now)
+            agents = factories.group(session, partner, "Admin agents", now, [agent])
+            link = factories.relationship(
+                session, partner, customer, now,
+                roles=[Role.USER_ADMINISTRATOR], status="active", ends_at=None,
+            )
+            factories.assignment(session, link, agents, [Role.USER_ADMINISTRATOR], now)
+            principal = factories.principal(agent, mfa=True)
+            ctx = Context(session=session, settings=settings, principal=principal, now=now)
+            ...  # call the service with ctx, assert on what it returns or refuses
+        finally:
+            session.rollback()
+
+tests/access/test_one_rule.py builds its random worlds this way."""
 
 from __future__ import annotations
 

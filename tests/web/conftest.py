@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_multiprocess import free_port, wait_until_up
+from tests.conftest import free_tcp_port, wait_until_up
 from tests.databases import fresh_database
 from tests.dns_server import LoopbackDns
 
@@ -37,7 +37,7 @@ def server(
             "TENANTRY_DNS_RESOLVER": dns.address,
             "TENANTRY_DNS_TIMEOUT_SECONDS": "2",
         }
-        port = free_port()
+        port = free_tcp_port()
         env["TENANTRY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
         cli = str(Path(sys.executable).with_name("tenantry"))
         for args in (["db", "upgrade"], ["demo"]):

@@ -182,8 +182,8 @@ def test_patch_relationship_needs_if_match(partner: Partner, org: Org) -> None:
     changed = partner.admin.patch(path, {"auto_extend": False}, headers={"If-Match": tag})
     assert changed.json()["auto_extend"] is False and changed.headers["etag"] != tag
     partner.admin.patch(path, {"auto_extend": False}, expect=412, headers={"If-Match": tag})
-    # Turning it back on is the customer's call, never the partner's (tests/api/
-    # test_consented_terms.py has the attacks).
+    # Turning it back on is the customer's call, never the partner's
+    # (tests/partners/test_consented_terms.py has the attacks).
     refused = partner.admin.patch(
         path, {"auto_extend": True}, expect=403, headers={"If-Match": changed.headers["etag"]}
     )

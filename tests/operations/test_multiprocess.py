@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,28 +18,9 @@ from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.directory import tenants
 from tenantry.partners import enrolment as partners
-from tests.conftest import PASSWORD, unique_label
+from tests.conftest import PASSWORD, free_tcp_port, unique_label, wait_until_up
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read().decode()}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +39,7 @@ def two_servers(
     cli = str(Path(sys.executable).with_name("tenantry"))
     processes, urls = [], []
     for _ in range(2):
-        port = free_port()
+        port = free_tcp_port()
         processes.append(
             subprocess.Popen(
                 [cli, "serve", "--port", str(port)],

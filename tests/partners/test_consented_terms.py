@@ -19,8 +19,8 @@ from tenantry.core.errors import Conflict
 from tenantry.directory import tenants
 from tenantry.models import OutboxMessage, Tenant
 from tenantry.partners import enrolment as partners
-from tests.api.test_lifecycle import Agent, sweep
 from tests.conftest import (
+    Agent,
     FakeClock,
     Inbox,
     Org,
@@ -29,6 +29,7 @@ from tests.conftest import (
     make_org,
     make_partner,
     sign_in,
+    sweep,
 )
 
 # Longer than the 30-day expiring window: the shared database stays quiet for other sweeps.

@@ -7,25 +7,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.core.config import Settings
-from tenantry.core.context import Context
-from tenantry.core.db import transaction
 from tenantry.models import OutboxMessage
-from tenantry.operations import sweeper as jobs
-from tests.conftest import Api, FakeClock, Inbox, Org, Partner, accepted, enrol_mfa, sign_in
-
-
-def sweep(
-    sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
-) -> jobs.SweepReport:
-    with transaction(sessions) as session:
-        report, _ = jobs.run_once(Context(session=session, settings=settings, now=clock()))
-    return report
+from tests.conftest import Agent, FakeClock, Inbox, Org, Partner, accepted, sign_in, sweep
 
 
 def mail_to(sessions: sessionmaker[Session], address: str) -> list[str]:
@@ -37,22 +25,6 @@ def mail_to(sessions: sessionmaker[Session], address: str) -> list[str]:
                 .order_by(OutboxMessage.created_at)
             )
         )
-
-
-class Agent:
-    """A Full agent that can sign in again after the clock moves (tokens expire)."""
-
-    def __init__(self, partner: Partner) -> None:
-        self.partner = partner
-        user_id = partner.org.create_user()
-        partner.admin.request("PUT", f"/partner/agents/{user_id}", 200, json={"access": "full"})
-        self.upn = partner.org.users[user_id]
-        self.api = sign_in(partner.org.client, self.upn)
-        self.secret = enrol_mfa(self.api, partner.clock)
-
-    def fresh(self) -> Api:
-        code = pyotp.TOTP(self.secret).at(self.partner.clock())
-        return sign_in(self.partner.org.client, self.upn, totp_code=code)
 
 
 def test_expiring_then_expired(
