@@ -1,0 +1,72 @@
+"""Pieces every API shape is built from: the request body's text rules, the list shape."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tenantry.core.pagination import Page
+
+T = TypeVar("T")
+
+Name = Field(min_length=1, max_length=256)
+Password = Field(min_length=1, max_length=256)
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode") from exc
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
+class Body(BaseModel):
+    """Every request body: unknown fields refused, text that no database can store refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        _check_text(data)
+        return data
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ItemList(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def page_of(page: Page[Any], model: type[M]) -> ItemList[M]:
+    """A service's page of rows as the API's list shape."""
+    return ItemList[model](  # type: ignore[valid-type]
+        items=[model.model_validate(row) for row in page.items], next_cursor=page.next_cursor
+    )
+
+
+# RFC 9457 problem details: the body of every error the API returns. (No docstring: it
+# would become the schema's description in the published OpenAPI document.)
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
