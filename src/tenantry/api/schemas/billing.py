@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tenantry.api.schemas.common import Body, Out
+from tenantry.api.schemas.common import Body, Out, SingleLine
 
 
 class SkuOut(Out):
@@ -30,7 +30,7 @@ class SubscriptionOut(BaseModel):
 
 
 class SubscriptionIn(Body):
-    sku_id: str = Field(min_length=1, max_length=64)
+    sku_id: SingleLine = Field(min_length=1, max_length=64)
     seats: int = Field(ge=1, le=100_000)
     trial: bool = False
 

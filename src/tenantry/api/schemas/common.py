@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+import unicodedata
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from tenantry.core.pagination import Page
 
@@ -30,16 +31,47 @@ def _check_text(value: Any) -> None:
             _check_text(item)
 
 
+LINE_BREAKS_AND_TABS = frozenset("\t\n\r")
+
+
+def _refuse_control_characters(value: str, allowed: frozenset[str]) -> str:
+    """Control characters (Unicode category Cc) hide in names, break logs and e-mails, and
+    some databases refuse them; only a multi-line field may hold line breaks and tabs."""
+    for character in value:
+        if unicodedata.category(character) != "Cc" or character in allowed:
+            continue
+        if character in "\n\r":
+            raise ValueError("text must be on one line")
+        raise ValueError(f"text must not contain control characters (U+{ord(character):04X})")
+    return value
+
+
+def _single_line(value: str) -> str:
+    return _refuse_control_characters(value, frozenset())
+
+
+def _multi_line(value: str) -> str:
+    return _refuse_control_characters(value, LINE_BREAKS_AND_TABS)
+
+
+# The text rules of every request body, for the API and the web forms alike (both validate
+# through these models). Lengths stay with each field; passwords are plain ``str``: a secret
+# is never shown, and refusing a character in it would lock its owner out.
+SingleLine = Annotated[str, AfterValidator(_single_line)]
+MultiLine = Annotated[str, AfterValidator(_multi_line)]
+
+
 class Body(BaseModel):
-    """Every request body: unknown fields refused, text that no database can store refused."""
+    """Every request body: unknown fields refused, text that no database can store refused
+    (in any field, named in the error)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _storable_text(cls, data: Any) -> Any:
-        _check_text(data)
-        return data
+    def _storable_text(cls, value: Any) -> Any:
+        _check_text(value)
+        return value
 
 
 class Out(BaseModel):

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from tenantry.access.roles import Role
-from tenantry.api.schemas.common import Body, Name, Out
+from tenantry.api.schemas.common import Body, MultiLine, Name, Out, SingleLine
 
 
 class TenantOut(Out):
@@ -28,12 +28,12 @@ class TenantOut(Out):
 
 
 class TenantPatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=256)
-    street: str | None = Field(default=None, max_length=256)
-    city: str | None = Field(default=None, max_length=128)
-    postal_code: str | None = Field(default=None, max_length=32)
-    country: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, max_length=64)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
+    street: SingleLine | None = Field(default=None, max_length=256)
+    city: SingleLine | None = Field(default=None, max_length=128)
+    postal_code: SingleLine | None = Field(default=None, max_length=32)
+    country: SingleLine | None = Field(default=None, max_length=64)
+    phone: SingleLine | None = Field(default=None, max_length=64)
     technical_contact_email: EmailStr | Literal[""] | None = None
 
 
@@ -58,14 +58,14 @@ class UserCreatedOut(UserOut):
 
 
 class UserIn(Body):
-    user_principal_name: str = Field(min_length=3, max_length=320)
-    display_name: str = Name
+    user_principal_name: SingleLine = Field(min_length=3, max_length=320)
+    display_name: SingleLine = Name
     password: str | None = Field(default=None, max_length=256)
     must_change_password: bool = True
 
 
 class UserPatch(Body):
-    display_name: str | None = Field(default=None, min_length=1, max_length=256)
+    display_name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
     enabled: bool | None = None
 
 
@@ -82,14 +82,14 @@ class GroupOut(Out):
 
 
 class GroupIn(Body):
-    name: str = Name
+    name: SingleLine = Name
     kind: Literal["security", "distribution"] = "security"
-    description: str = Field(default="", max_length=1024)
+    description: MultiLine = Field(default="", max_length=1024)
 
 
 class GroupPatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=256)
-    description: str | None = Field(default=None, max_length=1024)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
+    description: MultiLine | None = Field(default=None, max_length=1024)
 
 
 class MemberIn(Body):
@@ -135,7 +135,7 @@ class DomainOut(BaseModel):
 
 
 class DomainIn(Body):
-    name: str = Field(min_length=1, max_length=253)
+    name: SingleLine = Field(min_length=1, max_length=253)
 
 
 Platform = Literal["windows", "macos", "ios", "android", "linux"]
@@ -151,12 +151,12 @@ class DeviceOut(Out):
 
 
 class DeviceIn(Body):
-    name: str = Name
+    name: SingleLine = Name
     platform: Platform
-    serial_number: str = Field(default="", max_length=128)
+    serial_number: SingleLine = Field(default="", max_length=128)
     owner_user_id: uuid.UUID | None = None
 
 
 class DevicePatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=256)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
     owner_user_id: uuid.UUID | None = None

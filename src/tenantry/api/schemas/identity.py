@@ -7,17 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tenantry.api.schemas.common import Body, Name, Password
+from tenantry.api.schemas.common import Body, Name, Password, SingleLine
 
 
 class SignupIn(Body):
-    organization_name: str = Name
-    initial_domain: str = Field(
+    organization_name: SingleLine = Name
+    initial_domain: SingleLine = Field(
         min_length=1, max_length=253, description="A label such as 'contoso'"
     )
     admin_password: str = Password
-    admin_display_name: str | None = Field(default=None, max_length=256)
-    offer_token: str | None = Field(default=None, max_length=512)
+    admin_display_name: SingleLine | None = Field(default=None, max_length=256)
+    offer_token: SingleLine | None = Field(default=None, max_length=512)
 
 
 class SignupOut(BaseModel):
@@ -29,9 +29,9 @@ class SignupOut(BaseModel):
 
 
 class TokenIn(Body):
-    username: str = Field(min_length=1, max_length=320)
+    username: SingleLine = Field(min_length=1, max_length=320)
     password: str = Password
-    totp_code: str | None = Field(default=None, max_length=16)
+    totp_code: SingleLine | None = Field(default=None, max_length=16)
 
 
 class TokenOut(BaseModel):
@@ -68,7 +68,7 @@ class TotpEnrolmentIn(Body):
 
 
 class TotpConfirmIn(Body):
-    code: str = Field(min_length=1, max_length=16)
+    code: SingleLine = Field(min_length=1, max_length=16)
 
 
 class MfaStatusOut(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.api.schemas.billing import SubscriptionOut
-from tenantry.api.schemas.common import Body, Out
+from tenantry.api.schemas.common import Body, Out, SingleLine
 from tenantry.api.schemas.support import ServiceHealthOut, ServiceRequestOut
 
 
@@ -32,13 +32,13 @@ class PartnerContact(BaseModel):
 
 
 class TrialTermsIO(Body):
-    sku_id: str = Field(min_length=1, max_length=64)
+    sku_id: SingleLine = Field(min_length=1, max_length=64)
     seats: int = Field(ge=1, le=100_000)
     days: int = Field(default=30, ge=1, le=180)
 
 
 class PurchaseTermsIO(Body):
-    sku_id: str = Field(min_length=1, max_length=64)
+    sku_id: SingleLine = Field(min_length=1, max_length=64)
     seats: int = Field(ge=1, le=100_000)
 
 
@@ -46,7 +46,7 @@ class OfferIn(Body):
     """``{}`` is the classic offer: reusable, Full + Limited administration, P730D."""
 
     roles: list[Role] | None = Field(default=None, max_length=20)
-    duration: str | None = Field(default=None, max_length=16, examples=["P90D"])
+    duration: SingleLine | None = Field(default=None, max_length=16, examples=["P90D"])
     auto_extend: bool = False
     customer_tenant_id: uuid.UUID | None = None
     trial: TrialTermsIO | None = None

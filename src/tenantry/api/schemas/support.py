@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tenantry.api.schemas.common import Body, Out
+from tenantry.api.schemas.common import Body, MultiLine, Out, SingleLine
 
 
 class ServiceMessageOut(Out):
@@ -46,8 +46,8 @@ class ServiceRequestOut(Out):
 
 
 class ServiceRequestIn(Body):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=20_000)
+    title: SingleLine = Field(min_length=1, max_length=200)
+    description: MultiLine = Field(min_length=1, max_length=20_000)
     severity: Severity = "medium"
 
 
@@ -64,4 +64,4 @@ class CommentOut(Out):
 
 
 class CommentIn(Body):
-    body: str = Field(min_length=1, max_length=20_000)
+    body: MultiLine = Field(min_length=1, max_length=20_000)
