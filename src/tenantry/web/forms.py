@@ -16,7 +16,9 @@ def readable_error(errors: Sequence[Mapping[str, Any]]) -> str:
     first = errors[0] if errors else {}
     field = " ".join(str(part) for part in first.get("loc", ())).replace("_", " ")
     message = str(first.get("msg", "not valid")).removeprefix("Value error, ")
-    return f"{field.capitalize()}: {message}" if field else message.capitalize()
+    if not field:
+        return message[:1].upper() + message[1:]
+    return f"{field.capitalize()}: {message[:1].lower()}{message[1:]}"
 
 
 Input = TypeVar("Input", bound=BaseModel)

@@ -46,19 +46,23 @@ def _refuse_control_characters(value: str, allowed: frozenset[str]) -> str:
     return value
 
 
-def _single_line(value: str) -> str:
-    return _refuse_control_characters(value, frozenset())
+def _single_line(value: str | None) -> str | None:
+    return None if value is None else _refuse_control_characters(value, frozenset())
 
 
-def _multi_line(value: str) -> str:
-    return _refuse_control_characters(value, LINE_BREAKS_AND_TABS)
+def _multi_line(value: str | None) -> str | None:
+    return None if value is None else _refuse_control_characters(value, LINE_BREAKS_AND_TABS)
 
 
 # The text rules of every request body, for the API and the web forms alike (both validate
 # through these models). Lengths stay with each field; passwords are plain ``str``: a secret
 # is never shown, and refusing a character in it would lock its owner out.
+# ``X | None`` is its own type: around a union the field's length limit keeps the wording
+# "String should have at most N characters" (inside it, pydantic says "Value ... items").
 SingleLine = Annotated[str, AfterValidator(_single_line)]
+SingleLineOrNone = Annotated[str | None, AfterValidator(_single_line)]
 MultiLine = Annotated[str, AfterValidator(_multi_line)]
+MultiLineOrNone = Annotated[str | None, AfterValidator(_multi_line)]
 
 
 class Body(BaseModel):

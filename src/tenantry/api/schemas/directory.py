@@ -9,7 +9,15 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field
 
 from tenantry.access.roles import Role
-from tenantry.api.schemas.common import Body, MultiLine, Name, Out, SingleLine
+from tenantry.api.schemas.common import (
+    Body,
+    MultiLine,
+    MultiLineOrNone,
+    Name,
+    Out,
+    SingleLine,
+    SingleLineOrNone,
+)
 
 
 class TenantOut(Out):
@@ -28,12 +36,12 @@ class TenantOut(Out):
 
 
 class TenantPatch(Body):
-    name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
-    street: SingleLine | None = Field(default=None, max_length=256)
-    city: SingleLine | None = Field(default=None, max_length=128)
-    postal_code: SingleLine | None = Field(default=None, max_length=32)
-    country: SingleLine | None = Field(default=None, max_length=64)
-    phone: SingleLine | None = Field(default=None, max_length=64)
+    name: SingleLineOrNone = Field(default=None, min_length=1, max_length=256)
+    street: SingleLineOrNone = Field(default=None, max_length=256)
+    city: SingleLineOrNone = Field(default=None, max_length=128)
+    postal_code: SingleLineOrNone = Field(default=None, max_length=32)
+    country: SingleLineOrNone = Field(default=None, max_length=64)
+    phone: SingleLineOrNone = Field(default=None, max_length=64)
     technical_contact_email: EmailStr | Literal[""] | None = None
 
 
@@ -65,7 +73,7 @@ class UserIn(Body):
 
 
 class UserPatch(Body):
-    display_name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
+    display_name: SingleLineOrNone = Field(default=None, min_length=1, max_length=256)
     enabled: bool | None = None
 
 
@@ -88,8 +96,8 @@ class GroupIn(Body):
 
 
 class GroupPatch(Body):
-    name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
-    description: MultiLine | None = Field(default=None, max_length=1024)
+    name: SingleLineOrNone = Field(default=None, min_length=1, max_length=256)
+    description: MultiLineOrNone = Field(default=None, max_length=1024)
 
 
 class MemberIn(Body):
@@ -158,5 +166,5 @@ class DeviceIn(Body):
 
 
 class DevicePatch(Body):
-    name: SingleLine | None = Field(default=None, min_length=1, max_length=256)
+    name: SingleLineOrNone = Field(default=None, min_length=1, max_length=256)
     owner_user_id: uuid.UUID | None = None

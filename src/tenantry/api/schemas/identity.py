@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tenantry.api.schemas.common import Body, Name, Password, SingleLine
+from tenantry.api.schemas.common import Body, Name, Password, SingleLine, SingleLineOrNone
 
 
 class SignupIn(Body):
@@ -16,8 +16,8 @@ class SignupIn(Body):
         min_length=1, max_length=253, description="A label such as 'contoso'"
     )
     admin_password: str = Password
-    admin_display_name: SingleLine | None = Field(default=None, max_length=256)
-    offer_token: SingleLine | None = Field(default=None, max_length=512)
+    admin_display_name: SingleLineOrNone = Field(default=None, max_length=256)
+    offer_token: SingleLineOrNone = Field(default=None, max_length=512)
 
 
 class SignupOut(BaseModel):
@@ -31,7 +31,7 @@ class SignupOut(BaseModel):
 class TokenIn(Body):
     username: SingleLine = Field(min_length=1, max_length=320)
     password: str = Password
-    totp_code: SingleLine | None = Field(default=None, max_length=16)
+    totp_code: SingleLineOrNone = Field(default=None, max_length=16)
 
 
 class TokenOut(BaseModel):

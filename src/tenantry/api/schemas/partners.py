@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.api.schemas.billing import SubscriptionOut
-from tenantry.api.schemas.common import Body, Out, SingleLine
+from tenantry.api.schemas.common import Body, Out, SingleLine, SingleLineOrNone
 from tenantry.api.schemas.support import ServiceHealthOut, ServiceRequestOut
 
 
@@ -46,7 +46,7 @@ class OfferIn(Body):
     """``{}`` is the classic offer: reusable, Full + Limited administration, P730D."""
 
     roles: list[Role] | None = Field(default=None, max_length=20)
-    duration: SingleLine | None = Field(default=None, max_length=16, examples=["P90D"])
+    duration: SingleLineOrNone = Field(default=None, max_length=16, examples=["P90D"])
     auto_extend: bool = False
     customer_tenant_id: uuid.UUID | None = None
     trial: TrialTermsIO | None = None
