@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tenantry.access.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
-from tenantry.api.schemas import (
+from tenantry.api.schemas.partners import (
     CustomerOut,
     LicenseCount,
     OfferOut,
@@ -11,10 +11,9 @@ from tenantry.api.schemas import (
     PurchaseTermsIO,
     RelationshipOut,
     RoleDescribed,
-    ServiceHealthOut,
-    ServiceMessageOut,
     TrialTermsIO,
 )
+from tenantry.api.schemas.support import ServiceHealthOut, ServiceMessageOut
 from tenantry.core.context import Context
 from tenantry.models import Offer, Relationship, Tenant
 from tenantry.partners import offers

@@ -8,23 +8,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tenantry.api.schemas.common import Problem
 from tenantry.core.errors import ServiceError, TooManyRequests, Unauthenticated
 
 log = logging.getLogger("tenantry.api")
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "urn:tenantry:problem:"
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

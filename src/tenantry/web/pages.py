@@ -28,6 +28,7 @@ from tenantry.directory import tenants
 from tenantry.identity import auth
 from tenantry.models import Tenant
 from tenantry.web import session as web_session
+from tenantry.web.forms import readable_error
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PASSWORD_PAGE = "/me/password"  # noqa: S105 - a page address
@@ -193,10 +194,8 @@ async def page_errors(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ServiceError):
         status, title, detail = exc.status, exc.title, exc.detail
     elif isinstance(exc, RequestValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "form"
-        status, title = 422, "Check the form"
-        detail = f"{field}: {first.get('msg', 'not valid')}"
+        errors = [{**error, "loc": error.get("loc", ())[1:]} for error in exc.errors()]
+        status, title, detail = 422, "Check the form", readable_error(errors)
     elif isinstance(exc, StarletteHTTPException):
         status, title = exc.status_code, "Page not found" if exc.status_code == 404 else "Error"
         detail = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)

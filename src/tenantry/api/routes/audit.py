@@ -10,7 +10,8 @@ from fastapi import Query
 
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import ActorOut, AuditEventOut, ItemList
+from tenantry.api.schemas.audit import ActorOut, AuditEventOut
+from tenantry.api.schemas.common import ItemList
 from tenantry.audit import chain as audit
 from tenantry.audit import log as audit_log
 from tenantry.models import AuditEvent

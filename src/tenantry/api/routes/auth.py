@@ -6,7 +6,7 @@ from fastapi import Response
 
 from tenantry.api.deps import AnonymousCtx, SignedInCtx
 from tenantry.api.routes import router
-from tenantry.api.schemas import (
+from tenantry.api.schemas.identity import (
     MeOut,
     MfaStatusOut,
     PasswordChangeIn,

@@ -8,14 +8,14 @@ from fastapi import Response
 
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import (
-    ItemList,
+from tenantry.api.schemas.billing import (
     LicenseIn,
     LicenseOut,
     SkuOut,
     SubscriptionIn,
     SubscriptionOut,
 )
+from tenantry.api.schemas.common import ItemList
 from tenantry.billing import subscriptions as billing
 from tenantry.core.context import Context
 from tenantry.models import LicenseAssignment, Sku, Subscription

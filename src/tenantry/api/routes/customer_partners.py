@@ -11,9 +11,9 @@ from tenantry.access.roles import Role
 from tenantry.api.converters import contact, described, etag
 from tenantry.api.deps import Ctx, Cursor, IfMatchVersion, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import (
+from tenantry.api.schemas.common import ItemList
+from tenantry.api.schemas.partners import (
     CustomerRelationshipOut,
-    ItemList,
     PartnerBlockOut,
     PartnerPolicyIO,
     RelationshipPatch,

@@ -8,7 +8,8 @@ from fastapi import Response
 
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import DeviceIn, DeviceOut, DevicePatch, ItemList, page_of
+from tenantry.api.schemas.common import ItemList, page_of
+from tenantry.api.schemas.directory import DeviceIn, DeviceOut, DevicePatch
 from tenantry.directory import devices
 
 api = router("devices")

@@ -9,7 +9,8 @@ from fastapi import Path, Response
 
 from tenantry.api.deps import Ctx
 from tenantry.api.routes import router
-from tenantry.api.schemas import DomainIn, DomainOut, ItemList, VerificationRecord
+from tenantry.api.schemas.common import ItemList
+from tenantry.api.schemas.directory import DomainIn, DomainOut, VerificationRecord
 from tenantry.directory import domains
 from tenantry.models import Domain
 

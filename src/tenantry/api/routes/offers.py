@@ -10,7 +10,7 @@ from tenantry.access.roles import Role
 from tenantry.api.converters import contact, described, purchase_of, relationship_out, trial_of
 from tenantry.api.deps import AnonymousCtx, Ctx
 from tenantry.api.routes import router
-from tenantry.api.schemas import OfferPublicOut, RelationshipOut
+from tenantry.api.schemas.partners import OfferPublicOut, RelationshipOut
 from tenantry.partners import offers
 
 api = router("offers")

@@ -21,18 +21,18 @@ from tenantry.api.deps import Ctx, Cursor, IfMatchVersion, Limit
 from tenantry.api.routes import router
 from tenantry.api.routes.audit import event_out
 from tenantry.api.routes.billing import subscription_out
-from tenantry.api.schemas import (
+from tenantry.api.schemas.audit import AuditEventOut
+from tenantry.api.schemas.common import ItemList
+from tenantry.api.schemas.partners import (
     AccessAssignmentIn,
     AccessAssignmentOut,
     AccessExplanationOut,
     AgentIn,
     AgentOut,
-    AuditEventOut,
     CustomerOut,
     DashboardDomain,
     DashboardOut,
     GrantOut,
-    ItemList,
     LookupHitOut,
     OfferIn,
     OfferOut,
@@ -40,8 +40,8 @@ from tenantry.api.schemas import (
     RelationshipOut,
     RelationshipPatch,
     RelationshipStatus,
-    ServiceRequestOut,
 )
+from tenantry.api.schemas.support import ServiceRequestOut
 from tenantry.core.context import Context
 from tenantry.models import User
 from tenantry.partners import agents, assignments, offers, partner_side

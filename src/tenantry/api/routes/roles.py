@@ -10,7 +10,8 @@ from fastapi import Query, Response
 from tenantry.access.roles import ROLE_DESCRIPTIONS, ROLE_NAMES, ROLE_PERMISSIONS, Role
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import ItemList, RoleAssignmentIn, RoleAssignmentOut, RoleOut, page_of
+from tenantry.api.schemas.common import ItemList, page_of
+from tenantry.api.schemas.directory import RoleAssignmentIn, RoleAssignmentOut, RoleOut
 from tenantry.directory import role_assignments
 
 api = router("roles")

@@ -9,15 +9,14 @@ from fastapi import Query
 
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import (
+from tenantry.api.schemas.common import ItemList, page_of
+from tenantry.api.schemas.support import (
     CommentIn,
     CommentOut,
-    ItemList,
     RequestStatus,
     ServiceRequestIn,
     ServiceRequestOut,
     ServiceRequestPatch,
-    page_of,
 )
 from tenantry.support import requests as support
 

@@ -7,11 +7,8 @@ import uuid
 from tenantry.api.converters import health_out
 from tenantry.api.deps import Ctx
 from tenantry.api.routes import router
-from tenantry.api.schemas import (
-    HealthOut,
-    TenantOut,
-    TenantPatch,
-)
+from tenantry.api.schemas.directory import TenantOut, TenantPatch
+from tenantry.api.schemas.support import HealthOut
 from tenantry.core.context import Context
 from tenantry.directory import tenants
 from tenantry.models import Tenant

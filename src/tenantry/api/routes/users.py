@@ -9,18 +9,17 @@ from fastapi import Query, Response
 
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
-from tenantry.api.schemas import (
+from tenantry.api.schemas.common import ItemList, page_of
+from tenantry.api.schemas.directory import (
     GroupIn,
     GroupOut,
     GroupPatch,
-    ItemList,
     MemberIn,
     ResetPasswordOut,
     UserCreatedOut,
     UserIn,
     UserOut,
     UserPatch,
-    page_of,
 )
 from tenantry.directory import groups, users
 

@@ -11,6 +11,8 @@ from fastapi.responses import Response
 
 from tenantry import access
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, PERMISSION_WORDS, Permission, Role
+from tenantry.api.schemas.directory import TenantPatch, UserIn, UserPatch
+from tenantry.api.schemas.partners import PartnerPolicyIO
 from tenantry.audit import chain as audit
 from tenantry.audit import log as audit_log
 from tenantry.billing import subscriptions as billing
@@ -22,6 +24,7 @@ from tenantry.partners import policy as partner_policy
 from tenantry.partners.relationships import NO_SUCH_VERSION
 from tenantry.support import health
 from tenantry.support import requests as support
+from tenantry.web.forms import parse_form
 from tenantry.web.pages import (
     Posted,
     SignedIn,
@@ -93,11 +96,12 @@ def new_user_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
 @pages.post("/admin/{tid}/users")
 def create_user(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
     tenant = page_tenant(ctx, tid)
+    body = parse_form(form, UserIn)
     created = users.create_user(
         ctx,
         tid,
-        user_principal_name=form.get("user_principal_name", ""),
-        display_name=form.get("display_name", ""),
+        user_principal_name=body.user_principal_name,
+        display_name=body.display_name,
         password=None,
     )
     return render_admin(
@@ -144,7 +148,10 @@ def update_user(
     request: Request, ctx: SignedIn, tid: uuid.UUID, uid: uuid.UUID, form: Posted
 ) -> Response:
     enabled = {"enable": True, "disable": False}.get(form.get("action", ""))
-    users.update_user(ctx, tid, uid, display_name=form.get("display_name") or None, enabled=enabled)
+    body = parse_form(
+        form, UserPatch, display_name=form.get("display_name") or None, enabled=enabled
+    )
+    users.update_user(ctx, tid, uid, display_name=body.display_name, enabled=body.enabled)
     return redirect(request, f"/admin/{tid}/users/{uid}", "Saved.")
 
 
@@ -336,18 +343,25 @@ def settings_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
 @pages.post("/admin/{tid}/settings/contact")
 def save_contact(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
     fields = ("name", "street", "city", "postal_code", "country", "phone")
-    changes: dict[str, object] = {f: form.get(f, "") for f in fields}
-    changes["technical_contact_email"] = form.get("technical_contact_email") or None
-    tenants.update_tenant(ctx, tid, changes)
+    body = parse_form(
+        form,
+        TenantPatch,
+        **{field: form.get(field, "") for field in fields},
+        technical_contact_email=form.get("technical_contact_email") or None,
+    )
+    tenants.update_tenant(ctx, tid, body.model_dump(exclude_unset=True))
     return redirect(request, f"/admin/{tid}/settings", "Contact details saved.")
 
 
 @pages.post("/admin/{tid}/settings/partner-policy")
 def save_policy(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
-    partner_policy.set_policy(
-        ctx,
-        tid,
-        ticked(form, "block:"),
+    body = parse_form(
+        form,
+        PartnerPolicyIO,
+        blocked_permissions=ticked(form, "block:"),
         allow_privileged_roles=form.get("allow_privileged_roles") == "on",
+    )
+    partner_policy.set_policy(
+        ctx, tid, body.blocked_permissions, allow_privileged_roles=body.allow_privileged_roles
     )
     return redirect(request, f"/admin/{tid}/settings", "Partner policy saved.")

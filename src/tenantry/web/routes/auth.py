@@ -9,11 +9,18 @@ import segno
 from fastapi import Request
 from fastapi.responses import Response
 
+from tenantry.api.schemas.identity import (
+    PasswordChangeIn,
+    TokenIn,
+    TotpConfirmIn,
+    TotpEnrolmentIn,
+)
 from tenantry.core.errors import InvalidInput, Unauthenticated
 from tenantry.identity import auth
 from tenantry.models import Tenant, User
 from tenantry.partners import enrolment as partners
 from tenantry.web import session as web_session
+from tenantry.web.forms import parse_form
 from tenantry.web.pages import MaybeSignedIn, Posted, SignedIn, redirect, render, router
 
 pages = router()
@@ -59,12 +66,13 @@ def _signed_in(
 @pages.post("/sign-in")
 def sign_in(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     target = web_session.safe_next(form.get("next"))
-    user = auth.check_password(ctx, form.get("username", ""), form.get("password", ""))
+    signing_in = parse_form(form, TokenIn)
+    user = auth.check_password(ctx, signing_in.username, signing_in.password)
     if user.mfa_enabled:
         response = redirect(request, "/sign-in/verify")
         web_session.remember_pending(response, request, user.id, target)
         return response
-    return _signed_in(request, ctx, user, form.get("password"), target)
+    return _signed_in(request, ctx, user, signing_in.password, target)
 
 
 @pages.get("/sign-in/verify")
@@ -83,7 +91,7 @@ def verify(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     user = ctx.session.get(User, user_id)
     if user is None:
         raise Unauthenticated("Sign in again.")
-    auth.check_second_factor(ctx, user, form.get("code", ""))
+    auth.check_second_factor(ctx, user, parse_form(form, TotpConfirmIn).code)
     return _signed_in(request, ctx, user, None, target if target != "/" else _home(ctx))
 
 
@@ -104,7 +112,7 @@ def account(request: Request, ctx: SignedIn) -> Response:
 
 @pages.post("/me/mfa")
 def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
-    secret, uri = auth.start_totp_enrolment(ctx, form.get("password", ""))
+    secret, uri = auth.start_totp_enrolment(ctx, parse_form(form, TotpEnrolmentIn).password)
     qr = segno.make(uri, error="m").svg_inline(scale=4, title="QR code of the authenticator key")
     return render(request, ctx, "mfa.html", secret=secret, qr=qr, next=form.get("next", ""))
 
@@ -113,7 +121,7 @@ def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
 def confirm_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
     """The factor is on; this session stays password-only, so it ends here and the next
     sign-in (password and a code) gives a session with both factors."""
-    auth.confirm_totp_enrolment(ctx, form.get("code", "").strip())
+    auth.confirm_totp_enrolment(ctx, parse_form(form, TotpConfirmIn).code.strip())
     auth.revoke_token(ctx)
     target = web_session.safe_next(form.get("next")) if form.get("next") else "/me"
     response = redirect(
@@ -135,5 +143,6 @@ def password_page(request: Request, ctx: SignedIn) -> Response:
 def change_password(request: Request, ctx: SignedIn, form: Posted) -> Response:
     if form.get("new_password") != form.get("confirm_password"):
         raise InvalidInput("The two new passwords are not the same.")
-    auth.change_password(ctx, form.get("current_password", ""), form.get("new_password", ""))
+    body = parse_form(form, PasswordChangeIn)
+    auth.change_password(ctx, body.current_password, body.new_password)
     return redirect(request, _home(ctx), "Your password is changed.")

@@ -8,7 +8,9 @@ import uuid
 from fastapi import Request
 from fastapi.responses import Response
 
+from tenantry.api.schemas.directory import DomainIn
 from tenantry.directory import domains
+from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()
@@ -30,7 +32,7 @@ def domain_list(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
 
 @pages.post("/admin/{tid}/domains")
 def add_domain(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
-    domain = domains.add_domain(ctx, tid, form.get("name", ""))
+    domain = domains.add_domain(ctx, tid, parse_form(form, DomainIn).name)
     return redirect(
         request,
         f"/admin/{tid}/domains#domain-{domain.id}",

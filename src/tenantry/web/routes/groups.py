@@ -9,7 +9,9 @@ from fastapi.responses import Response
 
 from tenantry import access
 from tenantry.access.roles import Permission
+from tenantry.api.schemas.directory import GroupIn, GroupPatch
 from tenantry.directory import groups, role_assignments, users
+from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()
@@ -27,12 +29,9 @@ def group_list(
 
 @pages.post("/admin/{tid}/groups")
 def create_group(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
+    body = parse_form(form, GroupIn)
     group = groups.create_group(
-        ctx,
-        tid,
-        name=form.get("name", ""),
-        kind=form.get("kind", "security"),
-        description=form.get("description", ""),
+        ctx, tid, name=body.name, kind=body.kind, description=body.description
     )
     return redirect(request, f"/admin/{tid}/groups/{group.id}", f"Group “{group.name}” created.")
 
@@ -60,7 +59,8 @@ def group_page(
 def update_group(
     request: Request, ctx: SignedIn, tid: uuid.UUID, gid: uuid.UUID, form: Posted
 ) -> Response:
-    groups.update_group(ctx, tid, gid, name=form.get("name"), description=form.get("description"))
+    body = parse_form(form, GroupPatch)
+    groups.update_group(ctx, tid, gid, name=body.name, description=body.description)
     return redirect(request, f"/admin/{tid}/groups/{gid}", "Saved.")
 
 

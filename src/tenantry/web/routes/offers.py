@@ -8,12 +8,14 @@ from fastapi.responses import Response
 
 from tenantry import access
 from tenantry.access.roles import Permission
+from tenantry.api.schemas.identity import SignupIn
 from tenantry.billing import subscriptions as billing
 from tenantry.core.errors import InvalidInput
 from tenantry.identity import auth
 from tenantry.partners import blocks as partner_blocks
 from tenantry.partners import offers, signup
 from tenantry.web import session as web_session
+from tenantry.web.forms import parse_form
 from tenantry.web.pages import MaybeSignedIn, Posted, SignedIn, redirect, render, router
 
 pages = router()
@@ -69,12 +71,15 @@ def sign_up(request: Request, ctx: MaybeSignedIn, token: str, form: Posted) -> R
         raise InvalidInput("Tick “Yes, authorize” to accept the offer.")
     if form.get("admin_password") != form.get("confirm_password"):
         raise InvalidInput("The two passwords are not the same.")
+    body = parse_form(
+        form, SignupIn, admin_display_name=form.get("admin_display_name") or None, offer_token=token
+    )
     done = signup.sign_up(
         ctx,
-        organization_name=form.get("organization_name", ""),
-        initial_domain=form.get("initial_domain", ""),
-        admin_password=form.get("admin_password", ""),
-        admin_display_name=form.get("admin_display_name") or None,
+        organization_name=body.organization_name,
+        initial_domain=body.initial_domain,
+        admin_password=body.admin_password,
+        admin_display_name=body.admin_display_name,
         offer_token=token,
     )
     issued = auth.complete_sign_in(ctx, done.created.admin)

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry.access.roles import AgentLevel, Role
+from tenantry.api.schemas.partners import AgentIn, OfferIn
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import tenants, users
 from tenantry.models.partners import OfferKind
@@ -17,6 +18,7 @@ from tenantry.partners import agents as partner_agents
 from tenantry.partners import assignments, offers, partner_side
 from tenantry.partners import enrolment as partners
 from tenantry.partners import views as partner_views
+from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
 
 pages = router()
@@ -94,12 +96,20 @@ def make_offer(request: Request, ctx: SignedIn, form: Posted) -> Response:
             customer_id = uuid.UUID(customer) if customer else None
         except ValueError as exc:
             raise InvalidInput("Customer: paste the customer's organisation id.") from exc
-        offer = offers.create_offer(
-            ctx,
+        body = parse_form(
+            form,
+            OfferIn,
             roles=roles,
             duration=f"P{int(days)}D",
             auto_extend=form.get("auto_extend") == "on",
             customer_tenant_id=customer_id,
+        )
+        offer = offers.create_offer(
+            ctx,
+            roles=[role.value for role in body.roles or ()],
+            duration=body.duration,
+            auto_extend=body.auto_extend,
+            customer_tenant_id=body.customer_tenant_id,
         )
     return redirect(
         request, f"/partner/offers#offer-{offer.id}", "Offer created: copy its link below."
@@ -127,10 +137,9 @@ def agents(request: Request, ctx: SignedIn, cursor: str | None = None) -> Respon
 
 @pages.post("/partner/agents/{uid}")
 def set_agent(request: Request, ctx: SignedIn, uid: uuid.UUID, form: Posted) -> Response:
-    try:
-        level = AgentLevel(form.get("access", ""))
-    except ValueError:
-        raise InvalidInput("Access is Full, Limited or None.") from None
+    if form.get("access") not in set(AgentLevel):
+        raise InvalidInput("Access is Full, Limited or None.")
+    level = parse_form(form, AgentIn).access
     user = partner_agents.set_agent_access(ctx, uid, level)
     return redirect(request, "/partner/agents", f"{user.display_name}: {level} administration.")
 

@@ -8,8 +8,10 @@ import uuid
 from fastapi import Request
 from fastapi.responses import Response
 
+from tenantry.api.schemas.support import CommentIn, ServiceRequestIn, ServiceRequestPatch
 from tenantry.models.support import REQUEST_STATUSES, SEVERITIES
 from tenantry.support import requests as support
+from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()
@@ -41,12 +43,9 @@ def request_list(
 
 @pages.post("/admin/{tid}/service-requests")
 def create_request(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Response:
+    body = parse_form(form, ServiceRequestIn)
     created = support.create_request(
-        ctx,
-        tid,
-        title=form.get("title", ""),
-        description=form.get("description", ""),
-        severity=form.get("severity", "medium"),
+        ctx, tid, title=body.title, description=body.description, severity=body.severity
     )
     return redirect(
         request,
@@ -75,9 +74,13 @@ def request_page(request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID
 def update_request(
     request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
 ) -> Response:
-    support.update_request(
-        ctx, tid, rid, status=form.get("status") or None, severity=form.get("severity") or None
+    body = parse_form(
+        form,
+        ServiceRequestPatch,
+        status=form.get("status") or None,
+        severity=form.get("severity") or None,
     )
+    support.update_request(ctx, tid, rid, status=body.status, severity=body.severity)
     return redirect(request, f"/admin/{tid}/service-requests/{rid}", "Request updated.")
 
 
@@ -85,7 +88,7 @@ def update_request(
 def add_comment(
     request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID, form: Posted
 ) -> Response:
-    comment = support.add_comment(ctx, tid, rid, form.get("body", ""))
+    comment = support.add_comment(ctx, tid, rid, parse_form(form, CommentIn).body)
     return redirect(
         request, f"/admin/{tid}/service-requests/{rid}#comment-{comment.id}", "Comment added."
     )

@@ -1,0 +1,244 @@
+"""Partner delegated administration: offers, relationships, customers, agents, policy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tenantry.access.roles import AgentLevel, Role
+from tenantry.api.schemas.billing import SubscriptionOut
+from tenantry.api.schemas.common import Body, Out, SingleLine, SingleLineOrNone
+from tenantry.api.schemas.support import ServiceHealthOut, ServiceRequestOut
+from tenantry.models.partners import OfferStatus, RelationshipStatus
+from tenantry.partners.views import LookupMatch
+
+
+class RoleDescribed(BaseModel):
+    id: Role
+    name: str
+    description: str
+
+
+class PartnerContact(BaseModel):
+    tenant_id: uuid.UUID
+    name: str
+    street: str
+    city: str
+    postal_code: str
+    country: str
+    phone: str
+    technical_contact_email: str
+
+
+class TrialTermsIO(Body):
+    sku_id: SingleLine = Field(min_length=1, max_length=64)
+    seats: int = Field(ge=1, le=100_000)
+    days: int = Field(default=30, ge=1, le=180)
+
+
+class PurchaseTermsIO(Body):
+    sku_id: SingleLine = Field(min_length=1, max_length=64)
+    seats: int = Field(ge=1, le=100_000)
+
+
+class OfferIn(Body):
+    """``{}`` is the classic offer: reusable, Full + Limited administration, P730D."""
+
+    roles: list[Role] | None = Field(default=None, max_length=20)
+    duration: SingleLineOrNone = Field(default=None, max_length=16, examples=["P90D"])
+    auto_extend: bool = False
+    customer_tenant_id: uuid.UUID | None = None
+    trial: TrialTermsIO | None = None
+    purchase: PurchaseTermsIO | None = None
+
+
+class OfferPatch(Body):
+    enabled: bool | None = None
+
+
+class OfferOut(BaseModel):
+    id: uuid.UUID
+    token: str
+    url: str
+    email_text: str
+    mailto: str
+    is_classic: bool
+    roles: list[Role]
+    roles_described: list[RoleDescribed]
+    duration: str
+    auto_extend: bool
+    customer_tenant_id: uuid.UUID | None
+    trial: TrialTermsIO | None
+    purchase: PurchaseTermsIO | None
+    status: OfferStatus
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class OfferPublicOut(BaseModel):
+    """What a customer is asked to accept."""
+
+    partner: PartnerContact
+    roles: list[Role]
+    roles_described: list[RoleDescribed]
+    duration: str
+    duration_days: int
+    auto_extend: bool
+    for_one_customer: bool
+    trial: TrialTermsIO | None
+    purchase: PurchaseTermsIO | None
+    expires_at: datetime | None
+    partner_default_domain: str = Field(
+        default="", description="The partner's verified default domain: names can look alike."
+    )
+
+
+class RelationshipOut(BaseModel):
+    id: uuid.UUID
+    partner_tenant_id: uuid.UUID
+    customer_tenant_id: uuid.UUID
+    status: RelationshipStatus
+    roles: list[Role]
+    duration: str
+    auto_extend: bool
+    created_at: datetime
+    activated_at: datetime | None
+    ends_at: datetime | None
+    terminated_at: datetime | None
+    terminated_by: str | None
+    etag: str
+
+
+class RelationshipPatch(Body):
+    auto_extend: bool | None = None
+
+
+class CustomerRelationshipOut(BaseModel):
+    """A delegated admin as the customer sees it."""
+
+    id: uuid.UUID
+    partner: PartnerContact
+    roles: list[Role]
+    roles_described: list[RoleDescribed]
+    status: RelationshipStatus
+    created_at: datetime
+    activated_at: datetime | None
+    ends_at: datetime | None
+    auto_extend: bool = False
+    partner_default_domain: str = Field(
+        default="", description="The partner's verified default domain: names can look alike."
+    )
+    etag: str = Field(default="", description="Send it as If-Match to PATCH the relationship.")
+
+
+class PartnerBlockOut(BaseModel):
+    """A partner this organisation refuses requests and offer links from."""
+
+    partner_tenant_id: uuid.UUID
+    partner_name: str
+    partner_default_domain: str
+    created_at: datetime
+
+
+class AccessAssignmentIn(Body):
+    group_id: uuid.UUID
+    roles: list[Role] = Field(min_length=1, max_length=20)
+
+
+class AccessAssignmentOut(Out):
+    id: uuid.UUID
+    relationship_id: uuid.UUID
+    group_id: uuid.UUID
+    roles: list[Role]
+    created_at: datetime
+
+
+class AgentIn(Body):
+    access: AgentLevel
+
+
+class AgentOut(BaseModel):
+    user_id: uuid.UUID
+    user_principal_name: str
+    display_name: str
+    access: AgentLevel
+
+
+class PartnerPolicyIO(Body):
+    blocked_permissions: list[str] = Field(default_factory=list, max_length=100)
+    allow_privileged_roles: bool = Field(
+        default=False,
+        description="Let partners give admin roles (other than Password Administrator) and "
+        "change the members of role-holding groups on behalf of this organisation. Off by "
+        "default: such power would outlive the relationship.",
+    )
+
+
+class LicenseCount(BaseModel):
+    assigned: int
+    total: int
+
+
+class CustomerOut(BaseModel):
+    """A customer as this agent may read it: a figure is null where it may not (a relationship
+    that is not live, a role that doesn't grant it, the customer's partner policy, no MFA)."""
+
+    tenant_id: uuid.UUID
+    name: str
+    default_domain: str | None
+    relationship_status: RelationshipStatus
+    ends_at: datetime | None
+    health: Literal["healthy", "degraded", "incident"] | None
+    licenses: LicenseCount | None
+    open_service_requests: int | None
+
+
+class DashboardDomain(BaseModel):
+    name: str
+    status: Literal["unverified", "verified"]
+    capabilities: list[str]
+    is_default: bool
+    is_initial: bool
+
+
+class DashboardOut(BaseModel):
+    """One customer: each section is null where the agent may not read it, with the reason in
+    ``not_visible`` (section name -> why)."""
+
+    customer: CustomerOut
+    contact: PartnerContact | None
+    health: list[ServiceHealthOut] | None
+    service_requests: list[ServiceRequestOut] | None
+    subscriptions: list[SubscriptionOut] | None
+    domains: list[DashboardDomain] | None
+    relationships: list[RelationshipOut]
+    not_visible: dict[str, str] = {}
+
+
+class LookupHitOut(BaseModel):
+    tenant_id: uuid.UUID
+    tenant_name: str
+    match_type: LookupMatch
+    match: str
+
+
+class GrantOut(BaseModel):
+    role: Role
+    role_name: str
+    via: str
+    relationship_id: uuid.UUID | None
+    permissions: list[str]
+
+
+class AccessExplanationOut(BaseModel):
+    tenant_id: uuid.UUID
+    tenant_name: str | None
+    path: Literal["member", "delegated"] | None
+    mfa_satisfied: bool
+    permissions: list[str]
+    grants: list[GrantOut]
+    explanation: str
+    blocked: str | None

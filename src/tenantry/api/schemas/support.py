@@ -1,0 +1,67 @@
+"""Service health and service requests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tenantry.api.schemas.common import Body, MultiLine, Out, SingleLine
+
+
+class ServiceMessageOut(Out):
+    status: str
+    message: str
+    posted_at: datetime
+
+
+class ServiceHealthOut(BaseModel):
+    id: str
+    name: str
+    status: Literal["healthy", "degraded", "incident"]
+    updated_at: datetime
+    messages: list[ServiceMessageOut]
+
+
+class HealthOut(BaseModel):
+    services: list[ServiceHealthOut]
+
+
+Severity = Literal["low", "medium", "high", "critical"]
+RequestStatus = Literal["open", "in_progress", "resolved", "closed"]
+
+
+class ServiceRequestOut(Out):
+    id: uuid.UUID
+    title: str
+    description: str
+    severity: Severity
+    status: RequestStatus
+    created_by_user_id: uuid.UUID | None
+    created_by_tenant_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceRequestIn(Body):
+    title: SingleLine = Field(min_length=1, max_length=200)
+    description: MultiLine = Field(min_length=1, max_length=20_000)
+    severity: Severity = "medium"
+
+
+class ServiceRequestPatch(Body):
+    status: RequestStatus | None = None
+    severity: Severity | None = None
+
+
+class CommentOut(Out):
+    id: uuid.UUID
+    author_user_principal_name: str
+    body: str
+    created_at: datetime
+
+
+class CommentIn(Body):
+    body: MultiLine = Field(min_length=1, max_length=20_000)
