@@ -23,6 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from tenantry.access.paths import DecisionPath
 from tenantry.access.roles import (
     DELEGATION_EXCLUSIONS,
     ROLE_NAMES,
@@ -45,6 +46,7 @@ from tenantry.models import (
     Tenant,
     User,
 )
+from tenantry.models.audit import AuditOutcome
 from tenantry.models.partners import LIVE_STATUSES
 
 
@@ -53,7 +55,7 @@ class Grant:
     """One role that reaches the principal in the tenant, and how."""
 
     role: Role
-    path: str  # "member" (home tenant) or "delegated" (through a partner relationship)
+    path: DecisionPath
     via: str  # human words: "assigned directly", "through group 'Helpdesk'"
     permissions: frozenset[Permission]
     relationship_id: uuid.UUID | None = None
@@ -67,7 +69,7 @@ class Decision:
     principal: Principal
     tenant_id: uuid.UUID
     tenant_name: str | None
-    path: str | None  # None: the tenant does not exist for this principal
+    path: DecisionPath | None  # None: the tenant does not exist for this principal
     grants: tuple[Grant, ...] = ()
     notes: tuple[str, ...] = field(default=())
     partner_tenant_id: uuid.UUID | None = None
@@ -82,7 +84,7 @@ class Decision:
 
     @property
     def delegated(self) -> bool:
-        return self.path == "delegated"
+        return self.path == DecisionPath.DELEGATED
 
     def relationship_for(self, permission: Permission) -> uuid.UUID | None:
         for grant in self.grants:
@@ -166,7 +168,7 @@ def member_path(
             (
                 Grant(
                     role=Role(role),
-                    path="member",
+                    path=DecisionPath.MEMBER,
                     via="assigned directly" if user_id else f"through group '{group_name}'",
                     permissions=ROLE_PERMISSIONS[Role(role)],
                 )
@@ -175,7 +177,7 @@ def member_path(
             key=lambda g: (g.role.value, g.via),
         )
     )
-    return Decision(principal, tenant.id, tenant.name, "member", grants)
+    return Decision(principal, tenant.id, tenant.name, DecisionPath.MEMBER, grants)
 
 
 MFA_REQUIRED = (
@@ -347,7 +349,7 @@ def delegated_path(
             grants.append(
                 Grant(
                     role=role,
-                    path="delegated",
+                    path=DecisionPath.DELEGATED,
                     via=f"delegated by {tenant.name} to {partner_name}'s group '{group_name}'",
                     permissions=ROLE_PERMISSIONS[role] - DELEGATION_EXCLUSIONS - blocked,
                     relationship_id=relationship_id,
@@ -357,7 +359,7 @@ def delegated_path(
         principal,
         tenant.id,
         tenant.name,
-        "delegated",
+        DecisionPath.DELEGATED,
         tuple(grants),
         partner_tenant_id=principal.tenant_id,
         relationship_id=rows[0][0],
@@ -436,7 +438,7 @@ def _audit_denial(ctx: Context, decision: Decision, permission: Permission, reas
         where,
         "access.denied",
         target=f"tenant:{decision.tenant_id}",
-        outcome="denied",
+        outcome=AuditOutcome.DENIED,
         details={"permission": permission.value, "reason": reason[:400]},
         partner_tenant_id=decision.partner_tenant_id,
         relationship_id=decision.relationship_for(permission),

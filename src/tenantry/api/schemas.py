@@ -8,8 +8,14 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from tenantry.access.paths import DecisionPath
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.core.pagination import Page
+from tenantry.models.billing import SubscriptionStatus
+from tenantry.models.directory import GroupKind
+from tenantry.models.domains import DomainStatus
+from tenantry.models.health import HealthStatus
+from tenantry.models.support import RequestStatus, Severity
 
 T = TypeVar("T")
 
@@ -199,14 +205,14 @@ class ResetPasswordOut(BaseModel):
 class GroupOut(Out):
     id: uuid.UUID
     name: str
-    kind: Literal["security", "distribution"]
+    kind: GroupKind
     description: str
     created_at: datetime
 
 
 class GroupIn(Body):
     name: str = Name
-    kind: Literal["security", "distribution"] = "security"
+    kind: GroupKind = GroupKind.SECURITY
     description: str = Field(default="", max_length=1024)
 
 
@@ -251,7 +257,7 @@ class VerificationRecord(BaseModel):
 
 class DomainOut(BaseModel):
     name: str
-    status: Literal["unverified", "verified"]
+    status: DomainStatus
     verification: VerificationRecord | None
     capabilities: list[str]
     is_initial: bool
@@ -280,7 +286,7 @@ class SubscriptionOut(BaseModel):
     sku_name: str
     seats: int
     assigned: int
-    status: Literal["trial", "active", "expired"]
+    status: SubscriptionStatus
     trial_ends_at: datetime | None
     created_at: datetime
 
@@ -314,17 +320,13 @@ class ServiceMessageOut(Out):
 class ServiceHealthOut(BaseModel):
     id: str
     name: str
-    status: Literal["healthy", "degraded", "incident"]
+    status: HealthStatus
     updated_at: datetime
     messages: list[ServiceMessageOut]
 
 
 class HealthOut(BaseModel):
     services: list[ServiceHealthOut]
-
-
-Severity = Literal["low", "medium", "high", "critical"]
-RequestStatus = Literal["open", "in_progress", "resolved", "closed"]
 
 
 class ServiceRequestOut(Out):
@@ -342,7 +344,7 @@ class ServiceRequestOut(Out):
 class ServiceRequestIn(Body):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=20_000)
-    severity: Severity = "medium"
+    severity: Severity = Severity.MEDIUM
 
 
 class ServiceRequestPatch(Body):
@@ -590,14 +592,14 @@ class CustomerOut(BaseModel):
     default_domain: str | None
     relationship_status: RelationshipStatus
     ends_at: datetime | None
-    health: Literal["healthy", "degraded", "incident"] | None
+    health: HealthStatus | None
     licenses: LicenseCount | None
     open_service_requests: int | None
 
 
 class DashboardDomain(BaseModel):
     name: str
-    status: Literal["unverified", "verified"]
+    status: DomainStatus
     capabilities: list[str]
     is_default: bool
     is_initial: bool
@@ -635,7 +637,7 @@ class GrantOut(BaseModel):
 class AccessExplanationOut(BaseModel):
     tenant_id: uuid.UUID
     tenant_name: str | None
-    path: Literal["member", "delegated"] | None
+    path: DecisionPath | None
     mfa_satisfied: bool
     permissions: list[str]
     grants: list[GrantOut]

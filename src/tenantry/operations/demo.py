@@ -12,6 +12,7 @@ from tenantry.billing import subscriptions as billing
 from tenantry.core.context import Context, Principal
 from tenantry.directory import tenants, users
 from tenantry.models import Domain, User
+from tenantry.models.support import Severity
 from tenantry.partners import enrolment as partners
 from tenantry.partners import offers, relationships
 from tenantry.support import requests as support
@@ -146,7 +147,7 @@ def _create(ctx: Context) -> None:
             new.tenant.id,
             title="Mail delivery delays",
             description="Some messages to external recipients arrive late.",
-            severity="medium",
+            severity=Severity.MEDIUM,
         )
         if label in FABRIKAM_CUSTOMERS:
             offers.accept(as_admin, offers.token_for(ctx, classic))

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry.directory import domains
+from tenantry.models.domains import DomainStatus
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()
@@ -24,7 +25,9 @@ def domain_list(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
         tenant,
         "admin/domains.html",
         domains=rows,
-        txt={d.id: domains.verification_value(d) for d in rows if d.status != "verified"},
+        txt={
+            d.id: domains.verification_value(d) for d in rows if d.status != DomainStatus.VERIFIED
+        },
     )
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.directory import groups, role_assignments, users
+from tenantry.models.directory import GroupKind
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()
@@ -31,7 +32,7 @@ def create_group(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) 
         ctx,
         tid,
         name=form.get("name", ""),
-        kind=form.get("kind", "security"),
+        kind=form.get("kind", GroupKind.SECURITY),
         description=form.get("description", ""),
     )
     return redirect(request, f"/admin/{tid}/groups/{group.id}", f"Group “{group.name}” created.")
