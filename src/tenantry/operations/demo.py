@@ -11,8 +11,7 @@ from tenantry.access.roles import AgentLevel
 from tenantry.billing import subscriptions as billing
 from tenantry.core.context import Context, Principal
 from tenantry.directory import tenants, users
-from tenantry.models import Domain, User
-from tenantry.models.support import Severity
+from tenantry.models import Domain, Severity, User
 from tenantry.partners import enrolment as partners
 from tenantry.partners import offers, relationships
 from tenantry.support import requests as support
