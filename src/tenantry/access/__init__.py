@@ -24,6 +24,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from tenantry.access.paths import DecisionPath
 from tenantry.access.roles import (
     DELEGATION_EXCLUSIONS,
     ROLE_NAMES,
@@ -46,6 +47,7 @@ from tenantry.models import (
     Tenant,
     User,
 )
+from tenantry.models.audit import AuditOutcome
 from tenantry.models.partners import LIVE_STATUSES
 
 
@@ -54,7 +56,7 @@ class Grant:
     """One role that reaches the principal in the tenant, and how."""
 
     role: Role
-    path: str  # "member" (home tenant) or "delegated" (through a partner relationship)
+    path: DecisionPath
     via: str  # human words: "assigned directly", "through group 'Helpdesk'"
     permissions: frozenset[Permission]
     relationship_id: uuid.UUID | None = None
@@ -68,7 +70,7 @@ class Decision:
     principal: Principal
     tenant_id: uuid.UUID
     tenant_name: str | None
-    path: str | None  # None: the tenant does not exist for this principal
+    path: DecisionPath | None  # None: the tenant does not exist for this principal
     grants: tuple[Grant, ...] = ()
     notes: tuple[str, ...] = field(default=())
     partner_tenant_id: uuid.UUID | None = None
@@ -83,7 +85,7 @@ class Decision:
 
     @property
     def delegated(self) -> bool:
-        return self.path == "delegated"
+        return self.path == DecisionPath.DELEGATED
 
     def relationship_for(self, permission: Permission) -> uuid.UUID | None:
         for grant in self.grants:
@@ -167,7 +169,7 @@ def member_path(
             (
                 Grant(
                     role=Role(role),
-                    path="member",
+                    path=DecisionPath.MEMBER,
                     via="assigned directly" if user_id else f"through group '{group_name}'",
                     permissions=ROLE_PERMISSIONS[Role(role)],
                 )
@@ -176,7 +178,7 @@ def member_path(
             key=lambda g: (g.role.value, g.via),
         )
     )
-    return Decision(principal, tenant.id, tenant.name, "member", grants)
+    return Decision(principal, tenant.id, tenant.name, DecisionPath.MEMBER, grants)
 
 
 MFA_REQUIRED = (
@@ -348,7 +350,7 @@ def delegated_path(
             grants.append(
                 Grant(
                     role=role,
-                    path="delegated",
+                    path=DecisionPath.DELEGATED,
                     via=f"delegated by {tenant.name} to {partner_name}'s group '{group_name}'",
                     permissions=ROLE_PERMISSIONS[role] - DELEGATION_EXCLUSIONS - blocked,
                     relationship_id=relationship_id,
@@ -358,7 +360,7 @@ def delegated_path(
         principal,
         tenant.id,
         tenant.name,
-        "delegated",
+        DecisionPath.DELEGATED,
         tuple(grants),
         partner_tenant_id=principal.tenant_id,
         relationship_id=rows[0][0],
@@ -437,7 +439,7 @@ def _audit_denial(ctx: Context, decision: Decision, permission: Permission, reas
         where,
         "access.denied",
         target=f"tenant:{decision.tenant_id}",
-        outcome="denied",
+        outcome=AuditOutcome.DENIED,
         details={"permission": permission.value, "reason": reason[:400]},
         partner_tenant_id=decision.partner_tenant_id,
         relationship_id=decision.relationship_for(permission),

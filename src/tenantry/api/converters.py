@@ -104,7 +104,7 @@ def customer_out(summary: CustomerSummary) -> CustomerOut:
         default_domain=summary.default_domain,
         relationship_status=summary.relationship_status,
         ends_at=summary.ends_at,
-        health=summary.health,  # type: ignore[arg-type]
+        health=summary.health,
         licenses=(
             LicenseCount(assigned=summary.licenses_assigned, total=summary.licenses_total)
             if summary.licenses_assigned is not None and summary.licenses_total is not None
@@ -118,7 +118,7 @@ def health_out(item: health.ServiceHealth) -> ServiceHealthOut:
     return ServiceHealthOut(
         id=item.service.id,
         name=item.service.name,
-        status=item.service.status,  # type: ignore[arg-type]
+        status=item.service.status,
         updated_at=item.service.updated_at,
         messages=[ServiceMessageOut.model_validate(m) for m in item.messages],
     )

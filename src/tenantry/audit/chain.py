@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tenantry.core.context import Context
 from tenantry.core.pagination import Page, paginate
 from tenantry.models import AuditEvent, Tenant
+from tenantry.models.audit import AuditOutcome
 from tenantry.models.tenancy import GENESIS_HASH
 
 
@@ -58,7 +59,7 @@ def record(
     action: str,
     target: str = "",
     *,
-    outcome: str = "success",
+    outcome: AuditOutcome = AuditOutcome.SUCCESS,
     details: dict[str, Any] | None = None,
     partner_tenant_id: uuid.UUID | None = None,
     relationship_id: uuid.UUID | None = None,
@@ -121,7 +122,7 @@ def record_after_rollback(
 class AuditFilter:
     action: str | None = None
     actor: str | None = None
-    outcome: str | None = None
+    outcome: AuditOutcome | None = None
     since: datetime | None = None
     until: datetime | None = None
     by_partner: bool | None = None  # True: only partners' actions; False: only the tenant's own

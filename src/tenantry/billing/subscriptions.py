@@ -19,6 +19,7 @@ from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.models import LicenseAssignment, Sku, Subscription, User
+from tenantry.models.billing import SubscriptionStatus
 
 MAX_SEATS = 100_000
 
@@ -27,13 +28,13 @@ def list_skus(ctx: Context) -> list[Sku]:
     return list(ctx.session.scalars(select(Sku).order_by(Sku.name)))
 
 
-def effective_status(ctx: Context, subscription: Subscription) -> str:
+def effective_status(ctx: Context, subscription: Subscription) -> SubscriptionStatus:
     if (
-        subscription.status == "trial"
+        subscription.status == SubscriptionStatus.TRIAL
         and subscription.trial_ends_at is not None
         and subscription.trial_ends_at <= ctx.now
     ):
-        return "expired"
+        return SubscriptionStatus.EXPIRED
     return subscription.status
 
 
@@ -86,7 +87,7 @@ def create_subscription(
         sku_id=sku.id,
         seats=seats,
         assigned=0,
-        status="trial" if trial else "active",
+        status=SubscriptionStatus.TRIAL if trial else SubscriptionStatus.ACTIVE,
         trial_ends_at=ctx.now + timedelta(days=days) if trial else None,
         created_at=ctx.now,
     )
@@ -152,7 +153,7 @@ def assign_license(
     access.require(ctx, tenant_id, Permission.LICENSES_ASSIGN)
     subscription = get_scoped(ctx.session, Subscription, sid, tenant_id, "Subscription")
     user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
-    if effective_status(ctx, subscription) == "expired":
+    if effective_status(ctx, subscription) == SubscriptionStatus.EXPIRED:
         raise Conflict("This subscription has expired.", slug="subscription-expired")
     if ctx.session.scalar(
         select(LicenseAssignment.id).where(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TypeVar
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
 
 class ServiceError(Exception):
     status = 400
@@ -79,3 +84,13 @@ class Unavailable(ServiceError):
     status = 503
     slug = "unavailable"
     title = "A service this request needs is unavailable"
+
+
+def parse_choice(choices: type[Choice], value: str, what: str, *, refusal: str = "") -> Choice:
+    """A value from a form, the CLI or the API as a member of ``choices``: anything else is
+    refused, by default with a message listing the choices ("<what> is one of: ...")."""
+    try:
+        return choices(value)
+    except ValueError:
+        listed = ", ".join(choices)
+        raise InvalidInput(refusal or f"{what} is one of: {listed}.") from None

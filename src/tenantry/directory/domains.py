@@ -17,6 +17,7 @@ from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from tenantry.models import Domain, User
+from tenantry.models.domains import DomainCapability, DomainStatus
 
 FQDN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 TXT_PREFIX = "tenantry-verification="
@@ -63,7 +64,7 @@ def add_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
     existing = ctx.session.scalars(select(Domain).where(Domain.name == name)).all()
     if any(d.tenant_id == tenant_id for d in existing):
         raise Conflict(f"{name} is already added.", slug="duplicate-domain")
-    if any(d.status == "verified" for d in existing):
+    if any(d.status == DomainStatus.VERIFIED for d in existing):
         raise Conflict(f"{name} is verified by another organisation.", slug="domain-taken")
     suffix = ctx.settings.initial_domain_suffix
     if name == suffix or name.endswith("." + suffix):
@@ -73,7 +74,7 @@ def add_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
     domain = Domain(
         tenant_id=tenant_id,
         name=name,
-        status="unverified",
+        status=DomainStatus.UNVERIFIED,
         verification_token=secrets.token_hex(16),
         capabilities=[],
         created_at=ctx.now,
@@ -108,7 +109,7 @@ def lookup_txt(settings: Settings, name: str) -> list[str]:
 def verify_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
     access.require(ctx, tenant_id, Permission.DOMAINS_VERIFY)
     domain = _get(ctx, tenant_id, name)
-    if domain.status == "verified":
+    if domain.status == DomainStatus.VERIFIED:
         return domain
     expected = verification_value(domain)
     if expected not in lookup_txt(ctx.settings, domain.name):
@@ -118,11 +119,12 @@ def verify_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
             slug="verification-failed",
         )
     taken = ctx.session.scalar(
-        select(Domain.id).where(Domain.name == domain.name, Domain.status == "verified")
+        select(Domain.id).where(Domain.name == domain.name, Domain.status == DomainStatus.VERIFIED)
     )
     if taken:
         raise Conflict(f"{domain.name} is verified by another organisation.", slug="domain-taken")
-    domain.status, domain.verified_at, domain.capabilities = "verified", ctx.now, ["email"]
+    domain.status, domain.verified_at = DomainStatus.VERIFIED, ctx.now
+    domain.capabilities = [DomainCapability.EMAIL]
     audit.record(ctx, tenant_id, "domain.verify", f"domain:{domain.name}")
     return domain
 
@@ -130,7 +132,7 @@ def verify_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
 def set_default(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
     access.require(ctx, tenant_id, Permission.DOMAINS_UPDATE)
     domain = _get(ctx, tenant_id, name)
-    if domain.status != "verified":
+    if domain.status != DomainStatus.VERIFIED:
         raise Conflict("Only a verified domain can be the default.", slug="not-verified")
     ctx.session.execute(
         update(Domain)

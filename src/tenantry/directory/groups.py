@@ -15,13 +15,12 @@ from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
-from tenantry.core.errors import Conflict, InvalidInput, NotFound
+from tenantry.core.errors import Conflict, InvalidInput, NotFound, parse_choice
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.models import Group, GroupMember, User
-
-KINDS = ("security", "distribution")
+from tenantry.models.directory import GroupKind
 
 
 def list_groups(
@@ -53,12 +52,13 @@ def create_group(
     ctx: Context, tenant_id: uuid.UUID, *, name: str, kind: str, description: str = ""
 ) -> Group:
     access.require(ctx, tenant_id, Permission.GROUPS_CREATE)
-    if kind not in KINDS:
-        raise InvalidInput("A group is 'security' or 'distribution'.")
+    group_kind = parse_choice(
+        GroupKind, kind, "Group kind", refusal="A group is 'security' or 'distribution'."
+    )
     group = Group(
         tenant_id=tenant_id,
         name=_check_name(ctx, tenant_id, name, None),
-        kind=kind,
+        kind=group_kind,
         description=description.strip(),
         created_at=ctx.now,
     )

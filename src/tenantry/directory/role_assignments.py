@@ -14,6 +14,7 @@ from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.models import Group, GroupMember, RoleAssignment, User
+from tenantry.models.directory import GroupKind
 
 
 def global_admin_ids(ctx: Context, tenant_id: uuid.UUID) -> set[uuid.UUID]:
@@ -80,7 +81,7 @@ def assign_role(
         target = f"user:{user.id}"
     else:
         group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
-        if group.kind != "security":
+        if group.kind != GroupKind.SECURITY:
             raise InvalidInput("Roles can be assigned to security groups only.")
         exists = and_(RoleAssignment.role == role.value, RoleAssignment.group_id == group_id)
         target = f"group:{group.id}"

@@ -18,6 +18,7 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.identity import passwords
 from tenantry.models import Domain, RoleAssignment, Tenant, User
+from tenantry.models.domains import DomainCapability, DomainStatus
 
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 PROFILE_FIELDS = (
@@ -69,7 +70,7 @@ def create_tenant(
     domain_name = initial_domain_name(ctx, initial_domain)
     passwords.check_policy(admin_password)
     taken = ctx.session.scalar(
-        select(Domain.id).where(Domain.name == domain_name, Domain.status == "verified")
+        select(Domain.id).where(Domain.name == domain_name, Domain.status == DomainStatus.VERIFIED)
     )
     if taken:
         raise Conflict(f"The domain {domain_name} is already taken.", slug="domain-taken")
@@ -82,9 +83,9 @@ def create_tenant(
         Domain(
             tenant_id=tenant.id,
             name=domain_name,
-            status="verified",
+            status=DomainStatus.VERIFIED,
             verification_token="",
-            capabilities=["email"],
+            capabilities=[DomainCapability.EMAIL],
             is_initial=True,
             is_default=True,
             created_at=ctx.now,
@@ -212,7 +213,9 @@ def default_domains(ctx: Context, tenant_ids: set[uuid.UUID]) -> dict[uuid.UUID,
         return {}
     rows = ctx.session.execute(
         select(Domain.tenant_id, Domain.name).where(
-            Domain.tenant_id.in_(tenant_ids), Domain.is_default, Domain.status == "verified"
+            Domain.tenant_id.in_(tenant_ids),
+            Domain.is_default,
+            Domain.status == DomainStatus.VERIFIED,
         )
     )
     return {tenant_id: name for tenant_id, name in rows}
@@ -240,7 +243,7 @@ def find_tenant(ctx: Context, reference: str) -> Tenant:
         tenant = ctx.session.scalar(
             select(Tenant)
             .join(Domain, Domain.tenant_id == Tenant.id)
-            .where(Domain.name == reference.strip().lower(), Domain.status == "verified")
+            .where(Domain.name == reference.strip().lower(), Domain.status == DomainStatus.VERIFIED)
         )
     if tenant is None:
         raise NotFound(f"No tenant with id or domain '{reference}'.")

@@ -19,6 +19,7 @@ from tenantry.directory import notices
 from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.identity import auth, passwords
 from tenantry.models import Domain, LicenseAssignment, Subscription, User
+from tenantry.models.domains import DomainStatus
 
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._'+-]{0,62}[a-z0-9])?$")
 
@@ -37,7 +38,9 @@ def normalise_upn(ctx: Context, tenant_id: uuid.UUID, upn: str) -> str:
         raise InvalidInput("A user principal name looks like name@domain.", slug="invalid-upn")
     ok = ctx.session.scalar(
         select(Domain.id).where(
-            Domain.tenant_id == tenant_id, Domain.name == domain, Domain.status == "verified"
+            Domain.tenant_id == tenant_id,
+            Domain.name == domain,
+            Domain.status == DomainStatus.VERIFIED,
         )
     )
     if not ok:

@@ -25,6 +25,7 @@ from tenantry.core.context import Context, Principal
 from tenantry.core.errors import Conflict, Forbidden, InvalidInput, TooManyRequests, Unauthenticated
 from tenantry.identity import passwords
 from tenantry.models import ApiToken, SignInThrottle, User
+from tenantry.models.audit import AuditOutcome
 
 TOKEN_PREFIX = "tnry_"  # noqa: S105 - a public prefix, not a secret
 TOTP_ISSUER = "Tenantry"
@@ -174,7 +175,7 @@ def _count_failure(ctx: Context, username: str, user: User | None, reason: str) 
                 who[0],
                 "auth.sign_in",
                 f"user:{who[1]}",
-                outcome="failure",
+                outcome=AuditOutcome.FAILURE,
                 details={"reason": reason},
             )
 

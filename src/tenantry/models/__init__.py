@@ -1,13 +1,13 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
-from tenantry.models.audit import AuditEvent
+from tenantry.models.audit import AuditEvent, AuditOutcome
 from tenantry.models.auth import ApiToken, SignInThrottle
 from tenantry.models.base import Base
-from tenantry.models.billing import LicenseAssignment, Sku, Subscription
+from tenantry.models.billing import LicenseAssignment, Sku, Subscription, SubscriptionStatus
 from tenantry.models.devices import Device
-from tenantry.models.directory import Group, GroupMember, RoleAssignment, User
-from tenantry.models.domains import Domain
-from tenantry.models.health import Service, ServiceMessage
+from tenantry.models.directory import Group, GroupKind, GroupMember, RoleAssignment, User
+from tenantry.models.domains import Domain, DomainCapability, DomainStatus
+from tenantry.models.health import HealthStatus, Service, ServiceMessage
 from tenantry.models.outbox import OutboxMessage
 from tenantry.models.partners import (
     AccessAssignment,
@@ -16,32 +16,45 @@ from tenantry.models.partners import (
     PartnerPolicy,
     Relationship,
 )
-from tenantry.models.support import ServiceRequest, ServiceRequestComment
+from tenantry.models.support import (
+    RequestStatus,
+    ServiceRequest,
+    ServiceRequestComment,
+    Severity,
+)
 from tenantry.models.tenancy import Tenant
 
 __all__ = [
     "AccessAssignment",
     "ApiToken",
     "AuditEvent",
+    "AuditOutcome",
     "Base",
     "Device",
     "Domain",
+    "DomainCapability",
+    "DomainStatus",
     "Group",
+    "GroupKind",
     "GroupMember",
+    "HealthStatus",
     "LicenseAssignment",
     "Offer",
     "OutboxMessage",
     "PartnerBlock",
     "PartnerPolicy",
     "Relationship",
+    "RequestStatus",
     "RoleAssignment",
     "Service",
     "ServiceMessage",
     "ServiceRequest",
     "ServiceRequestComment",
+    "Severity",
     "SignInThrottle",
     "Sku",
     "Subscription",
+    "SubscriptionStatus",
     "Tenant",
     "User",
 ]

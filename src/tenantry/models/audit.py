@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.models.base import Base, uuid_pk
+from tenantry.models.base import Base, EnumText, uuid_pk
+
+
+class AuditOutcome(StrEnum):
+    """Refusals and failed sign-ins are recorded too, not only what succeeded."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
 
 
 class AuditEvent(Base):
@@ -26,7 +35,7 @@ class AuditEvent(Base):
     seq: Mapped[int]
     occurred_at: Mapped[datetime]
     action: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[AuditOutcome] = mapped_column(EnumText(AuditOutcome, 16))
     actor_user_id: Mapped[uuid.UUID | None]
     actor_user_principal_name: Mapped[str | None] = mapped_column(String(320))
     actor_tenant_id: Mapped[uuid.UUID | None]

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.models.base import Base, uuid_pk
+from tenantry.models.base import Base, EnumText, uuid_pk
+
+
+class SubscriptionStatus(StrEnum):
+    """A trial past its end reads as expired before the sweeper stores it (effective_status)."""
+
+    TRIAL = "trial"
+    ACTIVE = "active"
+    EXPIRED = "expired"
 
 
 class Sku(Base):
@@ -35,7 +44,7 @@ class Subscription(Base):
     seats: Mapped[int]
     # Seats in use, moved by conditional UPDATEs so concurrent assigns never exceed seats.
     assigned: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[SubscriptionStatus] = mapped_column(EnumText(SubscriptionStatus, 16))
     trial_ends_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 

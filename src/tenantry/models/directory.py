@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.models.base import Base, uuid_pk
+from tenantry.models.base import Base, EnumText, uuid_pk
+
+
+class GroupKind(StrEnum):
+    """Only security groups can hold roles; distribution groups are mailing lists."""
+
+    SECURITY = "security"
+    DISTRIBUTION = "distribution"
 
 
 class User(Base):
@@ -52,7 +60,7 @@ class Group(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(256))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[GroupKind] = mapped_column(EnumText(GroupKind, 16))
     description: Mapped[str] = mapped_column(String(1024), default="")
     # Set on a partner's agent groups: "full" (*Admin agents*) or "limited" (*Helpdesk agents*).
     agent_level: Mapped[str | None] = mapped_column(String(16))

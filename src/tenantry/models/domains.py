@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.models.base import Base, uuid_pk
+from tenantry.models.base import Base, EnumText, uuid_pk
+
+
+class DomainStatus(StrEnum):
+    """A domain is verified once its TXT record is seen; only then is its name the tenant's."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+
+
+class DomainCapability(StrEnum):
+    """What a verified domain may be used for (stored as a JSON list of these values)."""
+
+    EMAIL = "email"
 
 
 class Domain(Base):
@@ -29,7 +43,9 @@ class Domain(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(253))
-    status: Mapped[str] = mapped_column(String(16), default="unverified")
+    status: Mapped[DomainStatus] = mapped_column(
+        EnumText(DomainStatus, 16), default=DomainStatus.UNVERIFIED
+    )
     verification_token: Mapped[str] = mapped_column(String(64))
     capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_initial: Mapped[bool] = mapped_column(default=False)

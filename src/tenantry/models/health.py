@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.models.base import Base, uuid_pk
+from tenantry.models.base import Base, EnumText, uuid_pk
 
-HEALTH_STATUSES = ("healthy", "degraded", "incident")
+
+class HealthStatus(StrEnum):
+    """Ordered from best to worst: an overview shows the worst status of its services."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    INCIDENT = "incident"
 
 
 class Service(Base):
@@ -21,7 +28,9 @@ class Service(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="healthy")
+    status: Mapped[HealthStatus] = mapped_column(
+        EnumText(HealthStatus, 16), default=HealthStatus.HEALTHY
+    )
     updated_at: Mapped[datetime]
 
 
@@ -30,6 +39,6 @@ class ServiceMessage(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[HealthStatus] = mapped_column(EnumText(HealthStatus, 16))
     message: Mapped[str] = mapped_column(Text)
     posted_at: Mapped[datetime]

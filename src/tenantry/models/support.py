@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.models.base import Base, uuid_pk
+from tenantry.models.base import Base, EnumText, uuid_pk
 
-SEVERITIES = ("low", "medium", "high", "critical")
-REQUEST_STATUSES = ("open", "in_progress", "resolved", "closed")
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class RequestStatus(StrEnum):
+    """Open and in progress requests still need the partner's attention."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
 
 
 class ServiceRequest(Base):
@@ -26,8 +40,10 @@ class ServiceRequest(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
-    severity: Mapped[str] = mapped_column(String(16), default="medium")
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    severity: Mapped[Severity] = mapped_column(EnumText(Severity, 16), default=Severity.MEDIUM)
+    status: Mapped[RequestStatus] = mapped_column(
+        EnumText(RequestStatus, 16), default=RequestStatus.OPEN
+    )
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -11,7 +11,7 @@ from tenantry.access.roles import AgentLevel
 from tenantry.billing import subscriptions as billing
 from tenantry.core.context import Context, Principal
 from tenantry.directory import tenants, users
-from tenantry.models import Domain, User
+from tenantry.models import Domain, Severity, User
 from tenantry.partners import agents, offers
 from tenantry.partners import enrolment as partners
 from tenantry.support import requests as support
@@ -146,7 +146,7 @@ def _create(ctx: Context) -> None:
             new.tenant.id,
             title="Mail delivery delays",
             description="Some messages to external recipients arrive late.",
-            severity="medium",
+            severity=Severity.MEDIUM,
         )
         if label in FABRIKAM_CUSTOMERS:
             offers.accept(as_admin, offers.token_for(ctx, classic))

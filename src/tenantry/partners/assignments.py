@@ -12,7 +12,7 @@ from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.scoped import get_scoped
-from tenantry.models import AccessAssignment, Group
+from tenantry.models import AccessAssignment, Group, GroupKind
 from tenantry.partners import enrolment as partners
 from tenantry.partners import partner_side
 
@@ -34,7 +34,7 @@ def assignable_groups(ctx: Context) -> list[Group]:
     return list(
         ctx.session.scalars(
             select(Group)
-            .where(Group.tenant_id == partner.id, Group.kind == "security")
+            .where(Group.tenant_id == partner.id, Group.kind == GroupKind.SECURITY)
             .order_by(Group.name)
         )
     )
@@ -45,7 +45,7 @@ def add_assignment(
 ) -> AccessAssignment:
     relationship = partner_side.get_for_partner(ctx, relationship_id)
     group = get_scoped(ctx.session, Group, group_id, relationship.partner_tenant_id, "Group")
-    if group.kind != "security":
+    if group.kind != GroupKind.SECURITY:
         raise InvalidInput("Access goes through security groups only.")
     chosen = [r.value for r in sorted({Role(r) for r in roles}, key=list(Role).index)]
     if not chosen:

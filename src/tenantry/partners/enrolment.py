@@ -14,7 +14,16 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, Forbidden
 from tenantry.directory import tenants
 from tenantry.directory.role_assignments import global_admin_ids
-from tenantry.models import AccessAssignment, Group, GroupMember, Offer, Relationship, Tenant, User
+from tenantry.models import (
+    AccessAssignment,
+    Group,
+    GroupKind,
+    GroupMember,
+    Offer,
+    Relationship,
+    Tenant,
+    User,
+)
 from tenantry.models.partners import LIVE_STATUSES, OfferStatus, Party, RelationshipStatus
 from tenantry.partners import notifications
 
@@ -82,7 +91,7 @@ def enroll(ctx: Context, tenant: Tenant) -> Enrolment:
             group = Group(
                 tenant_id=tenant.id,
                 name=unique_name,
-                kind="security",
+                kind=GroupKind.SECURITY,
                 description=spec.description,
                 agent_level=level.value,
                 created_at=ctx.now,
@@ -172,7 +181,7 @@ def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
                     tenant_id,
                     f"partner.relationship.{action}",
                     f"relationship:{relationship.id}",
-                    details={"by": "operator", "reason": "partner unenrolled"},
+                    details={"by": Party.OPERATOR, "reason": "partner unenrolled"},
                     partner_tenant_id=tenant.id,
                     relationship_id=relationship.id,
                 )

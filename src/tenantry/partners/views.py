@@ -30,10 +30,13 @@ from tenantry.core.search import prefix_match, searchable
 from tenantry.models import (
     AuditEvent,
     Domain,
+    HealthStatus,
     Relationship,
+    RequestStatus,
     Service,
     ServiceRequest,
     Subscription,
+    SubscriptionStatus,
     Tenant,
     User,
 )
@@ -48,7 +51,7 @@ STATUS_RANK = {
 }
 RANKED_STATUS = {rank: status for status, rank in STATUS_RANK.items()}
 PAST_END_RANK = 8  # active or expiring, but past ends_at: not live, shown as expired
-OPEN_REQUEST = ("open", "in_progress")
+OPEN_REQUEST = (RequestStatus.OPEN, RequestStatus.IN_PROGRESS)
 LOOKUP_LIMIT = 20
 
 # The permission that reading each part of a customer needs (list figures, dashboard sections).
@@ -96,16 +99,17 @@ class CustomerSummary:
     relationship_status: RelationshipStatus
     ends_at: datetime | None
     default_domain: str | None = None
-    health: str | None = None
+    health: HealthStatus | None = None
     licenses_assigned: int | None = None
     licenses_total: int | None = None
     open_service_requests: int | None = None
 
 
-def overall_health(ctx: Context) -> str:
+def overall_health(ctx: Context) -> HealthStatus:
     """The worst status of any platform service (health is platform-wide, not per tenant)."""
     statuses = set(ctx.session.scalars(select(Service.status).distinct()))
-    return next((s for s in ("incident", "degraded") if s in statuses), "healthy")
+    worst_first = (HealthStatus.INCIDENT, HealthStatus.DEGRADED)
+    return next((s for s in worst_first if s in statuses), HealthStatus.HEALTHY)
 
 
 def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
@@ -135,7 +139,7 @@ def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
     )
     counted = and_(
         Subscription.tenant_id == Tenant.id,
-        Subscription.status != "expired",
+        Subscription.status != SubscriptionStatus.EXPIRED,
         or_(Subscription.trial_ends_at.is_(None), Subscription.trial_ends_at > ctx.now),
     )
     return [
@@ -163,7 +167,7 @@ def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
     ]
 
 
-def _summary(row: Any, health_status: str) -> CustomerSummary:
+def _summary(row: Any, health_status: HealthStatus) -> CustomerSummary:
     tenant, rank, ends_at, domain, assigned, seats, requests, health_ok = row
     licensed = assigned is not None and seats is not None
     return CustomerSummary(
@@ -198,7 +202,7 @@ def customers(
         )
         stmt = stmt.where(Tenant.id.in_(named.union(by_domain)))
     page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit, rows=True)
-    status = overall_health(ctx) if page.items else "healthy"
+    status = overall_health(ctx) if page.items else HealthStatus.HEALTHY
     return Page([_summary(row, status) for row in page.items], page.next_cursor)
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.core.context import Context
-from tenantry.core.errors import InvalidInput, NotFound
+from tenantry.core.errors import NotFound, parse_choice
 from tenantry.models import Service, ServiceMessage
-from tenantry.models.health import HEALTH_STATUSES
+from tenantry.models.health import HealthStatus
 
 RECENT = timedelta(days=7)
 
@@ -46,8 +46,7 @@ def tenant_health(ctx: Context, tenant_id: uuid.UUID) -> list[ServiceHealth]:
 
 def set_status(ctx: Context, service: str, status: str, message: str | None) -> Service:
     """Operator action (CLI): change a service's status and post a message about it."""
-    if status not in HEALTH_STATUSES:
-        raise InvalidInput(f"Status is one of: {', '.join(HEALTH_STATUSES)}.")
+    new_status = parse_choice(HealthStatus, status, "Status")
     row = ctx.session.scalar(
         select(Service).where(
             (Service.id == service.lower()) | (func.lower(Service.name) == service.lower())
@@ -56,12 +55,12 @@ def set_status(ctx: Context, service: str, status: str, message: str | None) -> 
     if row is None:
         names = ", ".join(ctx.session.scalars(select(Service.id).order_by(Service.id)))
         raise NotFound(f"No service '{service}'. Services: {names}.")
-    row.status, row.updated_at = status, ctx.now
+    row.status, row.updated_at = new_status, ctx.now
     ctx.session.add(
         ServiceMessage(
             service_id=row.id,
-            status=status,
-            message=message or f"{row.name} is {status}.",
+            status=new_status,
+            message=message or f"{row.name} is {new_status}.",
             posted_at=ctx.now,
         )
     )

@@ -10,15 +10,20 @@ from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
-from tenantry.core.errors import InvalidInput
+from tenantry.core.errors import InvalidInput, parse_choice
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.models import ServiceRequest, ServiceRequestComment
-from tenantry.models.support import REQUEST_STATUSES, SEVERITIES
+from tenantry.models.support import RequestStatus, Severity
 
 
 def list_requests(
-    ctx: Context, tenant_id: uuid.UUID, *, status: str | None, cursor: str | None, limit: int
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    *,
+    status: RequestStatus | None,
+    cursor: str | None,
+    limit: int,
 ) -> Page[ServiceRequest]:
     access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_READ)
     stmt: Select[ServiceRequest] = select(ServiceRequest).where(
@@ -42,20 +47,24 @@ def get_request(ctx: Context, tenant_id: uuid.UUID, rid: uuid.UUID) -> ServiceRe
 
 
 def create_request(
-    ctx: Context, tenant_id: uuid.UUID, *, title: str, description: str, severity: str = "medium"
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    *,
+    title: str,
+    description: str,
+    severity: str = Severity.MEDIUM,
 ) -> ServiceRequest:
     access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_CREATE)
     if not title.strip() or not description.strip():
         raise InvalidInput("A service request needs a title and a description.")
-    if severity not in SEVERITIES:
-        raise InvalidInput(f"Severity is one of: {', '.join(SEVERITIES)}.")
+    chosen_severity = parse_choice(Severity, severity, "Severity")
     principal = ctx.require_principal()
     request = ServiceRequest(
         tenant_id=tenant_id,
         title=title.strip(),
         description=description.strip(),
-        severity=severity,
-        status="open",
+        severity=chosen_severity,
+        status=RequestStatus.OPEN,
         created_by_user_id=principal.user_id if principal.tenant_id == tenant_id else None,
         created_by_tenant_id=principal.tenant_id,
         created_at=ctx.now,
@@ -68,7 +77,7 @@ def create_request(
         tenant_id,
         "service_request.create",
         f"service_request:{request.id}",
-        details={"title": request.title, "severity": severity},
+        details={"title": request.title, "severity": chosen_severity},
     )
     return request
 
@@ -79,13 +88,9 @@ def update_request(
     access.require(ctx, tenant_id, Permission.SERVICE_REQUESTS_UPDATE)
     request = get_scoped(ctx.session, ServiceRequest, rid, tenant_id, "Service request")
     if status is not None:
-        if status not in REQUEST_STATUSES:
-            raise InvalidInput(f"Status is one of: {', '.join(REQUEST_STATUSES)}.")
-        request.status = status
+        request.status = parse_choice(RequestStatus, status, "Status")
     if severity is not None:
-        if severity not in SEVERITIES:
-            raise InvalidInput(f"Severity is one of: {', '.join(SEVERITIES)}.")
-        request.severity = severity
+        request.severity = parse_choice(Severity, severity, "Severity")
     request.updated_at = ctx.now
     audit.record(
         ctx,

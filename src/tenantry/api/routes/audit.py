@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 
@@ -15,6 +15,7 @@ from tenantry.api.schemas.common import ItemList
 from tenantry.audit import chain as audit
 from tenantry.audit import log as audit_log
 from tenantry.models import AuditEvent
+from tenantry.models.audit import AuditOutcome
 
 api = router("audit")
 
@@ -48,7 +49,7 @@ def list_events(
     limit: Limit = 50,
     action: Annotated[str | None, Query(max_length=64, description="Action prefix")] = None,
     actor: Annotated[str | None, Query(max_length=320, description="Actor UPN prefix")] = None,
-    outcome: Annotated[Literal["success", "failure", "denied"] | None, Query()] = None,
+    outcome: Annotated[AuditOutcome | None, Query()] = None,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
 ) -> ItemList[AuditEventOut]:

@@ -31,7 +31,7 @@ def subscription_out(ctx: Context, subscription: Subscription) -> SubscriptionOu
         sku_name=sku.name if sku else "",
         seats=subscription.seats,
         assigned=subscription.assigned,
-        status=billing.effective_status(ctx, subscription),  # type: ignore[arg-type]
+        status=billing.effective_status(ctx, subscription),
         trial_ends_at=subscription.trial_ends_at,
         created_at=subscription.created_at,
     )

@@ -13,6 +13,7 @@ from tenantry.api.schemas.common import ItemList
 from tenantry.api.schemas.directory import DomainIn, DomainOut, VerificationRecord
 from tenantry.directory import domains
 from tenantry.models import Domain
+from tenantry.models.domains import DomainStatus
 
 api = router("domains")
 DomainName = Annotated[str, Path(min_length=1, max_length=253)]
@@ -20,11 +21,11 @@ DomainName = Annotated[str, Path(min_length=1, max_length=253)]
 
 def domain_out(domain: Domain) -> DomainOut:
     record = None
-    if domain.status == "unverified":
+    if domain.status == DomainStatus.UNVERIFIED:
         record = VerificationRecord(name=domain.name, value=domains.verification_value(domain))
     return DomainOut(
         name=domain.name,
-        status=domain.status,  # type: ignore[arg-type]
+        status=domain.status,
         verification=record,
         capabilities=domain.capabilities,
         is_initial=domain.is_initial,

@@ -227,7 +227,7 @@ def customer_dashboard(tid: uuid.UUID, ctx: Ctx) -> DashboardOut:
             [
                 DashboardDomain(
                     name=d.name,
-                    status=d.status,  # type: ignore[arg-type]
+                    status=d.status,
                     capabilities=d.capabilities,
                     is_default=d.is_default,
                     is_initial=d.is_initial,
@@ -249,7 +249,7 @@ def customer_access(tid: uuid.UUID, ctx: Ctx) -> AccessExplanationOut:
     return AccessExplanationOut(
         tenant_id=decision.tenant_id,
         tenant_name=decision.tenant_name,
-        path=decision.path,  # type: ignore[arg-type]
+        path=decision.path,
         mfa_satisfied=ctx.require_principal().mfa,
         permissions=sorted(p.value for p in decision.permissions) if not decision.blocked else [],
         grants=[

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from tenantry.api.schemas.common import Body, Out, SingleLine
+from tenantry.models.billing import SubscriptionStatus
 
 
 class SkuOut(Out):
@@ -24,7 +24,7 @@ class SubscriptionOut(BaseModel):
     sku_name: str
     seats: int
     assigned: int
-    status: Literal["trial", "active", "expired"]
+    status: SubscriptionStatus
     trial_ends_at: datetime | None
     created_at: datetime
 

@@ -18,6 +18,8 @@ from tenantry.api.schemas.common import (
     SingleLine,
     SingleLineOrNone,
 )
+from tenantry.models.directory import GroupKind
+from tenantry.models.domains import DomainStatus
 
 
 class TenantOut(Out):
@@ -84,14 +86,14 @@ class ResetPasswordOut(BaseModel):
 class GroupOut(Out):
     id: uuid.UUID
     name: str
-    kind: Literal["security", "distribution"]
+    kind: GroupKind
     description: str
     created_at: datetime
 
 
 class GroupIn(Body):
     name: SingleLine = Name
-    kind: Literal["security", "distribution"] = "security"
+    kind: GroupKind = GroupKind.SECURITY
     description: MultiLine = Field(default="", max_length=1024)
 
 
@@ -133,7 +135,7 @@ class VerificationRecord(BaseModel):
 
 class DomainOut(BaseModel):
     name: str
-    status: Literal["unverified", "verified"]
+    status: DomainStatus
     verification: VerificationRecord | None
     capabilities: list[str]
     is_initial: bool

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tenantry.access.paths import DecisionPath
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.api.schemas.billing import SubscriptionOut
 from tenantry.api.schemas.common import Body, Out, SingleLine, SingleLineOrNone
 from tenantry.api.schemas.support import ServiceHealthOut, ServiceRequestOut
+from tenantry.models.domains import DomainStatus
+from tenantry.models.health import HealthStatus
 from tenantry.models.partners import OfferStatus, RelationshipStatus
 from tenantry.partners.views import LookupMatch
 
@@ -191,14 +193,14 @@ class CustomerOut(BaseModel):
     default_domain: str | None
     relationship_status: RelationshipStatus
     ends_at: datetime | None
-    health: Literal["healthy", "degraded", "incident"] | None
+    health: HealthStatus | None
     licenses: LicenseCount | None
     open_service_requests: int | None
 
 
 class DashboardDomain(BaseModel):
     name: str
-    status: Literal["unverified", "verified"]
+    status: DomainStatus
     capabilities: list[str]
     is_default: bool
     is_initial: bool
@@ -236,7 +238,7 @@ class GrantOut(BaseModel):
 class AccessExplanationOut(BaseModel):
     tenant_id: uuid.UUID
     tenant_name: str | None
-    path: Literal["member", "delegated"] | None
+    path: DecisionPath | None
     mfa_satisfied: bool
     permissions: list[str]
     grants: list[GrantOut]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from tenantry.api.schemas.common import Body, MultiLine, Out, SingleLine
+from tenantry.models.health import HealthStatus
+from tenantry.models.support import RequestStatus, Severity
 
 
 class ServiceMessageOut(Out):
@@ -20,17 +21,13 @@ class ServiceMessageOut(Out):
 class ServiceHealthOut(BaseModel):
     id: str
     name: str
-    status: Literal["healthy", "degraded", "incident"]
+    status: HealthStatus
     updated_at: datetime
     messages: list[ServiceMessageOut]
 
 
 class HealthOut(BaseModel):
     services: list[ServiceHealthOut]
-
-
-Severity = Literal["low", "medium", "high", "critical"]
-RequestStatus = Literal["open", "in_progress", "resolved", "closed"]
 
 
 class ServiceRequestOut(Out):
@@ -48,7 +45,7 @@ class ServiceRequestOut(Out):
 class ServiceRequestIn(Body):
     title: SingleLine = Field(min_length=1, max_length=200)
     description: MultiLine = Field(min_length=1, max_length=20_000)
-    severity: Severity = "medium"
+    severity: Severity = Severity.MEDIUM
 
 
 class ServiceRequestPatch(Body):

@@ -18,6 +18,7 @@ from tenantry.audit import log as audit_log
 from tenantry.billing import subscriptions as billing
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import role_assignments, tenants, users
+from tenantry.models.support import RequestStatus
 from tenantry.partners import blocks as partner_blocks
 from tenantry.partners import customer_side
 from tenantry.partners import policy as partner_policy
@@ -49,7 +50,7 @@ def home(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
         else []
     )
     open_requests = (
-        support.list_requests(ctx, tid, status="open", cursor=None, limit=50).items
+        support.list_requests(ctx, tid, status=RequestStatus.OPEN, cursor=None, limit=50).items
         if decision.allows(Permission.SERVICE_REQUESTS_READ)
         else []
     )

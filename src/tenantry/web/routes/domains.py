@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from tenantry.api.schemas.directory import DomainIn
 from tenantry.directory import domains
+from tenantry.models.domains import DomainStatus
 from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
@@ -26,7 +27,9 @@ def domain_list(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
         tenant,
         "admin/domains.html",
         domains=rows,
-        txt={d.id: domains.verification_value(d) for d in rows if d.status != "verified"},
+        txt={
+            d.id: domains.verification_value(d) for d in rows if d.status != DomainStatus.VERIFIED
+        },
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from tenantry.billing import subscriptions as billing
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import users
+from tenantry.models.billing import SubscriptionStatus
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
 
 pages = router()
@@ -37,7 +38,7 @@ def buy(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -> Respon
     seats = form.get("seats", "").strip()
     if not seats.isdigit():
         raise InvalidInput("Seats: a whole number, at least 1.")
-    trial = form.get("kind") == "trial"
+    trial = form.get("kind") == SubscriptionStatus.TRIAL
     subscription = billing.purchase(
         ctx, tid, sku_id=form.get("sku_id", ""), seats=int(seats), trial=trial
     )

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry.api.schemas.support import CommentIn, ServiceRequestIn, ServiceRequestPatch
-from tenantry.models.support import REQUEST_STATUSES, SEVERITIES
+from tenantry.models.support import RequestStatus, Severity
 from tenantry.support import requests as support
 from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, page_tenant, redirect, render_admin, router
@@ -27,7 +27,7 @@ def request_list(
     cursor: str | None = None,
 ) -> Response:
     tenant = page_tenant(ctx, tid)
-    shown = status if status in REQUEST_STATUSES else None
+    shown = next((s for s in RequestStatus if s == status), None)  # an unknown one: all
     page = support.list_requests(ctx, tid, status=shown, cursor=cursor, limit=PAGE)
     return render_admin(
         request,
@@ -36,8 +36,8 @@ def request_list(
         "admin/service_requests.html",
         page=page,
         status=shown or "",
-        statuses=REQUEST_STATUSES,
-        severities=SEVERITIES,
+        statuses=list(RequestStatus),
+        severities=list(Severity),
     )
 
 
@@ -65,8 +65,8 @@ def request_page(request: Request, ctx: SignedIn, tid: uuid.UUID, rid: uuid.UUID
         "admin/service_request.html",
         item=item,
         comments=support.list_comments(ctx, tid, rid),
-        statuses=REQUEST_STATUSES,
-        severities=SEVERITIES,
+        statuses=list(RequestStatus),
+        severities=list(Severity),
     )
 
 
