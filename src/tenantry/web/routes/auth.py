@@ -10,7 +10,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry.core.errors import InvalidInput, Unauthenticated
-from tenantry.identity import auth
+from tenantry.identity import factors, tokens
+from tenantry.identity import sign_in as identity_sign_in
 from tenantry.models import Tenant, User
 from tenantry.partners import enrolment as partners
 from tenantry.web import session as web_session
@@ -49,8 +50,8 @@ def _signed_in(
     """Issue a new session (rotation) and end the one the browser had, if any."""
     old = web_session.session_token(request)
     if old:
-        auth.revoke_token_value(ctx, old)
-    issued = auth.complete_sign_in(ctx, user, password)
+        tokens.revoke_token_value(ctx, old)
+    issued = identity_sign_in.complete_sign_in(ctx, user, password)
     response = redirect(request, to)
     web_session.start_session(response, request, issued.access_token, issued.expires_in)
     return response
@@ -59,7 +60,7 @@ def _signed_in(
 @pages.post("/sign-in")
 def sign_in(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     target = web_session.safe_next(form.get("next"))
-    user = auth.check_password(ctx, form.get("username", ""), form.get("password", ""))
+    user = identity_sign_in.check_password(ctx, form.get("username", ""), form.get("password", ""))
     if user.mfa_enabled:
         response = redirect(request, "/sign-in/verify")
         web_session.remember_pending(response, request, user.id, target)
@@ -83,14 +84,14 @@ def verify(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     user = ctx.session.get(User, user_id)
     if user is None:
         raise Unauthenticated("Sign in again.")
-    auth.check_second_factor(ctx, user, form.get("code", ""))
+    identity_sign_in.check_second_factor(ctx, user, form.get("code", ""))
     return _signed_in(request, ctx, user, None, target if target != "/" else _home(ctx))
 
 
 @pages.post("/sign-out")
 def sign_out(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     if ctx.principal is not None:
-        auth.revoke_token(ctx)
+        tokens.revoke_token(ctx)
     response = redirect(request, "/sign-in", "You are signed out.")
     web_session.end_session(response)
     return response
@@ -98,13 +99,13 @@ def sign_out(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
 
 @pages.get("/me")
 def account(request: Request, ctx: SignedIn) -> Response:
-    user = auth.current_user(ctx)
+    user = identity_sign_in.current_user(ctx)
     return render(request, ctx, "account.html", user=user)
 
 
 @pages.post("/me/mfa")
 def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
-    secret, uri = auth.start_totp_enrolment(ctx, form.get("password", ""))
+    secret, uri = factors.start_totp_enrolment(ctx, form.get("password", ""))
     qr = segno.make(uri, error="m").svg_inline(scale=4, title="QR code of the authenticator key")
     return render(request, ctx, "mfa.html", secret=secret, qr=qr, next=form.get("next", ""))
 
@@ -113,8 +114,8 @@ def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
 def confirm_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
     """The factor is on; this session stays password-only, so it ends here and the next
     sign-in (password and a code) gives a session with both factors."""
-    auth.confirm_totp_enrolment(ctx, form.get("code", "").strip())
-    auth.revoke_token(ctx)
+    factors.confirm_totp_enrolment(ctx, form.get("code", "").strip())
+    tokens.revoke_token(ctx)
     target = web_session.safe_next(form.get("next")) if form.get("next") else "/me"
     response = redirect(
         request,
@@ -135,5 +136,7 @@ def password_page(request: Request, ctx: SignedIn) -> Response:
 def change_password(request: Request, ctx: SignedIn, form: Posted) -> Response:
     if form.get("new_password") != form.get("confirm_password"):
         raise InvalidInput("The two new passwords are not the same.")
-    auth.change_password(ctx, form.get("current_password", ""), form.get("new_password", ""))
+    identity_sign_in.change_password(
+        ctx, form.get("current_password", ""), form.get("new_password", "")
+    )
     return redirect(request, _home(ctx), "Your password is changed.")

@@ -10,7 +10,7 @@ from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.billing import subscriptions as billing
 from tenantry.core.errors import InvalidInput
-from tenantry.identity import auth
+from tenantry.identity import sign_in
 from tenantry.partners import blocks as partner_blocks
 from tenantry.partners import offers, signup
 from tenantry.web import session as web_session
@@ -77,7 +77,7 @@ def sign_up(request: Request, ctx: MaybeSignedIn, token: str, form: Posted) -> R
         admin_display_name=form.get("admin_display_name") or None,
         offer_token=token,
     )
-    issued = auth.complete_sign_in(ctx, done.created.admin)
+    issued = sign_in.complete_sign_in(ctx, done.created.admin)
     response = redirect(
         request,
         f"/admin/{done.created.tenant.id}",
