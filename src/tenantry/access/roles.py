@@ -1,4 +1,4 @@
-"""Permissions and the built-in directory roles (DESIGN §3). Data, not logic: access.py decides."""
+"""Permissions and the built-in directory roles (DESIGN §3). Data, not logic: gate.py decides."""
 
 from __future__ import annotations
 
