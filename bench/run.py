@@ -37,7 +37,7 @@ from tenantry import access
 from tenantry.app import create_app
 from tenantry.core.config import Settings
 from tenantry.core.context import Principal
-from tenantry.identity.auth import TOKEN_PREFIX, hash_token
+from tenantry.identity.tokens import TOKEN_PREFIX, hash_token
 from tenantry.migrations import alembic_config
 from tenantry.models import (
     AccessAssignment,

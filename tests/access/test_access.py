@@ -16,7 +16,8 @@ from tenantry.core.context import Principal
 from tests.conftest import Org, make_org
 
 SR = "service_requests.read service_requests.create service_requests.update"
-# Written out by hand from DESIGN §3 — deliberately not derived from tenantry.access.roles.
+# Written out by hand from docs/architecture.md §2 (roles) — deliberately not derived from
+# tenantry.access.roles.
 EXPECTED: dict[Role, str] = {
     Role.GLOBAL_ADMINISTRATOR: " ".join(p.value for p in Permission),
     Role.GLOBAL_READER: "tenant.read users.read groups.read roles.read domains.read "

@@ -1,8 +1,8 @@
-"""One rule, two uses (DESIGN §2): on random worlds, what the partner views show of a customer
-— the customer list's figures, the dashboard's sections, Find and Assist's hits — is exactly
-what ``access.permissions`` lets the agent read there, and ``access.restrict_to`` (the rule as
-SQL) agrees with the decision for every permission. Each world is built in one transaction and
-rolled back."""
+"""One rule, two uses (docs/architecture.md §2): on random worlds, what the partner views show of a
+customer — the customer list's figures, the dashboard's sections, Find and Assist's hits — is
+exactly what ``access.permissions`` lets the agent read there, and ``access.restrict_to`` (the
+rule as SQL) agrees with the decision for every permission. Each world is built in one
+transaction and rolled back."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tenantry.access.roles import Permission, Role
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.errors import Forbidden, NotFound
-from tenantry.models import Tenant
+from tenantry.models import Relationship, Tenant
 from tenantry.partners import views as partner_views
 from tests import factories
 
@@ -170,9 +170,9 @@ def _check_views(
     open_with = {
         c
         for c, status in session.execute(
-            select(Tenant.id, access.Relationship.status)
-            .join(access.Relationship, access.Relationship.customer_tenant_id == Tenant.id)
-            .where(access.Relationship.partner_tenant_id == partner.id)
+            select(Tenant.id, Relationship.status)
+            .join(Relationship, Relationship.customer_tenant_id == Tenant.id)
+            .where(Relationship.partner_tenant_id == partner.id)
         )
         if status in OPEN
     }

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.app import create_app
-from tenantry.identity.auth import hash_token
+from tenantry.identity.tokens import hash_token
 from tenantry.models import ApiToken
 from tests.conftest import PASSWORD, Api, FakeClock, Org, settings_for, sign_in, unique_label
 

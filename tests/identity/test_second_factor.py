@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tenantry.access.roles import Role
 from tenantry.cli import app as cli_app
-from tenantry.identity.auth import hash_token
+from tenantry.identity.tokens import hash_token
 from tenantry.models import ApiToken, AuditEvent, OutboxMessage
 from tests.conftest import (
     PASSWORD,

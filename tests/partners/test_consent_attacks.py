@@ -1,5 +1,5 @@
 """Issue 9, written as the attacks a security review made: each would have succeeded before
-the consent rules (DESIGN §2 "No path to power without consent") and is refused now.
+the consent rules (docs/architecture.md §2, "No path to power without consent") and is refused now.
 
 Privileged groups, privileged targets, no standing power minted on behalf, and a partner's
 partner programme never delegated.

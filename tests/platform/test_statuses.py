@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tenantry
 import tenantry.models
-from tenantry.access.paths import DecisionPath
+from tenantry.access.grants import DecisionPath
 
 SRC = Path(tenantry.__file__).parent
 SKIPPED_DIRS = ("models", "migrations")

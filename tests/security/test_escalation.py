@@ -1,6 +1,6 @@
 """The escalation search (issue 9): random sequences of the API's writes, by attackers and by
 honest administrators, against the real app; after every step, no path to power without
-consent (DESIGN §2).
+consent (docs/architecture.md §2).
 
 The world is the one of finding 1: partner A (Fabrikam, the attacker's home) is partner B's
 (Litware) partner, and B is C's (Adatum) partner; D (Northwind) starts unrelated. The attacker

@@ -1,13 +1,154 @@
-"""How a role reaches a principal in a tenant (the access decision's ``path``)."""
+"""The paths into a tenant: the member path (the home tenant) and the delegated path (a
+partner agent through a live relationship and an access assignment).
+
+Each path is a resolver that returns the grants it finds, or ``None`` when it gives no path
+into the tenant; ``PATHS`` lists them in the order they are tried.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from tenantry.access.grants import Decision, DecisionPath, Grant
+from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
+from tenantry.core.context import Principal
+from tenantry.models import (
+    AccessAssignment,
+    Group,
+    GroupMember,
+    PartnerPolicy,
+    Relationship,
+    RoleAssignment,
+    Tenant,
+)
+from tenantry.models.partners import LIVE_STATUSES
+
+PathResolver = Callable[[Session, Principal, Tenant, datetime], Decision | None]
 
 
-class DecisionPath(StrEnum):
-    """A member acts in its home tenant; a partner agent's roles are delegated, so they are
-    cut by the relationship's roles and the delegation exclusions, and audited as such."""
+def member_path(
+    session: Session, principal: Principal, tenant: Tenant, now: datetime
+) -> Decision | None:
+    """Home tenant: roles assigned to the user and to its groups, in one query."""
+    if principal.tenant_id != tenant.id:
+        return None
+    in_groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+    rows = session.execute(
+        select(RoleAssignment.role, RoleAssignment.user_id, Group.name)
+        .outerjoin(Group, Group.id == RoleAssignment.group_id)
+        .where(
+            RoleAssignment.tenant_id == tenant.id,
+            or_(
+                RoleAssignment.user_id == principal.user_id,
+                RoleAssignment.group_id.in_(in_groups),
+            ),
+        )
+    ).all()
+    grants = tuple(
+        sorted(
+            (
+                Grant(
+                    role=Role(role),
+                    path=DecisionPath.MEMBER,
+                    via="assigned directly" if user_id else f"through group '{group_name}'",
+                    permissions=ROLE_PERMISSIONS[Role(role)],
+                )
+                for role, user_id, group_name in rows
+            ),
+            key=lambda g: (g.role.value, g.via),
+        )
+    )
+    return Decision(principal, tenant.id, tenant.name, DecisionPath.MEMBER, grants)
 
-    MEMBER = "member"
-    DELEGATED = "delegated"
+
+MFA_REQUIRED = (
+    "partner agents must sign in with multi-factor authentication (a verification code) "
+    "before acting on behalf of a customer. Enrol at POST /me/mfa/totp, then sign in again "
+    "with totp_code."
+)
+
+
+def delegated_links(
+    principal: Principal, now: datetime, customer: Any
+) -> Select[uuid.UUID, list[str], list[str]]:
+    """(relationship, access assignment) pairs live for this agent in ``customer`` (a tenant id
+    or a correlated tenant column): a relationship of its home tenant — still a partner — that
+    is active or expiring and not past ``ends_at``, and an assignment whose group holds the
+    agent. Auto-extend keeps nothing alive past ``ends_at``: the sweep moves ``ends_at``."""
+    groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+    still_partner = (
+        select(Tenant.id).where(Tenant.id == principal.tenant_id, Tenant.is_partner).exists()
+    )
+    return (
+        select(Relationship.id, Relationship.roles, AccessAssignment.roles)
+        .join(AccessAssignment, AccessAssignment.relationship_id == Relationship.id)
+        .where(
+            Relationship.customer_tenant_id == customer,
+            Relationship.partner_tenant_id == principal.tenant_id,
+            Relationship.customer_tenant_id != principal.tenant_id,
+            Relationship.status.in_(LIVE_STATUSES),
+            Relationship.ends_at > now,
+            AccessAssignment.group_id.in_(groups),
+            still_partner,
+        )
+    )
+
+
+def delegated_path(
+    session: Session, principal: Principal, tenant: Tenant, now: datetime
+) -> Decision | None:
+    """A partner agent in a customer: for each live link (``delegated_links``) into this
+    customer, the access assignment gives (assignment roles ∩ relationship roles), minus the
+    delegation exclusions and the customer's partner policy."""
+    if principal.tenant_id == tenant.id:
+        return None
+    rows = session.execute(
+        delegated_links(principal, now, tenant.id)
+        .add_columns(Group.name)
+        .join(Group, Group.id == AccessAssignment.group_id)
+        .order_by(Relationship.activated_at, Relationship.id)
+    ).all()
+    if not rows:
+        return None
+    policy = session.get(PartnerPolicy, tenant.id)
+    blocked = frozenset(
+        Permission(p)
+        for p in (policy.blocked_permissions if policy else [])
+        if p in Permission._value2member_map_
+    )
+    partner_name = session.scalar(select(Tenant.name).where(Tenant.id == principal.tenant_id))
+    grants: list[Grant] = []
+    for relationship_id, relationship_roles, assignment_roles, group_name in rows:
+        for role_id in sorted(set(relationship_roles) & set(assignment_roles)):
+            if role_id not in Role._value2member_map_:
+                continue
+            role = Role(role_id)
+            grants.append(
+                Grant(
+                    role=role,
+                    path=DecisionPath.DELEGATED,
+                    via=f"delegated by {tenant.name} to {partner_name}'s group '{group_name}'",
+                    permissions=ROLE_PERMISSIONS[role] - DELEGATION_EXCLUSIONS - blocked,
+                    relationship_id=relationship_id,
+                )
+            )
+    return Decision(
+        principal,
+        tenant.id,
+        tenant.name,
+        DecisionPath.DELEGATED,
+        tuple(grants),
+        partner_tenant_id=principal.tenant_id,
+        relationship_id=rows[0][0],
+        blocked=None if principal.mfa else f"{principal.user_principal_name}: {MFA_REQUIRED}",
+        policy_blocked=blocked,
+    )
+
+
+PATHS: list[PathResolver] = [member_path, delegated_path]

@@ -1,5 +1,5 @@
 """Permissions and the built-in directory roles (docs/architecture.md §2). Data, not logic:
-access.py decides."""
+gate.py decides."""
 
 from __future__ import annotations
 

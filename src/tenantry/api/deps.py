@@ -14,7 +14,7 @@ from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.errors import Forbidden, Unauthenticated
-from tenantry.identity import auth
+from tenantry.identity import tokens
 from tenantry.partners.relationships import NO_SUCH_VERSION
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
@@ -48,7 +48,7 @@ def _context(
 ) -> Context:
     ctx = new_context(request)
     if credentials is not None:
-        principal = auth.principal_for_token(ctx.session, credentials.credentials, ctx.now)
+        principal = tokens.principal_for_token(ctx.session, credentials.credentials, ctx.now)
         if principal is None:
             raise Unauthenticated(
                 "The token is invalid, expired or revoked; sign in again.", slug="invalid-token"

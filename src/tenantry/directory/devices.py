@@ -1,4 +1,4 @@
-"""Devices of a tenant. Never reachable through delegation (see access.py)."""
+"""Devices of a tenant. Never reachable through delegation (see access/roles.py)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.directory import notices
 from tenantry.directory.role_assignments import ensure_global_admin_remains
-from tenantry.identity import auth, passwords
+from tenantry.identity import factors, passwords, tokens
 from tenantry.models import Domain, LicenseAssignment, Subscription, User
 from tenantry.models.domains import DomainStatus
 
@@ -143,7 +143,7 @@ def update_user(
         user.enabled = enabled
         changed.append("enabled")
         if not enabled:
-            auth.revoke_user_tokens(ctx, user.id)
+            tokens.revoke_user_tokens(ctx, user.id)
             ensure_global_admin_remains(ctx, tenant_id)
     user.updated_at = ctx.now
     action = "user.update"
@@ -204,7 +204,7 @@ def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> st
     user.must_change_password = True
     user.totp_pending_secret = None  # an enrolment begun before the reset is not finished after it
     user.updated_at = ctx.now
-    auth.revoke_user_tokens(ctx, user.id)
+    tokens.revoke_user_tokens(ctx, user.id)
     audit.record(
         ctx,
         tenant_id,
@@ -232,7 +232,7 @@ def may_reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user: User) -> b
     decision = access.decide(ctx, tenant_id)
     if decision.delegated or not decision.allows(RESET_MFA_PERMISSION):
         return False
-    if not auth.has_second_factor(user):
+    if not factors.has_second_factor(user):
         return False
     return decision.allows(Permission.USERS_MANAGE_PRIVILEGED) or (
         access.privileged_because(ctx.session, user) is None
@@ -273,11 +273,11 @@ def operator_reset_second_factor(ctx: Context, upn: str) -> User:
 
 
 def _reset(ctx: Context, user: User, *, by: str) -> None:
-    if not auth.has_second_factor(user):
+    if not factors.has_second_factor(user):
         raise Conflict(
             f"{user.user_principal_name} has no second factor to reset.", slug="no-second-factor"
         )
-    auth.remove_second_factors(ctx, user)
+    factors.remove_second_factors(ctx, user)
     audit.record(
         ctx,
         user.tenant_id,

@@ -82,7 +82,7 @@ def sweep_relationships(ctx: Context) -> SweepReport:
         )
 
     # Auto-extend a little BEFORE the end, so access never lapses between sweeps; a
-    # relationship past its end is not live (access.py) and is never resurrected here. Never
+    # relationship past its end is not live (access/paths.py) and is never resurrected here. Never
     # with Global Administrator: refused when set, and checked again here.
     extendable = and_(
         Relationship.status.in_(LIVE_STATUSES),

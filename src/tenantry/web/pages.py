@@ -25,7 +25,7 @@ from tenantry.api.routing import TransactionalRoute
 from tenantry.core.context import Context
 from tenantry.core.errors import Forbidden, ServiceError
 from tenantry.directory import tenants
-from tenantry.identity import auth
+from tenantry.identity import tokens
 from tenantry.models import Tenant
 from tenantry.web import session as web_session
 from tenantry.web.forms import readable_error
@@ -67,7 +67,7 @@ def web_context(request: Request) -> Context:
     ctx = new_context(request)
     token = web_session.session_token(request)
     if token:
-        ctx.principal = auth.principal_for_token(ctx.session, token, ctx.now)
+        ctx.principal = tokens.principal_for_token(ctx.session, token, ctx.now)
     return ctx
 
 

@@ -18,7 +18,7 @@ from tenantry.api.schemas.identity import (
     TotpEnrolmentIn,
     TotpEnrolmentOut,
 )
-from tenantry.identity import auth
+from tenantry.identity import factors, sign_in, tokens
 from tenantry.partners import enrolment as partners
 from tenantry.partners import signup as signup_service
 
@@ -45,7 +45,7 @@ def signup(body: SignupIn, ctx: AnonymousCtx) -> SignupOut:
 
 @api.post("/auth/token", response_model=TokenOut)
 def token(body: TokenIn, ctx: AnonymousCtx) -> TokenOut:
-    issued = auth.sign_in(ctx, body.username, body.password, body.totp_code)
+    issued = sign_in.sign_in(ctx, body.username, body.password, body.totp_code)
     return TokenOut(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
@@ -56,13 +56,13 @@ def token(body: TokenIn, ctx: AnonymousCtx) -> TokenOut:
 @api.post("/auth/logout", status_code=204)
 def logout(ctx: SignedInCtx) -> Response:
     """Revoke the token this request carries."""
-    auth.revoke_token(ctx)
+    tokens.revoke_token(ctx)
     return Response(status_code=204)
 
 
 @api.get("/me", response_model=MeOut)
 def me(ctx: SignedInCtx) -> MeOut:
-    user = auth.current_user(ctx)
+    user = sign_in.current_user(ctx)
     return MeOut(
         id=user.id,
         user_principal_name=user.user_principal_name,
@@ -76,7 +76,7 @@ def me(ctx: SignedInCtx) -> MeOut:
 
 @api.post("/me/password", status_code=204)
 def change_password(body: PasswordChangeIn, ctx: SignedInCtx) -> Response:
-    auth.change_password(ctx, body.current_password, body.new_password)
+    sign_in.change_password(ctx, body.current_password, body.new_password)
     return Response(status_code=204)
 
 
@@ -84,7 +84,7 @@ def change_password(body: PasswordChangeIn, ctx: SignedInCtx) -> Response:
 def start_totp(body: TotpEnrolmentIn, ctx: SignedInCtx) -> TotpEnrolmentOut:
     """Start enrolling TOTP: needs the current password (a wrong one is a 403 and counts as a
     failed sign-in). Refused (409) while a factor is on: an administrator resets it first."""
-    secret, uri = auth.start_totp_enrolment(ctx, body.password)
+    secret, uri = factors.start_totp_enrolment(ctx, body.password)
     return TotpEnrolmentOut(secret=secret, otpauth_uri=uri)
 
 
@@ -92,5 +92,5 @@ def start_totp(body: TotpEnrolmentIn, ctx: SignedInCtx) -> TotpEnrolmentOut:
 def confirm_totp(body: TotpConfirmIn, ctx: SignedInCtx) -> MfaStatusOut:
     """Turn the factor on with a code from it. The token in use stays password-only: sign in
     again with a code for a multi-factor token."""
-    user = auth.confirm_totp_enrolment(ctx, body.code)
+    user = factors.confirm_totp_enrolment(ctx, body.code)
     return MfaStatusOut(mfa_enabled=user.mfa_enabled)

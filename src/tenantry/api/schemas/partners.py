@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from tenantry.access.paths import DecisionPath
+from tenantry.access.grants import DecisionPath
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.api.schemas.billing import SubscriptionOut
 from tenantry.api.schemas.common import Body, Out, SingleLine, SingleLineOrNone

@@ -16,7 +16,8 @@ from tenantry.api.schemas.identity import (
     TotpEnrolmentIn,
 )
 from tenantry.core.errors import InvalidInput, Unauthenticated
-from tenantry.identity import auth
+from tenantry.identity import factors, tokens
+from tenantry.identity import sign_in as identity_sign_in
 from tenantry.models import Tenant, User
 from tenantry.partners import enrolment as partners
 from tenantry.web import session as web_session
@@ -56,8 +57,8 @@ def _signed_in(
     """Issue a new session (rotation) and end the one the browser had, if any."""
     old = web_session.session_token(request)
     if old:
-        auth.revoke_token_value(ctx, old)
-    issued = auth.complete_sign_in(ctx, user, password)
+        tokens.revoke_token_value(ctx, old)
+    issued = identity_sign_in.complete_sign_in(ctx, user, password)
     response = redirect(request, to)
     web_session.start_session(response, request, issued.access_token, issued.expires_in)
     return response
@@ -67,7 +68,7 @@ def _signed_in(
 def sign_in(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     target = web_session.safe_next(form.get("next"))
     signing_in = parse_form(form, TokenIn)
-    user = auth.check_password(ctx, signing_in.username, signing_in.password)
+    user = identity_sign_in.check_password(ctx, signing_in.username, signing_in.password)
     if user.mfa_enabled:
         response = redirect(request, "/sign-in/verify")
         web_session.remember_pending(response, request, user.id, target)
@@ -91,14 +92,14 @@ def verify(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     user = ctx.session.get(User, user_id)
     if user is None:
         raise Unauthenticated("Sign in again.")
-    auth.check_second_factor(ctx, user, parse_form(form, TotpConfirmIn).code)
+    identity_sign_in.check_second_factor(ctx, user, parse_form(form, TotpConfirmIn).code)
     return _signed_in(request, ctx, user, None, target if target != "/" else _home(ctx))
 
 
 @pages.post("/sign-out")
 def sign_out(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     if ctx.principal is not None:
-        auth.revoke_token(ctx)
+        tokens.revoke_token(ctx)
     response = redirect(request, "/sign-in", "You are signed out.")
     web_session.end_session(response)
     return response
@@ -106,13 +107,13 @@ def sign_out(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
 
 @pages.get("/me")
 def account(request: Request, ctx: SignedIn) -> Response:
-    user = auth.current_user(ctx)
+    user = identity_sign_in.current_user(ctx)
     return render(request, ctx, "account.html", user=user)
 
 
 @pages.post("/me/mfa")
 def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
-    secret, uri = auth.start_totp_enrolment(ctx, parse_form(form, TotpEnrolmentIn).password)
+    secret, uri = factors.start_totp_enrolment(ctx, parse_form(form, TotpEnrolmentIn).password)
     qr = segno.make(uri, error="m").svg_inline(scale=4, title="QR code of the authenticator key")
     return render(request, ctx, "mfa.html", secret=secret, qr=qr, next=form.get("next", ""))
 
@@ -121,8 +122,8 @@ def start_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
 def confirm_mfa(request: Request, ctx: SignedIn, form: Posted) -> Response:
     """The factor is on; this session stays password-only, so it ends here and the next
     sign-in (password and a code) gives a session with both factors."""
-    auth.confirm_totp_enrolment(ctx, parse_form(form, TotpConfirmIn).code.strip())
-    auth.revoke_token(ctx)
+    factors.confirm_totp_enrolment(ctx, parse_form(form, TotpConfirmIn).code.strip())
+    tokens.revoke_token(ctx)
     target = web_session.safe_next(form.get("next")) if form.get("next") else "/me"
     response = redirect(
         request,
@@ -144,5 +145,5 @@ def change_password(request: Request, ctx: SignedIn, form: Posted) -> Response:
     if form.get("new_password") != form.get("confirm_password"):
         raise InvalidInput("The two new passwords are not the same.")
     body = parse_form(form, PasswordChangeIn)
-    auth.change_password(ctx, body.current_password, body.new_password)
+    identity_sign_in.change_password(ctx, body.current_password, body.new_password)
     return redirect(request, _home(ctx), "Your password is changed.")

@@ -11,7 +11,7 @@ from tenantry.access.roles import Permission
 from tenantry.api.schemas.identity import SignupIn
 from tenantry.billing import subscriptions as billing
 from tenantry.core.errors import InvalidInput
-from tenantry.identity import auth
+from tenantry.identity import sign_in
 from tenantry.partners import blocks as partner_blocks
 from tenantry.partners import offers, signup
 from tenantry.web import session as web_session
@@ -82,7 +82,7 @@ def sign_up(request: Request, ctx: MaybeSignedIn, token: str, form: Posted) -> R
         admin_display_name=body.admin_display_name,
         offer_token=token,
     )
-    issued = auth.complete_sign_in(ctx, done.created.admin)
+    issued = sign_in.complete_sign_in(ctx, done.created.admin)
     response = redirect(
         request,
         f"/admin/{done.created.tenant.id}",

@@ -1,0 +1,125 @@
+"""Signing in: the password, then the second factor for enrolled accounts, then a token; and
+the signed-in user's own password change.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import pyotp
+from sqlalchemy import select
+
+from tenantry.audit import chain as audit
+from tenantry.core.context import Context
+from tenantry.core.errors import InvalidInput, Unauthenticated
+from tenantry.identity import passwords, throttle
+from tenantry.identity.tokens import IssuedToken, issue_token, revoke_user_tokens
+from tenantry.models import User
+
+
+def _fail(ctx: Context, username: str, user: User | None, reason: str) -> Unauthenticated:
+    """Count the failure and refuse with one answer for every proof (it never says which)."""
+    throttle.count_failure(ctx, username, user, reason)
+    return Unauthenticated(
+        "The user name, password or verification code is incorrect.",
+        slug="invalid-credentials",
+        title="Sign-in failed",
+    )
+
+
+def sign_in(ctx: Context, username: str, password: str, totp_code: str | None) -> IssuedToken:
+    """The API's one-call sign-in: password and, for enrolled accounts, the TOTP code."""
+    user = check_password(ctx, username, password)
+    if user.mfa_enabled:
+        if not totp_code:
+            raise Unauthenticated(
+                "This account uses two-step verification: send totp_code as well.",
+                slug="mfa-required",
+                title="Verification code required",
+            )
+        check_second_factor(ctx, user, totp_code)
+    return complete_sign_in(ctx, user, password)
+
+
+def check_password(ctx: Context, username: str, password: str) -> User:
+    """First step: throttle, password, enabled. Failures are counted and audited."""
+    username = username.strip().lower()
+    throttle.check(ctx, username)
+    user = ctx.session.scalar(select(User).where(User.user_principal_name == username))
+    if (
+        not passwords.verify_password(ctx.settings, user.password_hash if user else None, password)
+        or user is None
+    ):
+        raise _fail(ctx, username, user, "password")
+    if not user.enabled:
+        raise _fail(ctx, username, user, "disabled")
+    return user
+
+
+def check_second_factor(ctx: Context, user: User, totp_code: str) -> None:
+    """Second step for enrolled accounts (the web asks for it on a page of its own)."""
+    throttle.check(ctx, user.user_principal_name)
+    if not user.enabled:
+        raise _fail(ctx, user.user_principal_name, user, "disabled")
+    if not accept_totp(ctx, user, user.totp_secret, totp_code.strip()):
+        raise _fail(ctx, user.user_principal_name, user, "totp")
+
+
+def complete_sign_in(ctx: Context, user: User, password: str | None = None) -> IssuedToken:
+    """Issue the token (or web session) once every factor the account has is proven."""
+    if password and user.password_hash and passwords.needs_rehash(ctx.settings, user.password_hash):
+        user.password_hash = passwords.hash_password(ctx.settings, password)
+    throttle.clear_account_failures(ctx, user.user_principal_name)
+    user.last_sign_in_at = ctx.now
+    issued = issue_token(ctx, user, mfa=user.mfa_enabled)
+    audit.record(
+        ctx,
+        user.tenant_id,
+        "auth.sign_in",
+        f"user:{user.id}",
+        details={"mfa": user.mfa_enabled, "upn": user.user_principal_name},
+    )
+    return issued
+
+
+def accept_totp(ctx: Context, user: User, secret: str | None, code: str) -> bool:
+    """A code of the current step (±1) that is newer than the last accepted one (sign-in and
+    the confirmation of a new factor alike)."""
+    if not secret or not code.isdigit() or len(code) != 6:
+        return False
+    totp = pyotp.TOTP(secret)
+    now_counter = totp.timecode(ctx.now)
+    for counter in (now_counter - 1, now_counter, now_counter + 1):
+        if hmac.compare_digest(totp.generate_otp(counter), code):
+            if user.totp_last_counter is not None and counter <= user.totp_last_counter:
+                return False
+            user.totp_last_counter = counter
+            return True
+    return False
+
+
+def current_user(ctx: Context, *, lock: bool = False) -> User:
+    """The signed-in user; ``lock`` holds its row until commit (factor changes are
+    check-then-write: enrolment and a reset by an administrator queue, never interleave)."""
+    principal = ctx.require_principal()
+    user = ctx.session.get(User, principal.user_id, with_for_update=lock, populate_existing=lock)
+    if user is None:
+        raise Unauthenticated("Sign in again.")
+    return user
+
+
+def change_password(ctx: Context, current_password: str, new_password: str) -> None:
+    """The user's own change: the current password again, and every other session ends."""
+    user = current_user(ctx)
+    if not passwords.verify_password(ctx.settings, user.password_hash, current_password):
+        raise InvalidInput("The current password is not right.", slug="invalid-credentials")
+    if current_password == new_password:
+        raise InvalidInput(
+            "Choose a password different from the current one.", slug="weak-password"
+        )
+    passwords.check_policy(new_password)
+    user.password_hash = passwords.hash_password(ctx.settings, new_password)
+    user.must_change_password = False
+    user.updated_at = ctx.now
+    revoke_user_tokens(ctx, user.id, keep=ctx.require_principal().token_id)
+    audit.record(ctx, user.tenant_id, "auth.password_changed", f"user:{user.id}")
