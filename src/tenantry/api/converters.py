@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tenantry.access.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
+from tenantry.api.schemas.common import ContactDetails
 from tenantry.api.schemas.partners import (
     CustomerOut,
     LicenseCount,
@@ -29,16 +30,8 @@ def described(roles: list[str]) -> list[RoleDescribed]:
 
 
 def contact(tenant: Tenant) -> PartnerContact:
-    return PartnerContact(
-        tenant_id=tenant.id,
-        name=tenant.name,
-        street=tenant.street,
-        city=tenant.city,
-        postal_code=tenant.postal_code,
-        country=tenant.country,
-        phone=tenant.phone,
-        technical_contact_email=tenant.technical_contact_email,
-    )
+    details = {field: getattr(tenant, field) for field in ContactDetails.model_fields}
+    return PartnerContact(tenant_id=tenant.id, **details)
 
 
 def trial_of(offer: Offer) -> TrialTermsIO | None:

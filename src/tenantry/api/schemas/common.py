@@ -82,6 +82,19 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ContactDetails(BaseModel):
+    """An organisation's name and contact details: shown to its own admins and, for a
+    partner, to its customers."""
+
+    name: str
+    street: str
+    city: str
+    postal_code: str
+    country: str
+    phone: str
+    technical_contact_email: str
+
+
 class ItemList(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, EmailStr, Field
 from tenantry.access.roles import Role
 from tenantry.api.schemas.common import (
     Body,
+    ContactDetails,
     MultiLine,
     MultiLineOrNone,
     Name,
@@ -22,15 +23,8 @@ from tenantry.models.directory import GroupKind
 from tenantry.models.domains import DomainStatus
 
 
-class TenantOut(Out):
+class TenantOut(Out, ContactDetails):
     id: uuid.UUID
-    name: str
-    street: str
-    city: str
-    postal_code: str
-    country: str
-    phone: str
-    technical_contact_email: str
     is_partner: bool
     default_domain: str = ""
     created_at: datetime

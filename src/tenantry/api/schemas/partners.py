@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from tenantry.access.grants import DecisionPath
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.api.schemas.billing import SubscriptionOut
-from tenantry.api.schemas.common import Body, Out, SingleLine, SingleLineOrNone
+from tenantry.api.schemas.common import Body, ContactDetails, Out, SingleLine, SingleLineOrNone
 from tenantry.api.schemas.support import ServiceHealthOut, ServiceRequestOut
 from tenantry.models.domains import DomainStatus
 from tenantry.models.health import HealthStatus
@@ -24,15 +24,8 @@ class RoleDescribed(BaseModel):
     description: str
 
 
-class PartnerContact(BaseModel):
+class PartnerContact(ContactDetails):
     tenant_id: uuid.UUID
-    name: str
-    street: str
-    city: str
-    postal_code: str
-    country: str
-    phone: str
-    technical_contact_email: str
 
 
 class TrialTermsIO(Body):
