@@ -1,0 +1,26 @@
+"""The ``tenantry`` command: serve, migrate, seed, and the operator's tasks, one module per
+domain (docs/architecture.md §1).
+
+Errors print as one readable line and exit non-zero; no tracebacks for expected failures.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Importing a module registers its commands on the root app.
+from tenantry.cli import audit, directory, operations, partners, platform, support
+from tenantry.cli.base import add_groups, app, err
+from tenantry.core.config import ConfigurationError
+
+add_groups()
+
+__all__ = ["app", "audit", "directory", "main", "operations", "partners", "platform", "support"]
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:  # raised while typer parses, before @friendly applies
+        err.print(f"error: {exc}")
+        sys.exit(1)

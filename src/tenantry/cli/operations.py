@@ -1,0 +1,60 @@
+"""Outgoing e-mail and the lifecycle sweeper."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tenantry.cli.base import friendly, group, operator_context, out
+from tenantry.core.config import ConfigurationError
+from tenantry.operations import outbox
+from tenantry.operations import sweeper as jobs
+
+outbox_app = group("outbox", "Outgoing e-mail.")
+jobs_app = group("jobs", "Background work.")
+
+
+@outbox_app.command("list")
+@friendly
+def outbox_list(
+    pending: Annotated[bool, typer.Option(help="Only messages not yet sent")] = False,
+    limit: Annotated[int, typer.Option(help="How many")] = 50,
+) -> None:
+    """List e-mail in the outbox, newest first."""
+    with operator_context() as ctx:
+        messages = outbox.list_messages(ctx.session, pending_only=pending, limit=limit)
+        table = Table()
+        for column in ("Created", "To", "Subject", "Sent"):
+            table.add_column(column)
+        for m in messages:
+            table.add_row(
+                m.created_at.isoformat(timespec="seconds"),
+                m.recipient,
+                m.subject,
+                m.sent_at.isoformat(timespec="seconds") if m.sent_at else "pending",
+            )
+        out.print(table if messages else "The outbox is empty.")
+
+
+@outbox_app.command("send")
+@friendly
+def outbox_send() -> None:
+    """Deliver pending e-mail over TENANTRY_SMTP_URL now."""
+    with operator_context() as ctx:
+        if not ctx.settings.smtp_url:
+            raise ConfigurationError("TENANTRY_SMTP_URL is not set")
+        out.print(f"Sent {outbox.deliver_pending(ctx)} message(s).")
+
+
+@jobs_app.command("run-once")
+@friendly
+def jobs_run_once() -> None:
+    """Move relationships along their lifecycle and deliver e-mail, once."""
+    with operator_context() as ctx:
+        report, sent = jobs.run_once(ctx)
+    out.print(
+        f"pending expired: {report.pending_expired}, extended: {report.extended}, "
+        f"expiring: {report.expiring}, expired: {report.expired}, e-mails sent: {sent}"
+    )
