@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -320,12 +320,126 @@ def _check_views(
     }
 
 
+# --- one small world per condition of the delegated rule, run before the random ones -------
+#
+# Each makes one condition decide something the views read, so dropping it from restrict_to,
+# from delegated_path or from delegated_links (both uses) fails every run, whatever the seed.
+
+GA = frozenset({Role.GLOBAL_ADMINISTRATOR})
+NO_POLICY: list[frozenset[str]] = [frozenset(), frozenset(), frozenset()]
+
+
+def _link(
+    customer: int,
+    roles: frozenset[Role] = GA,
+    *,
+    status: str = "active",
+    days: int | None = 200,
+    assignments: tuple[tuple[int, frozenset[Role] | None], ...] = ((0, None),),
+) -> dict[str, Any]:
+    return {
+        "customer": customer,
+        "roles": roles,
+        "status": status,
+        "ends_in_days": days,
+        "assignments": list(assignments),
+    }
+
+
+def _world(
+    *links: dict[str, Any],
+    policies: list[frozenset[str]] = NO_POLICY,
+    agents: tuple[tuple[frozenset[int], bool, bool], ...] = ((frozenset({0}), True, False),),
+    is_partner: bool = True,
+) -> dict[str, Any]:
+    return {
+        "is_partner": is_partner,
+        "relationships": list(links),
+        "policies": policies,
+        "agents": list(agents),
+    }
+
+
+EXAMPLES = {
+    # The partner policy: Global Administrator everywhere; customer 0 blocks two of the views'
+    # reads, customer 1 the others and a write, customer 2 nothing.
+    "policy": _world(
+        _link(0),
+        _link(1),
+        _link(2),
+        policies=[
+            frozenset({"domains.read", "users.read"}),
+            frozenset(
+                {
+                    "tenant.read",
+                    "subscriptions.read",
+                    "service_requests.read",
+                    "health.read",
+                    "users.update",
+                }
+            ),
+            frozenset(),
+        ],
+    ),
+    # MFA: the same link for an agent with and one without a second factor.
+    "mfa": _world(_link(0), agents=((frozenset({0}), True, False), (frozenset({0}), False, False))),
+    # Live status: expired, terminated and pending relationships with time left (seen by a
+    # partner admin too, who lists the pending one by name).
+    "status": _world(
+        _link(0, status="expired"),
+        _link(1, status="terminated"),
+        _link(2, status="approval_pending"),
+        agents=((frozenset({0}), True, False), (frozenset({0}), True, True)),
+    ),
+    # ends_at: active and expiring past their end (auto-extend or not), and no end at all.
+    "ends_at": _world(_link(0, days=-3), _link(1, status="expiring", days=-3), _link(2, days=None)),
+    # The home tenant is no longer a partner.
+    "still_partner": _world(_link(0), _link(1, status="expiring", days=5), is_partner=False),
+    # Assignment roles ∩ relationship roles: each side holds a role the other lacks (Global
+    # Reader on the relationship, Billing Administrator on the assignment), none in common, or
+    # the assignment gives the relationship's roles.
+    "roles": _world(
+        _link(
+            0,
+            frozenset({Role.GLOBAL_READER, Role.DOMAIN_NAME_ADMINISTRATOR}),
+            assignments=(
+                (0, frozenset({Role.DOMAIN_NAME_ADMINISTRATOR, Role.BILLING_ADMINISTRATOR})),
+            ),
+        ),
+        _link(
+            1,
+            frozenset({Role.BILLING_ADMINISTRATOR}),
+            assignments=((0, frozenset({Role.SECURITY_READER})),),
+        ),
+        _link(2, frozenset({Role.USER_ADMINISTRATOR})),
+    ),
+    # Delegation exclusions: Global Administrator (partner programme, purchases, devices) and
+    # Device Administrator (all of whose permissions but tenant.read are excluded).
+    "exclusions": _world(_link(0), _link(1, frozenset({Role.DEVICE_ADMINISTRATOR}))),
+    # The agent's groups: an assignment to the other group, and a relationship with none.
+    "groups": _world(
+        _link(0, assignments=((1, None),)),
+        _link(1, assignments=()),
+        _link(2),
+        agents=((frozenset({0}), True, False), (frozenset(), True, False)),
+    ),
+}
+
+
 @hypothesis_settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(world=world_st())
+@example(world=EXAMPLES["policy"])
+@example(world=EXAMPLES["mfa"])
+@example(world=EXAMPLES["status"])
+@example(world=EXAMPLES["ends_at"])
+@example(world=EXAMPLES["still_partner"])
+@example(world=EXAMPLES["roles"])
+@example(world=EXAMPLES["exclusions"])
+@example(world=EXAMPLES["groups"])
 def test_views_show_exactly_what_the_decision_allows(
     sessions: sessionmaker[Session], settings: Settings, world: dict[str, Any]
 ) -> None:
