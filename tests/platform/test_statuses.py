@@ -29,6 +29,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("identity/", "disabled"): "why a sign-in failed (the account is disabled), not an offer",
     ("directory/users.py", "operator"): "audit detail: an operator or an admin reset the second "
     "factor; no relationship party is meant",
+    ("cli/", "partner"): "the name of the `tenantry partner` command group, not a party",
 }
 
 
