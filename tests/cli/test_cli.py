@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from tenantry.cli import app
 from tenantry.migrations import alembic_config
 from tenantry.models import AuditEvent
-from tests.conftest import PASSWORD, Api, sign_in, unique_label
+from tests.conftest import PASSWORD, TEST_SECRET_KEY, Api, sign_in, unique_label
 
 runner = CliRunner()
 
@@ -24,6 +24,7 @@ runner = CliRunner()
 def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENANTRY_DATABASE_URL", database_url)
     monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TENANTRY_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("TENANTRY_ARGON2_TIME_COST", "1")
     monkeypatch.setenv("TENANTRY_ARGON2_MEMORY_KIB", "1024")
     monkeypatch.setenv("TENANTRY_ARGON2_PARALLELISM", "1")

@@ -21,7 +21,7 @@ def audit_verify(
     """Check every tenant's audit hash chain; exit 1 if any event was edited or deleted."""
     with operator_context() as ctx:
         tenant_id = tenants.find_tenant(ctx, tenant).id if tenant else None
-        problems = list(audit.verify(ctx.session, tenant_id))
+        problems = list(audit.verify(ctx.session, audit.audit_key(ctx.settings), tenant_id))
     if problems:
         for p in problems:
             err.print(
@@ -30,3 +30,16 @@ def audit_verify(
             )
         raise typer.Exit(1)
     out.print("Audit chains intact.")
+
+
+@audit_app.command("rekey")
+@friendly
+def audit_rekey(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or domain)")] = None,
+) -> None:
+    """Once after upgrading: rewrite audit chains hashed without the audit key (plain SHA-256)
+    with it. Refuses if any chain is broken as it stands."""
+    with operator_context() as ctx:
+        tenant_id = tenants.find_tenant(ctx, tenant).id if tenant else None
+        rewritten = audit.rekey(ctx.session, audit.audit_key(ctx.settings), tenant_id)
+    out.print(f"Rekeyed {rewritten} audit event(s).")
