@@ -282,3 +282,90 @@ class ChainBroken(ServiceError):
             f"tenant {problem.tenant_id} event {problem.seq}: {problem.problem}; "
             "nothing was rekeyed (investigate with 'tenantry audit verify')"
         )
+
+
+# --- checkpoints: the chain heads, signed, kept outside the database ------------------------
+
+CHECKPOINT_FORMAT = "tenantry-audit-checkpoint/1"
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    tenant_id: uuid.UUID
+    seq: int
+    hash: str
+
+
+class CheckpointRefused(ServiceError):
+    """The checkpoint is not one this installation signed; nothing is compared against it."""
+
+
+def _signature(key: bytes, body: dict[str, Any]) -> str:
+    # The prefix keeps a checkpoint signature from ever equalling an event hash.
+    message = b"checkpoint\n" + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, message, "sha256").hexdigest()
+
+
+def checkpoint(session: Session, key: bytes, now: datetime) -> dict[str, Any]:
+    """Every tenant's chain head (seq, hash), signed with the audit key: an operator keeps it
+    elsewhere, so a later chain cut short or rewound to an earlier state shows."""
+    rows = session.execute(
+        select(Tenant.id, Tenant.audit_seq, Tenant.audit_head_hash).order_by(Tenant.id)
+    ).all()
+    body: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "created_at": now.isoformat(timespec="seconds"),
+        "heads": [{"tenant_id": str(t), "seq": seq, "hash": h} for t, seq, h in rows],
+    }
+    return {**body, "signature": _signature(key, body)}
+
+
+def read_checkpoint(document: str, key: bytes) -> tuple[str, list[ChainHead]]:
+    """The checkpoint's time and heads, if its signature is this installation's."""
+    try:
+        body = json.loads(document)
+        signature = body.pop("signature")
+        if body.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(body.get("format"))
+        heads = [
+            ChainHead(uuid.UUID(h["tenant_id"]), int(h["seq"]), str(h["hash"]))
+            for h in body["heads"]
+        ]
+        created_at = str(body["created_at"])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CheckpointRefused("this is not a Tenantry audit checkpoint") from exc
+    if not hmac.compare_digest(str(signature), _signature(key, body)):
+        raise CheckpointRefused(
+            "the checkpoint's signature does not match: it was edited, forged or made with "
+            "another secret key"
+        )
+    return created_at, heads
+
+
+def verify_checkpoint(
+    session: Session, heads: list[ChainHead], tenant_id: uuid.UUID | None = None
+) -> Iterator[ChainProblem]:
+    """Each checkpointed head must still be in its chain: the event at that seq, with that hash.
+    Finds what the chain alone can't: the newest events cut off with the head moved back."""
+    for head in heads:
+        if head.seq == 0 or (tenant_id is not None and head.tenant_id != tenant_id):
+            continue
+        current_seq = session.scalar(select(Tenant.audit_seq).where(Tenant.id == head.tenant_id))
+        if current_seq is None:
+            yield ChainProblem(head.tenant_id, None, "tenant in the checkpoint no longer exists")
+            continue
+        found = session.scalar(
+            select(AuditEvent.hash).filter_by(tenant_id=head.tenant_id, seq=head.seq)
+        )
+        if current_seq < head.seq:
+            yield ChainProblem(
+                head.tenant_id,
+                head.seq,
+                f"chain cut short: ends at {current_seq} but the checkpoint has {head.seq}",
+            )
+        elif found != head.hash:
+            yield ChainProblem(
+                head.tenant_id,
+                head.seq,
+                "not the event the checkpoint has (chain rewound or rewritten since)",
+            )
