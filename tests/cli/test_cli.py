@@ -16,6 +16,7 @@ from tenantry.cli import app
 from tenantry.migrations import alembic_config
 from tenantry.models import AuditEvent, Tenant
 from tests.conftest import PASSWORD, TEST_SECRET_KEY, Api, make_org, sign_in, unique_label
+from tests.databases import fresh_database
 
 runner = CliRunner()
 
@@ -187,6 +188,21 @@ def test_audit_checkpoint_then_verify_finds_a_chain_cut_short(
     saved.write_text(saved.read_text().replace('"seq": ', '"seq": 1'))
     forged = run("audit", "verify", "--tenant", org.domain, "--checkpoint", str(saved))
     assert forged.exit_code == 1 and "signature does not match" in forged.output
+
+
+def test_backup_and_restore_commands(
+    cli_env: None, client: TestClient, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = make_org(client)
+    saved = tmp_path / "tenantry.backup"
+    assert run("backup", str(saved)).exit_code == 0 and saved.is_file()
+    refused = run("restore", str(saved))
+    assert refused.exit_code == 1 and "not empty" in refused.output
+    with fresh_database(backend, tmp_path) as empty_url:
+        monkeypatch.setenv("TENANTRY_DATABASE_URL", empty_url)
+        restored = run("restore", str(saved))
+        assert restored.exit_code == 0 and "Restored" in restored.output
+        assert run("audit", "verify", "--tenant", org.domain).exit_code == 0
 
 
 def test_jobs_run_once(cli_env: None) -> None:
