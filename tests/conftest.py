@@ -39,6 +39,8 @@ from tests.dns_server import LoopbackDns
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "Correct-Horse-Battery-9"
+# One secret key for the app, the CLI and served processes: the audit chain is keyed from it.
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 
 
 class FakeClock:
@@ -58,7 +60,7 @@ def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Setting
     values: dict[str, Any] = {
         "database_url": database_url,
         "data_dir": data_dir,
-        "secret_key": "test-secret-key-" + "x" * 32,
+        "secret_key": TEST_SECRET_KEY,
         # Cheap hashing keeps the suite fast; production uses argon2-cffi's defaults.
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,

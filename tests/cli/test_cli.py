@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from tenantry.cli import app
 from tenantry.migrations import alembic_config
-from tenantry.models import AuditEvent
-from tests.conftest import PASSWORD, Api, sign_in, unique_label
+from tenantry.models import AuditEvent, Tenant
+from tests.conftest import PASSWORD, TEST_SECRET_KEY, Api, make_org, sign_in, unique_label
+from tests.databases import fresh_database
 
 runner = CliRunner()
 
@@ -24,6 +25,7 @@ runner = CliRunner()
 def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENANTRY_DATABASE_URL", database_url)
     monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TENANTRY_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("TENANTRY_ARGON2_TIME_COST", "1")
     monkeypatch.setenv("TENANTRY_ARGON2_MEMORY_KIB", "1024")
     monkeypatch.setenv("TENANTRY_ARGON2_PARALLELISM", "1")
@@ -162,6 +164,45 @@ def test_audit_verify_fails_after_tampering(
     result = run("audit", "verify", "--tenant", f"{label}.tenantry.test")
     assert result.exit_code == 1
     assert "content does not match its hash" in result.output
+
+
+def test_audit_checkpoint_then_verify_finds_a_chain_cut_short(
+    cli_env: None, client: TestClient, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    org = make_org(client)
+    org.create_user()
+    saved = tmp_path / "checkpoint.json"
+    assert run("audit", "checkpoint", "--out", str(saved)).exit_code == 0
+    verified = run("audit", "verify", "--tenant", org.domain, "--checkpoint", str(saved))
+    assert verified.exit_code == 0 and "every head of the checkpoint" in verified.output
+    tid = uuid.UUID(org.tenant_id)
+    with sessions.begin() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.tenant_id == tid, AuditEvent.seq > 1))
+        first = session.scalars(select(AuditEvent.hash).filter_by(tenant_id=tid, seq=1)).one()
+        session.execute(
+            update(Tenant).where(Tenant.id == tid).values(audit_seq=1, audit_head_hash=first)
+        )
+    assert run("audit", "verify", "--tenant", org.domain).exit_code == 0
+    cut = run("audit", "verify", "--tenant", org.domain, "--checkpoint", str(saved))
+    assert cut.exit_code == 1 and "chain cut short" in cut.output
+    saved.write_text(saved.read_text().replace('"seq": ', '"seq": 1'))
+    forged = run("audit", "verify", "--tenant", org.domain, "--checkpoint", str(saved))
+    assert forged.exit_code == 1 and "signature does not match" in forged.output
+
+
+def test_backup_and_restore_commands(
+    cli_env: None, client: TestClient, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = make_org(client)
+    saved = tmp_path / "tenantry.backup"
+    assert run("backup", str(saved)).exit_code == 0 and saved.is_file()
+    refused = run("restore", str(saved))
+    assert refused.exit_code == 1 and "not empty" in refused.output
+    with fresh_database(backend, tmp_path) as empty_url:
+        monkeypatch.setenv("TENANTRY_DATABASE_URL", empty_url)
+        restored = run("restore", str(saved))
+        assert restored.exit_code == 0 and "Restored" in restored.output
+        assert run("audit", "verify", "--tenant", org.domain).exit_code == 0
 
 
 def test_jobs_run_once(cli_env: None) -> None:

@@ -18,7 +18,7 @@ from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.directory import tenants
 from tenantry.partners import enrolment as partners
-from tests.conftest import PASSWORD, free_tcp_port, unique_label, wait_until_up
+from tests.conftest import PASSWORD, TEST_SECRET_KEY, free_tcp_port, unique_label, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def two_servers(
         **os.environ,
         "TENANTRY_DATABASE_URL": database_url,
         "TENANTRY_DATA_DIR": str(tmp_path_factory.mktemp("serve")),
-        "TENANTRY_SECRET_KEY": "multi-process-test-key-" + "y" * 32,
+        "TENANTRY_SECRET_KEY": TEST_SECRET_KEY,
         "TENANTRY_ARGON2_TIME_COST": "1",
         "TENANTRY_ARGON2_MEMORY_KIB": "1024",
         "TENANTRY_ARGON2_PARALLELISM": "1",

@@ -1,14 +1,16 @@
-"""Outgoing e-mail and the lifecycle sweeper."""
+"""Outgoing e-mail, the lifecycle sweeper, backup and restore."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tenantry.cli.base import friendly, group, operator_context, out
-from tenantry.core.config import ConfigurationError
+from tenantry.cli.base import app, friendly, group, operator_context, out, safe_url
+from tenantry.core.config import ConfigurationError, load_settings
+from tenantry.operations import backup as backups
 from tenantry.operations import outbox
 from tenantry.operations import sweeper as jobs
 
@@ -57,4 +59,26 @@ def jobs_run_once() -> None:
     out.print(
         f"pending expired: {report.pending_expired}, extended: {report.extended}, "
         f"expiring: {report.expiring}, expired: {report.expired}, e-mails sent: {sent}"
+    )
+
+
+@app.command("backup")
+@friendly
+def backup(file: Annotated[Path, typer.Argument(help="A new file to write the backup to")]) -> None:
+    """Back up the database while Tenantry serves (SQLite: online backup; PostgreSQL: pg_dump)."""
+    settings = load_settings()
+    backups.backup(settings.effective_database_url, file)
+    out.print(f"Backed up {safe_url(settings)} to {file}.", highlight=False)
+
+
+@app.command("restore")
+@friendly
+def restore(file: Annotated[Path, typer.Argument(help="A file 'tenantry backup' wrote")]) -> None:
+    """Restore a backup into the configured database, which must be empty."""
+    settings = load_settings()
+    backups.restore(settings.effective_database_url, file)
+    out.print(
+        f"Restored {file} into {safe_url(settings)}. Next: 'tenantry db upgrade', then "
+        "'tenantry audit verify --checkpoint' with your latest checkpoint (same secret key).",
+        highlight=False,
     )
