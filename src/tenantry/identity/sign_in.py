@@ -7,7 +7,8 @@ from __future__ import annotations
 import hmac
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
@@ -91,11 +92,27 @@ def accept_totp(ctx: Context, user: User, secret: str | None, code: str) -> bool
     now_counter = totp.timecode(ctx.now)
     for counter in (now_counter - 1, now_counter, now_counter + 1):
         if hmac.compare_digest(totp.generate_otp(counter), code):
-            if user.totp_last_counter is not None and counter <= user.totp_last_counter:
-                return False
-            user.totp_last_counter = counter
-            return True
+            return _spend_time_step(ctx, user, counter)
     return False
+
+
+def _spend_time_step(ctx: Context, user: User, counter: int) -> bool:
+    """Mark the step used, once: a conditional UPDATE, so that of parallel sign-ins with one
+    code only the first gets the row (the others wait for its lock, then find the step
+    spent)."""
+    spent = ctx.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter),
+        )
+        .values(totp_last_counter=counter)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(user, "totp_last_counter", counter)
+    return True
 
 
 def current_user(ctx: Context, *, lock: bool = False) -> User:
