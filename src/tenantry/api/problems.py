@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantry.api.schemas.common import Problem
-from tenantry.core.errors import ServiceError, TooManyRequests, Unauthenticated
+from tenantry.core.errors import ServiceError, TooManyRequests, Unauthenticated, Unavailable
 
 log = logging.getLogger("tenantry.api")
 MEDIA_TYPE = "application/problem+json"
@@ -67,7 +67,7 @@ def install(app: FastAPI) -> None:
         if _for_pages(request):
             return await request.app.state.page_errors(request, exc)
         headers: dict[str, str] = {}
-        if isinstance(exc, TooManyRequests):
+        if isinstance(exc, TooManyRequests | Unavailable) and exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = "Bearer"

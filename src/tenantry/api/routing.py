@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from tenantry.core.context import Context
-from tenantry.core.db import transaction
+from tenantry.core.db import database_failure, transaction
 from tenantry.core.errors import Conflict, InvalidInput
 
 log = logging.getLogger("tenantry.api")
@@ -70,6 +70,8 @@ class TransactionalRoute(APIRoute):
                 ctx: Context | None = request.state.context
                 if ctx is not None and ctx.after_rollback:
                     await run_in_threadpool(_after_rollback, factory, ctx)
+                if (failure := database_failure(exc)) is not None:
+                    raise failure from exc
                 if isinstance(exc, DataError):
                     raise InvalidInput("A value is not acceptable to the database.") from exc
                 if isinstance(exc, IntegrityError):

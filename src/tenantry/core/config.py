@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    # At most this many argon2 hashes at once per process (each takes argon2_memory_kib); a
+    # burst queues, and one that waits longer than the timeout is answered 503.
+    password_hash_concurrency: int = Field(default=4, ge=1)
+    password_hash_wait_seconds: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:

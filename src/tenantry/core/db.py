@@ -13,7 +13,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from tenantry.core.errors import Conflict, ServiceError, Unavailable
+
+# PostgreSQL SQLSTATEs of a transaction that lost a race (worth retrying as it was) and of a
+# database that could not serve it just now (retrying later may work).
+LOST_RACE = {"40P01": "deadlock", "40001": "serialisation failure"}
+BUSY = {"55P03": "lock not available", "57014": "statement timeout"}
+RETRY_AFTER_SECONDS = 2
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -61,3 +70,37 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def database_failure(exc: BaseException) -> ServiceError | None:
+    """What a failure of the database itself means to the caller, never a 500: a deadlock or
+    a serialisation failure is a 409 (concurrent change; send it again), a lock that could
+    not be had, SQLite's "database is locked" or a lost connection a 503 with Retry-After.
+    None for anything else (a bug, left to surface as one)."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    if sqlstate in LOST_RACE:
+        return Conflict(
+            f"Another change went on at the same time ({LOST_RACE[sqlstate]}); nothing was "
+            "saved. Send the request again.",
+            slug="concurrent-change",
+            title="Concurrent change, retry",
+        )
+    message = str(exc.orig).lower()
+    busy = sqlstate in BUSY or "database is locked" in message or "table is locked" in message
+    lost = exc.connection_invalidated or sqlstate.startswith("08")
+    if busy or lost or (not sqlstate and _lost_postgresql_connection(exc)):
+        return Unavailable(
+            "The database is busy or out of reach just now; try again in a moment.",
+            slug="database-unavailable",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+    return None
+
+
+def _lost_postgresql_connection(exc: DBAPIError) -> bool:
+    """psycopg's operational errors without a SQLSTATE are of the connection (refused,
+    closed, lost on the way)."""
+    connection_error = isinstance(exc, OperationalError | InterfaceError)
+    return connection_error and type(exc.orig).__module__.startswith("psycopg")

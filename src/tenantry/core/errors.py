@@ -85,6 +85,17 @@ class Unavailable(ServiceError):
     slug = "unavailable"
     title = "A service this request needs is unavailable"
 
+    def __init__(
+        self,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail, slug=slug, title=title)
+        self.retry_after = retry_after
+
 
 def parse_choice(choices: type[Choice], value: str, what: str, *, refusal: str = "") -> Choice:
     """A value from a form, the CLI or the API as a member of ``choices``: anything else is

@@ -21,16 +21,15 @@ def _confirm_password(ctx: Context, user: User, password: str) -> None:
     """The current password again, for changes that must not ride on a session alone (a
     stolen token or an unattended browser). Wrong guesses count in the sign-in throttle of
     the account, so this is no side door for guessing. 403, not 401: the token is fine."""
-    throttle.check(ctx, user.user_principal_name)
+    throttle.claim_attempt(ctx, user.user_principal_name)
     if not passwords.verify_password(ctx.settings, user.password_hash, password):
-        throttle.count_failure(
-            ctx, user.user_principal_name, user, "password (second factor enrolment)"
-        )
+        throttle.audit_failure(ctx, user, "password (second factor enrolment)")
         raise Forbidden(
             "The password is not right. Enrolling a second factor needs your current password.",
             slug="invalid-credentials",
             title="Password required",
         )
+    throttle.give_back_attempt(ctx, user.user_principal_name)
 
 
 def start_totp_enrolment(ctx: Context, password: str) -> tuple[str, str]:
@@ -38,8 +37,10 @@ def start_totp_enrolment(ctx: Context, password: str) -> tuple[str, str]:
     be replaced here (not even with the password and a code): a lost or compromised factor
     is reset by the tenant's administrators or the operator, so whoever holds the password
     and a session can never swap the factor for one of their own."""
+    # The password first: its attempt is counted in a transaction of its own, which would
+    # end the lock on the user's row.
+    _confirm_password(ctx, current_user(ctx), password)
     user = current_user(ctx, lock=True)
-    _confirm_password(ctx, user, password)
     if user.must_change_password:
         # A temporary password was set by someone else (an administrator's reset): a factor
         # enrolled with it would be theirs to keep once the user takes the account back.

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hmac
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
@@ -17,9 +18,10 @@ from tenantry.identity.tokens import IssuedToken, issue_token, revoke_user_token
 from tenantry.models import User
 
 
-def _fail(ctx: Context, username: str, user: User | None, reason: str) -> Unauthenticated:
-    """Count the failure and refuse with one answer for every proof (it never says which)."""
-    throttle.count_failure(ctx, username, user, reason)
+def _fail(ctx: Context, user: User | None, reason: str) -> Unauthenticated:
+    """Audit the failure (its attempt is counted already) and refuse with one answer for
+    every proof (it never says which)."""
+    throttle.audit_failure(ctx, user, reason)
     return Unauthenticated(
         "The user name, password or verification code is incorrect.",
         slug="invalid-credentials",
@@ -32,37 +34,48 @@ def sign_in(ctx: Context, username: str, password: str, totp_code: str | None) -
     user = check_password(ctx, username, password)
     if user.mfa_enabled:
         if not totp_code:
+            # The password was right: the attempt is given back once the refusal rolls back.
+            upn = user.user_principal_name
+            ctx.after_rollback.append(lambda fresh: throttle.give_back_attempt(fresh, upn))
             raise Unauthenticated(
                 "This account uses two-step verification: send totp_code as well.",
                 slug="mfa-required",
                 title="Verification code required",
             )
-        check_second_factor(ctx, user, totp_code)
+        _check_totp(ctx, user, totp_code)  # the password's attempt counts for the code too
     return complete_sign_in(ctx, user, password)
 
 
 def check_password(ctx: Context, username: str, password: str) -> User:
-    """First step: throttle, password, enabled. Failures are counted and audited."""
+    """First step: the attempt counted, then the password and enabled. Failures are
+    audited; a success gives the attempt back."""
     username = username.strip().lower()
-    throttle.check(ctx, username)
+    throttle.claim_attempt(ctx, username)
     user = ctx.session.scalar(select(User).where(User.user_principal_name == username))
     if (
         not passwords.verify_password(ctx.settings, user.password_hash if user else None, password)
         or user is None
     ):
-        raise _fail(ctx, username, user, "password")
+        raise _fail(ctx, user, "password")
     if not user.enabled:
-        raise _fail(ctx, username, user, "disabled")
+        raise _fail(ctx, user, "disabled")
+    throttle.give_back_attempt(ctx, username)
     return user
 
 
 def check_second_factor(ctx: Context, user: User, totp_code: str) -> None:
-    """Second step for enrolled accounts (the web asks for it on a page of its own)."""
-    throttle.check(ctx, user.user_principal_name)
+    """Second step for enrolled accounts, on a page of its own in the web: an attempt of its
+    own."""
+    throttle.claim_attempt(ctx, user.user_principal_name)
+    _check_totp(ctx, user, totp_code)
+    throttle.give_back_attempt(ctx, user.user_principal_name)
+
+
+def _check_totp(ctx: Context, user: User, totp_code: str) -> None:
     if not user.enabled:
-        raise _fail(ctx, user.user_principal_name, user, "disabled")
+        raise _fail(ctx, user, "disabled")
     if not accept_totp(ctx, user, user.totp_secret, totp_code.strip()):
-        raise _fail(ctx, user.user_principal_name, user, "totp")
+        raise _fail(ctx, user, "totp")
 
 
 def complete_sign_in(ctx: Context, user: User, password: str | None = None) -> IssuedToken:
@@ -91,11 +104,27 @@ def accept_totp(ctx: Context, user: User, secret: str | None, code: str) -> bool
     now_counter = totp.timecode(ctx.now)
     for counter in (now_counter - 1, now_counter, now_counter + 1):
         if hmac.compare_digest(totp.generate_otp(counter), code):
-            if user.totp_last_counter is not None and counter <= user.totp_last_counter:
-                return False
-            user.totp_last_counter = counter
-            return True
+            return _spend_time_step(ctx, user, counter)
     return False
+
+
+def _spend_time_step(ctx: Context, user: User, counter: int) -> bool:
+    """Mark the step used, once: a conditional UPDATE, so that of parallel sign-ins with one
+    code only the first gets the row (the others wait for its lock, then find the step
+    spent)."""
+    spent = ctx.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter),
+        )
+        .values(totp_last_counter=counter)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(user, "totp_last_counter", counter)
+    return True
 
 
 def current_user(ctx: Context, *, lock: bool = False) -> User:
@@ -109,10 +138,14 @@ def current_user(ctx: Context, *, lock: bool = False) -> User:
 
 
 def change_password(ctx: Context, current_password: str, new_password: str) -> None:
-    """The user's own change: the current password again, and every other session ends."""
+    """The user's own change: the current password again (an attempt in the account's
+    sign-in throttle, so no side door for guessing), and every other session ends."""
     user = current_user(ctx)
+    throttle.claim_attempt(ctx, user.user_principal_name)
     if not passwords.verify_password(ctx.settings, user.password_hash, current_password):
+        throttle.audit_failure(ctx, user, "password (password change)")
         raise InvalidInput("The current password is not right.", slug="invalid-credentials")
+    throttle.give_back_attempt(ctx, user.user_principal_name)
     if current_password == new_password:
         raise InvalidInput(
             "Choose a password different from the current one.", slug="weak-password"

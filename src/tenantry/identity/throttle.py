@@ -1,13 +1,14 @@
-"""The sign-in throttle: failed proofs of identity counted per account and per client address
-in the database, with a progressive lockout, so every process sees the same count.
+"""The sign-in throttle: attempts at proving an identity counted per account and per client
+address in the database, before the proof is verified, with a progressive lockout, so every
+process sees the same count and parallel guesses can't slip past it.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tenantry.audit import chain as audit
@@ -25,64 +26,93 @@ def _throttle_keys(ctx: Context, username: str) -> list[tuple[str, int]]:
     return keys
 
 
-def check(ctx: Context, username: str) -> None:
-    """Refuse (429, with Retry-After) while the account or the client address is locked out."""
-    keys = [k for k, _ in _throttle_keys(ctx, username)]
-    rows = ctx.session.scalars(select(SignInThrottle).where(SignInThrottle.key.in_(keys))).all()
-    locked = [r.locked_until for r in rows if r.locked_until and r.locked_until > ctx.now]
-    if locked:
-        wait = math.ceil((max(locked) - ctx.now).total_seconds())
-        raise TooManyRequests(
-            f"Too many failed sign-ins. Try again in {wait} seconds.", retry_after=wait
-        )
-
-
 def _lockout(failures: int, limit: int, window: int) -> timedelta:
     """Progressive: 60 s at the limit, doubling with each further failure, capped at the
     window."""
     return timedelta(seconds=min(window, 60 * 2 ** max(0, failures - limit)))
 
 
-def _record_failure(ctx: Context, username: str) -> None:
-    """Count a failure under each key (runs in its own transaction after the rollback)."""
-    window = ctx.settings.throttle_window_seconds
+def _locked_row(ctx: Context, key: str) -> SignInThrottle:
+    """The counter's row, made if need be and locked until commit (PostgreSQL; SQLite's
+    writers are serialised already), so that reading it and counting are one step. An
+    upsert that always writes: a row deleted meanwhile (a sign-in clearing it) is made anew,
+    never missed."""
     dialect = ctx.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ctx.session.execute(
+        insert(SignInThrottle)
+        .values(key=key, failures=0, window_started_at=ctx.now, locked_until=None)
+        .on_conflict_do_update(
+            index_elements=[SignInThrottle.key], set_={"failures": SignInThrottle.failures}
+        )
+    )
+    row = ctx.session.get(SignInThrottle, key, populate_existing=True)
+    assert row is not None
+    return row
+
+
+def _count_attempt(ctx: Context, key: str, limit: int) -> datetime | None:
+    """Count one attempt under ``key``, or, while it is locked out, the end of the lockout
+    (the attempt is then refused, not counted)."""
+    window = ctx.settings.throttle_window_seconds
+    row = _locked_row(ctx, key)
+    if row.locked_until and row.locked_until > ctx.now:
+        return row.locked_until
+    if row.window_started_at + timedelta(seconds=window) < ctx.now:
+        row.failures, row.window_started_at, row.locked_until = 0, ctx.now, None
+    row.failures += 1
+    if row.failures >= limit:
+        row.locked_until = ctx.now + _lockout(row.failures, limit, window)
+    return None
+
+
+def claim_attempt(ctx: Context, username: str) -> None:
+    """Count an attempt at proving ``username`` *before* the proof is verified, in a
+    transaction of its own (it commits what the request read so far: call it before any
+    write), so that parallel guesses can't all pass one check: within a lockout period at
+    most the limit's number of proofs is verified. Refuses (429, with Retry-After) while the
+    account or the client address is locked out. A proof that succeeds gives it back."""
+    ctx.session.commit()
+    locked = [
+        until
+        for key, limit in _throttle_keys(ctx, username)
+        if (until := _count_attempt(ctx, key, limit)) is not None
+    ]
+    if locked:
+        ctx.session.rollback()  # a refused attempt is not counted
+        wait = math.ceil((max(locked) - ctx.now).total_seconds())
+        raise TooManyRequests(
+            f"Too many failed sign-ins. Try again in {wait} seconds.", retry_after=wait
+        )
+    ctx.session.commit()
+
+
+def give_back_attempt(ctx: Context, username: str) -> None:
+    """The proof succeeded: its attempt no longer counts, nor a lockout it started."""
     for key, limit in _throttle_keys(ctx, username):
-        stmt = insert(SignInThrottle).values(
-            key=key, failures=1, window_started_at=ctx.now, locked_until=None
-        )
-        ctx.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[SignInThrottle.key],
-                set_={"failures": SignInThrottle.failures + 1},
-            )
-        )
-        row = ctx.session.get(SignInThrottle, key, populate_existing=True)
-        assert row is not None
-        if row.window_started_at + timedelta(seconds=window) < ctx.now:
-            row.failures, row.window_started_at, row.locked_until = 1, ctx.now, None
-        if row.failures >= limit:
-            row.locked_until = ctx.now + _lockout(row.failures, limit, window)
+        row = _locked_row(ctx, key)
+        row.failures = max(0, row.failures - 1)
+        if row.failures < limit:
+            row.locked_until = None
 
 
-def count_failure(ctx: Context, username: str, user: User | None, reason: str) -> None:
-    """Count a failed proof of identity against the account (and address) and audit it,
-    after the request rolls back."""
+def audit_failure(ctx: Context, user: User | None, reason: str) -> None:
+    """Audit a failed proof of identity (its attempt is counted already) after the request
+    rolls back."""
+    if user is None:
+        return
     # Plain values only: the request's ORM objects are gone once it rolls back.
-    who = (user.tenant_id, user.id) if user is not None else None
+    tenant_id, user_id = user.tenant_id, user.id
 
     def record(fresh: Context) -> None:
-        _record_failure(fresh, username)
-        if who is not None:
-            audit.record(
-                fresh,
-                who[0],
-                "auth.sign_in",
-                f"user:{who[1]}",
-                outcome=AuditOutcome.FAILURE,
-                details={"reason": reason},
-            )
+        audit.record(
+            fresh,
+            tenant_id,
+            "auth.sign_in",
+            f"user:{user_id}",
+            outcome=AuditOutcome.FAILURE,
+            details={"reason": reason},
+        )
 
     ctx.after_rollback.append(record)
 
