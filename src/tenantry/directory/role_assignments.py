@@ -13,6 +13,7 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
+from tenantry.directory.tenants import lock_tenant
 from tenantry.models import Group, GroupMember, RoleAssignment, User
 from tenantry.models.directory import GroupKind
 
@@ -34,8 +35,18 @@ def global_admin_ids(ctx: Context, tenant_id: uuid.UUID) -> set[uuid.UUID]:
     return {uid for uid in ctx.session.scalars(direct.union(grouped)) if uid is not None}
 
 
+def lock_global_admins(ctx: Context, tenant_id: uuid.UUID) -> None:
+    """Call before reading what a change removes (a user, a membership, a role, a group) when
+    it may remove a Global Administrator: concurrent removals then queue on the tenant's row,
+    and each one's ``ensure_global_admin_remains`` counts after the previous one committed, so
+    two administrators removing each other at once can't both succeed."""
+    lock_tenant(ctx, tenant_id)
+
+
 def ensure_global_admin_remains(ctx: Context, tenant_id: uuid.UUID) -> None:
-    """Call after a change: an organisation must keep at least one enabled Global Admin."""
+    """Call after a change: an organisation must keep at least one enabled Global Admin.
+    The change must have begun with ``lock_global_admins`` (taken again here, harmlessly)."""
+    lock_global_admins(ctx, tenant_id)
     ctx.session.flush()
     if not global_admin_ids(ctx, tenant_id):
         raise Conflict(
@@ -98,6 +109,7 @@ def assign_role(
 
 def remove_assignment(ctx: Context, tenant_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
+    lock_global_admins(ctx, tenant_id)
     assignment = ctx.session.get(RoleAssignment, assignment_id)
     if assignment is None or assignment.tenant_id != tenant_id:
         raise NotFound("Role assignment not found.")
