@@ -76,7 +76,7 @@ def test_administrators_disabling_each_other_leave_one(
             Ring(
                 org.tenant_id,
                 admins,
-                lambda api, i: status(
+                lambda api, i, org=org, ids=ids: status(
                     api.patch(f"{org.base}/users/{ids[i]}", {"enabled": False}, expect=None)
                 ),
             ),
@@ -95,7 +95,9 @@ def test_administrators_deleting_each_other_leave_one(
             Ring(
                 org.tenant_id,
                 admins,
-                lambda api, i: status(api.delete(f"{org.base}/users/{ids[i]}", expect=None)),
+                lambda api, i, org=org, ids=ids: status(
+                    api.delete(f"{org.base}/users/{ids[i]}", expect=None)
+                ),
             ),
             sessions,
             settings,
@@ -116,7 +118,7 @@ def test_administrators_unassigning_each_other_leave_one(
             Ring(
                 org.tenant_id,
                 admins,
-                lambda api, i: status(
+                lambda api, i, org=org, aids=aids: status(
                     api.delete(f"{org.base}/role-assignments/{aids[i]}", expect=None)
                 ),
             ),
@@ -146,7 +148,7 @@ def test_administrators_removing_each_other_from_the_admin_group_leave_one(
             Ring(
                 org.tenant_id,
                 admins,
-                lambda api, i: status(
+                lambda api, i, org=org, ids=ids, gid=gid: status(
                     api.delete(f"{org.base}/groups/{gid}/members/{ids[i]}", expect=None)
                 ),
             ),
@@ -182,7 +184,9 @@ def test_administrators_deleting_each_others_groups_leave_one(
             Ring(
                 org.tenant_id,
                 admins,
-                lambda api, i: status(api.delete(f"{org.base}/groups/{gids[i]}", expect=None)),
+                lambda api, i, org=org, gids=gids: status(
+                    api.delete(f"{org.base}/groups/{gids[i]}", expect=None)
+                ),
             ),
             sessions,
             settings,
@@ -199,7 +203,7 @@ def test_administrators_unassigning_each_others_group_role_leave_one(
             Ring(
                 org.tenant_id,
                 admins,
-                lambda api, i: status(
+                lambda api, i, org=org, aids=aids: status(
                     api.delete(f"{org.base}/role-assignments/{aids[i]}", expect=None)
                 ),
             ),
@@ -228,7 +232,7 @@ def test_full_agents_demoting_each_other_leave_the_partner_one(
             Ring(
                 org.tenant_id,
                 agents,
-                lambda api, i: status(
+                lambda api, i, ids=ids: status(
                     api.request("PUT", f"/partner/agents/{ids[i]}", json={"access": "none"})
                 ),
             ),

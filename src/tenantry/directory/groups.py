@@ -18,7 +18,7 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound, parse_choice
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
-from tenantry.directory.role_assignments import ensure_global_admin_remains, lock_global_admins
+from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.models import Group, GroupMember, User
 from tenantry.models.directory import GroupKind
 
@@ -89,8 +89,7 @@ def update_group(
 
 def delete_group(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.GROUPS_DELETE)
-    lock_global_admins(ctx, tenant_id)
-    group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
+    group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group", lock=True)
     access.require_group_change(ctx, tenant_id, Permission.GROUPS_DELETE, group)
     if group.agent_level is not None:
         raise Conflict(
@@ -138,10 +137,11 @@ def remove_member(
     ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
-    lock_global_admins(ctx, tenant_id)
     group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
     access.require_group_change(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
-    membership = ctx.session.get(GroupMember, (group.id, user_id))
+    membership = ctx.session.get(
+        GroupMember, (group.id, user_id), with_for_update=True, populate_existing=True
+    )
     if membership is None:
         raise NotFound("That user is not a member of this group.")
     ctx.session.delete(membership)

@@ -35,19 +35,15 @@ def global_admin_ids(ctx: Context, tenant_id: uuid.UUID) -> set[uuid.UUID]:
     return {uid for uid in ctx.session.scalars(direct.union(grouped)) if uid is not None}
 
 
-def lock_global_admins(ctx: Context, tenant_id: uuid.UUID) -> None:
-    """Call before reading what a change removes (a user, a membership, a role, a group) when
-    it may remove a Global Administrator: concurrent removals then queue on the tenant's row,
-    and each one's ``ensure_global_admin_remains`` counts after the previous one committed, so
-    two administrators removing each other at once can't both succeed."""
-    lock_tenant(ctx, tenant_id)
-
-
 def ensure_global_admin_remains(ctx: Context, tenant_id: uuid.UUID) -> None:
     """Call after a change: an organisation must keep at least one enabled Global Admin.
-    The change must have begun with ``lock_global_admins`` (taken again here, harmlessly)."""
-    lock_global_admins(ctx, tenant_id)
+
+    The count waits for the tenant's row lock (the one the audit chain's head takes when a
+    change is recorded, held to the commit), so concurrent removals count one after another
+    and two administrators removing each other at once can't both succeed. Rows first, the
+    tenant last: the order every audited change takes its locks in."""
     ctx.session.flush()
+    lock_tenant(ctx, tenant_id)
     if not global_admin_ids(ctx, tenant_id):
         raise Conflict(
             "This would leave the organisation without an enabled Global Administrator.",
@@ -109,8 +105,9 @@ def assign_role(
 
 def remove_assignment(ctx: Context, tenant_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
-    lock_global_admins(ctx, tenant_id)
-    assignment = ctx.session.get(RoleAssignment, assignment_id)
+    assignment = ctx.session.get(
+        RoleAssignment, assignment_id, with_for_update=True, populate_existing=True
+    )
     if assignment is None or assignment.tenant_id != tenant_id:
         raise NotFound("Role assignment not found.")
     target = f"user:{assignment.user_id}" if assignment.user_id else f"group:{assignment.group_id}"

@@ -16,7 +16,7 @@ from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.directory import notices
-from tenantry.directory.role_assignments import ensure_global_admin_remains, lock_global_admins
+from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.identity import factors, passwords, tokens
 from tenantry.models import Domain, LicenseAssignment, Subscription, User
 from tenantry.models.domains import DomainStatus
@@ -129,8 +129,6 @@ def update_user(
     enabled: bool | None,
 ) -> User:
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    if enabled is False:
-        lock_global_admins(ctx, tenant_id)
     user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
     access.require_on_user(ctx, tenant_id, Permission.USERS_UPDATE, user)
     changed: list[str] = []
@@ -163,12 +161,12 @@ def update_user(
 
 def delete_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    lock_global_admins(ctx, tenant_id)  # also queues a second deletion of the same user
-    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    # Locked first: a second deletion of the same user waits, then finds it gone (404), and a
+    # licence being assigned to it meanwhile is released below.
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
     access.require_on_user(ctx, tenant_id, Permission.USERS_DELETE, user)
     if user.id == ctx.require_principal().user_id:
         raise Conflict("You can't delete your own account.", slug="self")
-    ctx.session.refresh(user, with_for_update=True)  # a licence assigned meanwhile waits
     release_licenses(ctx, user.id)
     upn = user.user_principal_name
     ctx.session.delete(user)
@@ -179,8 +177,9 @@ def delete_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
 def release_licenses(ctx: Context, user_id: uuid.UUID) -> None:
     """Free the seats a user held: each subscription's counter goes down once per licence
     row this transaction deleted, so a concurrent unassign or deletion never frees it twice.
-    Locks go user, then subscriptions in id order, then licence rows, the order assigning and
-    unassigning take them, so these never deadlock. The caller holds the user's row lock."""
+    Locks go user, then subscriptions in id order, then licence rows (and the tenant last, by
+    the audit), the order assigning and unassigning take them, so these never deadlock. The
+    caller holds the user's row lock."""
     held = select(LicenseAssignment.subscription_id).where(LicenseAssignment.user_id == user_id)
     ctx.session.execute(
         select(Subscription.id)

@@ -12,7 +12,7 @@ from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.core.errors import Conflict
 from tenantry.core.scoped import get_scoped
-from tenantry.directory.role_assignments import ensure_global_admin_remains, lock_global_admins
+from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.models import Group, GroupMember, User
 from tenantry.partners import enrolment as partners
 
@@ -50,7 +50,6 @@ def set_agent_access(ctx: Context, user_id: uuid.UUID, level: AgentLevel) -> Use
     """Full -> *Admin agents*, Limited -> *Helpdesk agents*, None -> neither. Agent groups are
     privileged: only the partner's own administrators (member path, ``roles.assign``) change
     them, and the partner keeps an enabled Global Administrator."""
-    lock_global_admins(ctx, partners.require_partner(ctx).id)
     user, current = agent_access(ctx, user_id)
     access.require(ctx, user.tenant_id, Permission.ROLES_ASSIGN)
     if current == level:
