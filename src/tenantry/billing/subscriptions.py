@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 
 from tenantry import access
 from tenantry.access.roles import Permission
@@ -18,6 +18,7 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
+from tenantry.directory.tenants import lock_tenant
 from tenantry.models import LicenseAssignment, Sku, Subscription, User
 from tenantry.models.billing import SubscriptionStatus
 
@@ -70,6 +71,7 @@ def create_subscription(
     if not 1 <= seats <= MAX_SEATS:
         raise InvalidInput(f"Seats must be between 1 and {MAX_SEATS}.")
     if trial:
+        lock_tenant(ctx, tenant_id)  # parallel trial starts check one after another
         has_trial = ctx.session.scalar(
             select(Subscription.id).where(
                 Subscription.tenant_id == tenant_id,
@@ -161,6 +163,10 @@ def assign_license(
         )
     ):
         raise Conflict(f"{user.user_principal_name} already has this licence.", slug="duplicate")
+    # The user before the subscription, as deleting a user locks them (users.release_licenses).
+    ctx.session.execute(
+        select(User.id).where(User.id == user.id).with_for_update(key_share=True, read=True)
+    )
     took = ctx.session.execute(
         update(Subscription)
         .where(Subscription.id == sid, Subscription.assigned < Subscription.seats)
@@ -190,23 +196,25 @@ def assign_license(
 def unassign_license(
     ctx: Context, tenant_id: uuid.UUID, sid: uuid.UUID, user_id: uuid.UUID
 ) -> None:
+    """The seat is freed only when this transaction deleted the licence row, so a double click
+    or two admins at once free it once (the second finds no licence: 404)."""
     access.require(ctx, tenant_id, Permission.LICENSES_UNASSIGN)
     subscription = get_scoped(ctx.session, Subscription, sid, tenant_id, "Subscription")
-    assignment = ctx.session.scalar(
-        select(LicenseAssignment).where(
-            LicenseAssignment.subscription_id == sid, LicenseAssignment.user_id == user_id
-        )
+    ctx.session.refresh(subscription, with_for_update=True)
+    removed = ctx.session.scalar(
+        delete(LicenseAssignment)
+        .where(LicenseAssignment.subscription_id == sid, LicenseAssignment.user_id == user_id)
+        .returning(LicenseAssignment.id)
+        .execution_options(synchronize_session=False)
     )
-    if assignment is None:
+    if removed is None:
         raise NotFound("That user has no licence of this subscription.")
-    ctx.session.delete(assignment)
     ctx.session.execute(
         update(Subscription)
         .where(Subscription.id == sid)
         .values(assigned=Subscription.assigned - 1)
         .execution_options(synchronize_session=False)
     )
-    ctx.session.flush()
     ctx.session.refresh(subscription)
     audit.record(
         ctx,

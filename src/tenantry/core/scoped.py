@@ -20,9 +20,12 @@ def get_scoped(
     what: str,
     *,
     owner: str = "tenant_id",
+    lock: bool = False,
 ) -> T:
-    """``owner`` names the column holding the tenant (a partner's rows: partner_tenant_id)."""
-    obj = session.get(model, obj_id)
+    """``owner`` names the column holding the tenant (a partner's rows: partner_tenant_id).
+    ``lock`` reads the row afresh FOR UPDATE before removing it: a concurrent removal of the
+    same row then finds it gone (404) instead of deleting nothing (a 500)."""
+    obj = session.get(model, obj_id, with_for_update=lock, populate_existing=lock)
     if obj is None or getattr(obj, owner, None) != tenant_id:
         raise NotFound(f"{what} not found.")
     return obj

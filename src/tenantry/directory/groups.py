@@ -89,7 +89,7 @@ def update_group(
 
 def delete_group(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.GROUPS_DELETE)
-    group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
+    group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group", lock=True)
     access.require_group_change(ctx, tenant_id, Permission.GROUPS_DELETE, group)
     if group.agent_level is not None:
         raise Conflict(
@@ -139,7 +139,9 @@ def remove_member(
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
     group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
     access.require_group_change(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
-    membership = ctx.session.get(GroupMember, (group.id, user_id))
+    membership = ctx.session.get(
+        GroupMember, (group.id, user_id), with_for_update=True, populate_existing=True
+    )
     if membership is None:
         raise NotFound("That user is not a member of this group.")
     ctx.session.delete(membership)

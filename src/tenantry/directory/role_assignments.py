@@ -13,6 +13,7 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
+from tenantry.directory.tenants import lock_tenant
 from tenantry.models import Group, GroupMember, RoleAssignment, User
 from tenantry.models.directory import GroupKind
 
@@ -35,8 +36,14 @@ def global_admin_ids(ctx: Context, tenant_id: uuid.UUID) -> set[uuid.UUID]:
 
 
 def ensure_global_admin_remains(ctx: Context, tenant_id: uuid.UUID) -> None:
-    """Call after a change: an organisation must keep at least one enabled Global Admin."""
+    """Call after a change: an organisation must keep at least one enabled Global Admin.
+
+    The count waits for the tenant's row lock (the one the audit chain's head takes when a
+    change is recorded, held to the commit), so concurrent removals count one after another
+    and two administrators removing each other at once can't both succeed. Rows first, the
+    tenant last: the order every audited change takes its locks in."""
     ctx.session.flush()
+    lock_tenant(ctx, tenant_id)
     if not global_admin_ids(ctx, tenant_id):
         raise Conflict(
             "This would leave the organisation without an enabled Global Administrator.",
@@ -98,7 +105,9 @@ def assign_role(
 
 def remove_assignment(ctx: Context, tenant_id: uuid.UUID, assignment_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
-    assignment = ctx.session.get(RoleAssignment, assignment_id)
+    assignment = ctx.session.get(
+        RoleAssignment, assignment_id, with_for_update=True, populate_existing=True
+    )
     if assignment is None or assignment.tenant_id != tenant_id:
         raise NotFound("Role assignment not found.")
     target = f"user:{assignment.user_id}" if assignment.user_id else f"group:{assignment.group_id}"

@@ -123,6 +123,16 @@ def create_tenant(
     return NewTenant(tenant, admin)
 
 
+def lock_tenant(ctx: Context, tenant_id: uuid.UUID) -> None:
+    """Queue behind other transactions that hold the tenant's row lock, for rules counted over
+    many rows (the last Global Administrator, one trial per product): on PostgreSQL each such
+    check then runs after the previous writer committed. SQLite already serialises writers.
+    FOR NO KEY UPDATE, so rows that merely reference the tenant are still inserted freely."""
+    ctx.session.execute(
+        select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+    )
+
+
 def get_tenant(ctx: Context, tenant_id: uuid.UUID) -> Tenant:
     access.require(ctx, tenant_id, Permission.TENANT_READ)
     tenant = ctx.session.get(Tenant, tenant_id)

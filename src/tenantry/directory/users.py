@@ -6,7 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 
 from tenantry import access
 from tenantry.access.roles import Permission
@@ -161,22 +161,45 @@ def update_user(
 
 def delete_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    # Locked first: a second deletion of the same user waits, then finds it gone (404), and a
+    # licence being assigned to it meanwhile is released below.
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
     access.require_on_user(ctx, tenant_id, Permission.USERS_DELETE, user)
     if user.id == ctx.require_principal().user_id:
         raise Conflict("You can't delete your own account.", slug="self")
-    # Free the seats this user held.
-    held = select(LicenseAssignment.subscription_id).where(LicenseAssignment.user_id == user.id)
-    ctx.session.execute(
-        update(Subscription)
-        .where(Subscription.id.in_(held))
-        .values(assigned=Subscription.assigned - 1)
-        .execution_options(synchronize_session=False)
-    )
+    release_licenses(ctx, user.id)
     upn = user.user_principal_name
     ctx.session.delete(user)
     ensure_global_admin_remains(ctx, tenant_id)
     audit.record(ctx, tenant_id, "user.delete", f"user:{user_id}", details={"upn": upn})
+
+
+def release_licenses(ctx: Context, user_id: uuid.UUID) -> None:
+    """Free the seats a user held: each subscription's counter goes down once per licence
+    row this transaction deleted, so a concurrent unassign or deletion never frees it twice.
+    Locks go user, then subscriptions in id order, then licence rows (and the tenant last, by
+    the audit), the order assigning and unassigning take them, so these never deadlock. The
+    caller holds the user's row lock."""
+    held = select(LicenseAssignment.subscription_id).where(LicenseAssignment.user_id == user_id)
+    ctx.session.execute(
+        select(Subscription.id)
+        .where(Subscription.id.in_(held))
+        .order_by(Subscription.id)
+        .with_for_update()
+    )
+    freed = ctx.session.scalars(
+        delete(LicenseAssignment)
+        .where(LicenseAssignment.user_id == user_id)
+        .returning(LicenseAssignment.subscription_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for subscription_id in sorted(freed):
+        ctx.session.execute(
+            update(Subscription)
+            .where(Subscription.id == subscription_id)
+            .values(assigned=Subscription.assigned - 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> str:
