@@ -29,7 +29,7 @@ from tenantry.access.roles import Role
 from tenantry.app import create_app
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
-from tenantry.core.db import make_engine, make_sessionmaker, transaction
+from tenantry.core.db import make_engine, make_sessionmaker
 from tenantry.directory import tenants
 from tenantry.migrations import alembic_config
 from tenantry.operations import sweeper as jobs
@@ -328,8 +328,7 @@ def sweep(
     sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
 ) -> jobs.SweepReport:
     """One run of the lifecycle sweeper at the test's clock, as `serve` runs it."""
-    with transaction(sessions) as session:
-        report, _ = jobs.run_once(Context(session=session, settings=settings, now=clock()))
+    report, _ = jobs.run_once(sessions, settings, clock())
     return report
 
 

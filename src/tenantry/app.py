@@ -20,8 +20,7 @@ from tenantry.api import problems
 from tenantry.api.deps import request_id
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings, load_settings
-from tenantry.core.context import Context
-from tenantry.core.db import make_engine, make_sessionmaker, transaction
+from tenantry.core.db import make_engine, make_sessionmaker
 from tenantry.operations import sweeper as jobs
 
 # On every response: pages run only the package's own scripts and styles, can't be framed
@@ -51,8 +50,7 @@ def storable_url(request: Request) -> bool:
 def _sweep_once(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     now = app.state.clock() if hasattr(app.state, "clock") else utcnow()
-    with transaction(app.state.sessions) as session:
-        jobs.run_once(Context(session=session, settings=settings, request_id="sweeper", now=now))
+    jobs.run_once(app.state.sessions, settings, now)
 
 
 async def _sweeper(app: FastAPI, interval: int) -> None:

@@ -29,6 +29,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("identity/", "disabled"): "why a sign-in failed (the account is disabled), not an offer",
     ("directory/users.py", "operator"): "audit detail: an operator or an admin reset the second "
     "factor; no relationship party is meant",
+    ("web/session.py", "pending"): "the salt of the pending second sign-in step's cookie, "
+    "not an outbox status",
     ("cli/", "partner"): "the name of the `tenantry partner` command group, not a party",
 }
 

@@ -12,14 +12,19 @@ from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
+from tenantry.core.errors import InvalidInput
 from tenantry.core.pagination import Page
 from tenantry.models import AuditEvent, Relationship, Tenant
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """A filter moment in UTC (naive means UTC); one that UTC can't hold is a 422."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidInput(f"{value.isoformat()} is out of range.") from exc
 
 
 def tenant_events(

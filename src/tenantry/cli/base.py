@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.core.config import ConfigurationError, Settings, load_settings
 from tenantry.core.context import Context
@@ -68,14 +69,20 @@ def friendly(func: F) -> F:
 
 
 @contextmanager
-def operator_context() -> Iterator[Context]:
+def operator_sessions() -> Iterator[tuple[sessionmaker[Session], Settings]]:
+    """Sessions on the configured database, for work of several transactions."""
     settings = load_settings()
     engine = make_engine(settings.effective_database_url)
     try:
-        with transaction(make_sessionmaker(engine)) as session:
-            yield Context(session=session, settings=settings, request_id="cli")
+        yield make_sessionmaker(engine), settings
     finally:
         engine.dispose()
+
+
+@contextmanager
+def operator_context() -> Iterator[Context]:
+    with operator_sessions() as (sessions, settings), transaction(sessions) as session:
+        yield Context(session=session, settings=settings, request_id="cli")
 
 
 def safe_url(settings: Settings) -> str:

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tenantry.cli.base import app, friendly, group, operator_context, out, safe_url
+from tenantry.cli.base import (
+    app,
+    friendly,
+    group,
+    operator_context,
+    operator_sessions,
+    out,
+    safe_url,
+)
 from tenantry.core.config import ConfigurationError, load_settings
 from tenantry.operations import backup as backups
 from tenantry.operations import outbox
@@ -21,21 +29,24 @@ jobs_app = group("jobs", "Background work.")
 @outbox_app.command("list")
 @friendly
 def outbox_list(
-    pending: Annotated[bool, typer.Option(help="Only messages not yet sent")] = False,
+    pending: Annotated[bool, typer.Option(help="Only messages still to send")] = False,
     limit: Annotated[int, typer.Option(help="How many")] = 50,
 ) -> None:
     """List e-mail in the outbox, newest first."""
     with operator_context() as ctx:
         messages = outbox.list_messages(ctx.session, pending_only=pending, limit=limit)
         table = Table()
-        for column in ("Created", "To", "Subject", "Sent"):
+        for column in ("Created", "To", "Subject", "Status", "Attempts", "Sent", "Last error"):
             table.add_column(column)
         for m in messages:
             table.add_row(
                 m.created_at.isoformat(timespec="seconds"),
                 m.recipient,
                 m.subject,
-                m.sent_at.isoformat(timespec="seconds") if m.sent_at else "pending",
+                m.status.value,
+                str(m.attempts),
+                m.sent_at.isoformat(timespec="seconds") if m.sent_at else "",
+                m.last_error or "",
             )
         out.print(table if messages else "The outbox is empty.")
 
@@ -54,8 +65,8 @@ def outbox_send() -> None:
 @friendly
 def jobs_run_once() -> None:
     """Move relationships along their lifecycle and deliver e-mail, once."""
-    with operator_context() as ctx:
-        report, sent = jobs.run_once(ctx)
+    with operator_sessions() as (sessions, settings):
+        report, sent = jobs.run_once(sessions, settings, request_id="cli")
     out.print(
         f"pending expired: {report.pending_expired}, extended: {report.extended}, "
         f"expiring: {report.expiring}, expired: {report.expired}, e-mails sent: {sent}"

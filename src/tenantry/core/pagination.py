@@ -6,16 +6,21 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, Uuid, tuple_
+from sqlalchemy import BigInteger, Select, SmallInteger, Uuid, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tenantry.core.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 200
+MAX_TEXT_KEY = 1024
+INVALID_CURSOR = "The cursor is not valid; start again without it."
+# Signed width of each integer column type on PostgreSQL (Integer is int4).
+_INTEGER_BITS: dict[type, int] = {SmallInteger: 16, BigInteger: 64}
 
 
 @dataclass(frozen=True)
@@ -30,25 +35,42 @@ def _encode(values: list[Any]) -> str:
 
 
 def _decode(cursor: str, columns: list[InstrumentedAttribute[Any]]) -> list[Any]:
+    """The key values of ``cursor``, each checked against its column so that nothing a
+    client invents reaches the database: a malformed cursor is a 422, never a 500."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("shape")
-        out: list[Any] = []
-        for column, value in zip(columns, values, strict=True):
-            python_type = column.type.python_type if not isinstance(column.type, Uuid) else None
-            if isinstance(column.type, Uuid):
-                out.append(uuid.UUID(value))
-            elif python_type is datetime:
-                out.append(datetime.fromisoformat(value))
-            elif python_type is int:
-                out.append(int(value))
-            else:
-                out.append(str(value))
-        return out
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The cursor is not valid; start again without it.") from exc
+        return [_key_value(column, value) for column, value in zip(columns, values, strict=True)]
+    except (ValueError, TypeError, OverflowError, RecursionError, NotImplementedError) as exc:
+        raise InvalidInput(INVALID_CURSOR, slug="invalid-cursor", title="Invalid cursor") from exc
+
+
+def _key_value(column: InstrumentedAttribute[Any], value: object) -> Any:
+    """``value`` as the Python type of ``column``; ValueError when it can't be one."""
+    column_type = column.type
+    if isinstance(column_type, Uuid):
+        return uuid.UUID(_text(value, 36))
+    python_type = column_type.python_type
+    if python_type is datetime:
+        moment = datetime.fromisoformat(_text(value, 64))
+        if moment.tzinfo is None:
+            raise ValueError("naive datetime")
+        return moment.astimezone(UTC)
+    if python_type is int:
+        bits = _INTEGER_BITS.get(type(column_type), 32)
+        if type(value) is not int or not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            raise ValueError("integer out of range")
+        return value
+    text = _text(value, getattr(column_type, "length", None) or MAX_TEXT_KEY)
+    return python_type(text) if issubclass(python_type, StrEnum) else text
+
+
+def _text(value: object, max_length: int) -> str:
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
+        raise ValueError("not a storable string")
+    return value
 
 
 def paginate(

@@ -4,19 +4,24 @@
 Each step is one conditional ``UPDATE ... RETURNING`` whose WHERE names the state it leaves,
 so a row moves once however many processes sweep at the same time (on PostgreSQL the second
 updater re-checks the WHERE after the first commits; SQLite serialises writers). Running it
-again changes nothing. Outbox delivery claims rows with ``SKIP LOCKED``.
+again changes nothing. The sweep commits before delivery starts; delivery claims rows with
+``SKIP LOCKED``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.access.roles import Role
 from tenantry.audit import chain as audit
+from tenantry.core.clock import utcnow
+from tenantry.core.config import Settings
 from tenantry.core.context import Context
+from tenantry.core.db import transaction
 from tenantry.models import Relationship
 from tenantry.models.partners import LIVE_STATUSES, RelationshipStatus
 from tenantry.operations import outbox
@@ -133,9 +138,22 @@ def sweep_relationships(ctx: Context) -> SweepReport:
     return SweepReport(len(pending), len(extended), len(expiring), len(expired))
 
 
-def run_once(ctx: Context) -> tuple[SweepReport, int]:
-    """Sweep relationships, then deliver e-mail (when SMTP is configured)."""
-    report = sweep_relationships(ctx)
-    ctx.session.flush()
-    sent = outbox.deliver_pending(ctx)
+def _job_context(session: Session, settings: Settings, request_id: str, now: datetime) -> Context:
+    return Context(session=session, settings=settings, request_id=request_id, now=now)
+
+
+def run_once(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: datetime | None = None,
+    request_id: str = "sweeper",
+) -> tuple[SweepReport, int]:
+    """Sweep relationships and commit (the moves, their audit and their mail together),
+    then deliver e-mail in a transaction of its own: mail that fails never undoes a move,
+    so the next run neither resends nor finds the same work."""
+    moment = now or utcnow()
+    with transaction(sessions) as session:
+        report = sweep_relationships(_job_context(session, settings, request_id, moment))
+    with transaction(sessions) as session:
+        sent = outbox.deliver_pending(_job_context(session, settings, request_id, moment))
     return report, sent
