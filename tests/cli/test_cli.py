@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tenantry.cli import app
 from tenantry.migrations import alembic_config
-from tenantry.models import AuditEvent, Tenant
+from tenantry.models import AuditEvent, OutboxMessage, RoleAssignment, Tenant
 from tests.conftest import PASSWORD, TEST_SECRET_KEY, Api, make_org, sign_in, unique_label
 from tests.databases import fresh_database
 
@@ -212,3 +212,57 @@ def test_jobs_run_once(cli_env: None) -> None:
         second.exit_code == 0
         and "pending expired: 0, extended: 0, expiring: 0, expired: 0" in second.output
     )
+
+
+def test_grant_global_admin_recovers_an_organisation(
+    cli_env: None, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """An organisation whose administrators are gone (here: its role assignment removed in
+    the database) gets one back from the operator, audited as the operator and announced to
+    the organisation's admin addresses."""
+    org = make_org(client)
+    heir = org.create_user()
+    heir_upn = org.users[heir]
+    spare = org.create_user()
+    org.admin.patch(f"{org.base}/users/{spare}", {"enabled": False}, expect=200)
+    with sessions.begin() as session:
+        session.execute(
+            delete(RoleAssignment).where(RoleAssignment.tenant_id == uuid.UUID(org.tenant_id))
+        )
+
+    done = run("user", "grant-global-admin", heir_upn.upper())
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+    assert f"{heir_upn} is now a Global Administrator" in done.output  # type: ignore[attr-defined]
+    heir_api = sign_in(client, heir_upn)
+    assignments = heir_api.get(f"{org.base}/role-assignments").json()["items"]
+    assert [(a["role"], a["user_id"]) for a in assignments] == [("global_administrator", heir)]
+    heir_api.patch(org.base, {"phone": "+1 555 0199"}, expect=200)  # it administers again
+    with sessions() as session:
+        event = session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.tenant_id == uuid.UUID(org.tenant_id),
+                AuditEvent.action == "role.assign",
+            )
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+        assert event is not None and event.actor_user_id is None and event.request_id == "cli"
+        assert event.details == {"role": "global_administrator", "by": "operator"}
+        told = session.scalars(
+            select(OutboxMessage.recipient).where(
+                OutboxMessage.subject == f"{heir_upn} is now a Global Administrator"
+            )
+        ).all()
+    assert heir_upn in told
+
+    again = run("user", "grant-global-admin", heir_upn)
+    assert again.exit_code == 1 and "already holds" in again.output  # type: ignore[attr-defined]
+    spare_upn = org.users[spare]
+    refused = run("user", "grant-global-admin", spare_upn)
+    assert refused.exit_code == 1 and "is disabled" in refused.output  # type: ignore[attr-defined]
+    enabled = run("user", "grant-global-admin", spare_upn, "--enable")
+    assert enabled.exit_code == 0, enabled.output  # type: ignore[attr-defined]
+    assert heir_api.get(f"{org.base}/users/{spare}").json()["enabled"] is True
+    sign_in(client, spare_upn)
+    missing = run("user", "grant-global-admin", "nobody@nowhere.test")
+    assert missing.exit_code == 1 and "There is no user" in missing.output  # type: ignore[attr-defined]

@@ -43,3 +43,16 @@ def user_reset_mfa(upn: Annotated[str, typer.Argument(help="User name, e.g. ann@
             f"Second factor of {user.user_principal_name} removed and its sessions ended; it "
             "signs in with its password and enrols again."
         )
+
+
+@user_app.command("grant-global-admin")
+@friendly
+def user_grant_global_admin(
+    upn: Annotated[str, typer.Argument(help="User name, e.g. ann@contoso")],
+    enable: Annotated[bool, typer.Option(help="Also turn the user on if it is disabled")] = False,
+) -> None:
+    """Make a user Global Administrator: recovers an organisation that lost its
+    administrators; audited in its tenant as the operator, and its admins are told."""
+    with operator_context() as ctx:
+        user = users.operator_grant_global_admin(ctx, upn, enable=enable)
+        out.print(f"{user.user_principal_name} is now a Global Administrator.")

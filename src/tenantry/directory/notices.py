@@ -76,3 +76,16 @@ def second_factor_reset(ctx: Context, user: User, by: str) -> None:
         ),
         tenant_id=user.tenant_id,
     )
+
+
+def global_admin_granted_by_operator(ctx: Context, user: User) -> None:
+    """The operator made someone a Global Administrator (recovery): every admin address of
+    the organisation hears of it, the new administrator's included."""
+    tell_admins(
+        ctx,
+        user.tenant_id,
+        f"{user.user_principal_name} is now a Global Administrator",
+        f"The platform operator made {user.user_principal_name} a Global Administrator of "
+        "your organisation, to recover it after it lost its administrators. If nobody asked "
+        "for this, tell the operator at once.",
+    )

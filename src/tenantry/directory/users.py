@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, delete, func, or_, select, update
 
 from tenantry import access
-from tenantry.access.roles import Permission
+from tenantry.access.roles import Permission, Role
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
@@ -18,7 +18,7 @@ from tenantry.core.scoped import get_scoped
 from tenantry.directory import notices
 from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.identity import factors, passwords, tokens
-from tenantry.models import Domain, LicenseAssignment, Subscription, User
+from tenantry.models import Domain, LicenseAssignment, RoleAssignment, Subscription, User
 from tenantry.models.domains import DomainStatus
 
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._'+-]{0,62}[a-z0-9])?$")
@@ -282,17 +282,73 @@ def reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) 
     return user
 
 
-def operator_reset_second_factor(ctx: Context, upn: str) -> User:
-    """The operator's recovery (``tenantry user reset-mfa``): any user, audited as the
-    operator in the user's tenant."""
+def _operator_target(ctx: Context, upn: str) -> User:
+    """The user an operator's recovery command names, locked until commit."""
     name = upn.strip().lower()
     user = ctx.session.scalar(
         select(User).where(User.user_principal_name == name).with_for_update()
     )
     if user is None:
         raise NotFound(f"There is no user {name or '(empty)'}.")
+    return user
+
+
+def operator_reset_second_factor(ctx: Context, upn: str) -> User:
+    """The operator's recovery (``tenantry user reset-mfa``): any user, audited as the
+    operator in the user's tenant."""
+    user = _operator_target(ctx, upn)
     _reset(ctx, user, by="the operator")
     return user
+
+
+def operator_grant_global_admin(ctx: Context, upn: str, *, enable: bool = False) -> User:
+    """The operator's recovery of an organisation that lost its administrators (``tenantry
+    user grant-global-admin``): the user gets Global Administrator directly, audited as the
+    operator in its tenant, and the organisation's admin addresses (the user's included) are
+    told at once, so a grant nobody asked for is noticed. A disabled user is refused unless
+    ``enable`` says to turn it on as well."""
+    user = _operator_target(ctx, upn)
+    if not user.enabled:
+        if not enable:
+            raise Conflict(
+                f"{user.user_principal_name} is disabled. Choose an enabled user, or add "
+                "--enable to turn this one on as well.",
+                slug="user-disabled",
+            )
+        user.enabled = True
+        user.updated_at = ctx.now
+        audit.record(ctx, user.tenant_id, "user.enable", f"user:{user.id}", details=OPERATOR)
+    held = ctx.session.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.user_id == user.id,
+            RoleAssignment.role == Role.GLOBAL_ADMINISTRATOR.value,
+        )
+    )
+    if held is not None:
+        raise Conflict(
+            f"{user.user_principal_name} already holds Global Administrator.", slug="duplicate"
+        )
+    ctx.session.add(
+        RoleAssignment(
+            tenant_id=user.tenant_id,
+            role=Role.GLOBAL_ADMINISTRATOR.value,
+            user_id=user.id,
+            created_at=ctx.now,
+        )
+    )
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        user.tenant_id,
+        "role.assign",
+        f"user:{user.id}",
+        details={"role": Role.GLOBAL_ADMINISTRATOR.value, **OPERATOR},
+    )
+    notices.global_admin_granted_by_operator(ctx, user)
+    return user
+
+
+OPERATOR = {"by": "operator"}  # audit detail of the operator's recovery commands
 
 
 def _reset(ctx: Context, user: User, *, by: str) -> None:
