@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     smtp_url: str = Field(default="", repr=False)
     mail_from: str = "Tenantry <no-reply@tenantry.test>"
     public_url: str = "http://127.0.0.1:8000"
+    # Peers whose X-Forwarded-For/-Proto `serve` believes (comma-separated addresses or
+    # networks, "*" for any): the load balancer's, so each client keeps its own address.
+    forwarded_allow_ips: str = "127.0.0.1"
     # How often `serve` runs the relationship lifecycle sweeper and delivers e-mail; 0 = never.
     jobs_interval_seconds: int = Field(default=60, ge=0)
     dns_resolver: str = ""
