@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # How often `serve` runs the relationship lifecycle sweeper and delivers e-mail; 0 = never.
     jobs_interval_seconds: int = Field(default=60, ge=0)
+    # When set, /metrics answers only "Authorization: Bearer <this token>"; unset, it is open
+    # (aggregate counts only: no tenant, user or address).
+    metrics_token: str = Field(default="", repr=False)
     dns_resolver: str = ""
     dns_timeout_seconds: float = 3.0
     # Sign-in throttling: failures within the window before the account/address is locked.

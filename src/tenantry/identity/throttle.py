@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.core.errors import TooManyRequests
+from tenantry.core.metrics import SIGN_IN_FAILURES
 from tenantry.models import SignInThrottle, User
 from tenantry.models.audit import AuditOutcome
 
@@ -71,6 +72,7 @@ def count_failure(ctx: Context, username: str, user: User | None, reason: str) -
     after the request rolls back."""
     # Plain values only: the request's ORM objects are gone once it rolls back.
     who = (user.tenant_id, user.id) if user is not None else None
+    SIGN_IN_FAILURES.inc()
 
     def record(fresh: Context) -> None:
         _record_failure(fresh, username)

@@ -13,7 +13,7 @@ import uuid
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tenantry.core.config import Settings
@@ -96,3 +96,13 @@ def deliver_pending(ctx: Context, batch: int = 100) -> int:
             message.sent_at, message.last_error = ctx.now, None
             sent += 1
     return sent
+
+
+def backlog(session: Session) -> int:
+    """Messages still waiting to be sent (a cheap count over the sent_at index)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+        )
+        or 0
+    )
