@@ -28,6 +28,7 @@ def served(
         "TENANTRY_DATABASE_URL": database_url,
         "TENANTRY_DATA_DIR": str(data_dir),
         "TENANTRY_SECRET_KEY": "behind-a-proxy-test-key-" + "p" * 32,
+        "TENANTRY_SIGNUP_PER_ADDRESS_PER_HOUR": "100000",
         "TENANTRY_ARGON2_TIME_COST": "1",
         "TENANTRY_ARGON2_MEMORY_KIB": "1024",
         "TENANTRY_ARGON2_PARALLELISM": "1",

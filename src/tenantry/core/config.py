@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     throttle_account_failures: int = 5
     throttle_address_failures: int = 30
     throttle_window_seconds: int = 900
+    # Sign-ups (new organisations) accepted from one client address per hour.
+    signup_per_address_per_hour: int = Field(default=10, ge=1)
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

@@ -1,5 +1,6 @@
 """The sign-in throttle: failed proofs of identity counted per account and per client address
-in the database, with a progressive lockout, so every process sees the same count.
+in the database, with a progressive lockout, so every process sees the same count. Sign-ups
+are counted per client address in the same table (key 'signup:<address>').
 """
 
 from __future__ import annotations
@@ -44,25 +45,48 @@ def _lockout(failures: int, limit: int, window: int) -> timedelta:
     return timedelta(seconds=min(window, 60 * 2 ** max(0, failures - limit)))
 
 
+def _count(ctx: Context, key: str, window: int) -> SignInThrottle:
+    """Add one to ``key``'s count in one atomic upsert (a new window once the old one is
+    over) and return the row as it now stands."""
+    dialect = ctx.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(SignInThrottle).values(
+        key=key, failures=1, window_started_at=ctx.now, locked_until=None
+    )
+    ctx.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[SignInThrottle.key],
+            set_={"failures": SignInThrottle.failures + 1},
+        )
+    )
+    row = ctx.session.get(SignInThrottle, key, populate_existing=True)
+    assert row is not None
+    if row.window_started_at + timedelta(seconds=window) < ctx.now:
+        row.failures, row.window_started_at, row.locked_until = 1, ctx.now, None
+    return row
+
+
+def count_signup(ctx: Context) -> None:
+    """Count a sign-up from the client's address, refusing (429, with Retry-After) past the
+    hourly limit. Counted in the sign-up's own transaction: a refused or failed sign-up rolls
+    its count back, so only organisations really created use up the allowance."""
+    if not ctx.client_address:
+        return
+    hour = 3600
+    row = _count(ctx, f"signup:{ctx.client_address}", hour)
+    if row.failures > ctx.settings.signup_per_address_per_hour:
+        wait = max(1, math.ceil((row.window_started_at - ctx.now).total_seconds()) + hour)
+        raise TooManyRequests(
+            f"Too many sign-ups from your address. Try again in {wait} seconds.",
+            retry_after=wait,
+        )
+
+
 def _record_failure(ctx: Context, username: str) -> None:
     """Count a failure under each key (runs in its own transaction after the rollback)."""
     window = ctx.settings.throttle_window_seconds
-    dialect = ctx.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for key, limit in _throttle_keys(ctx, username):
-        stmt = insert(SignInThrottle).values(
-            key=key, failures=1, window_started_at=ctx.now, locked_until=None
-        )
-        ctx.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[SignInThrottle.key],
-                set_={"failures": SignInThrottle.failures + 1},
-            )
-        )
-        row = ctx.session.get(SignInThrottle, key, populate_existing=True)
-        assert row is not None
-        if row.window_started_at + timedelta(seconds=window) < ctx.now:
-            row.failures, row.window_started_at, row.locked_until = 1, ctx.now, None
+        row = _count(ctx, key, window)
         if row.failures >= limit:
             row.locked_until = ctx.now + _lockout(row.failures, limit, window)
 
