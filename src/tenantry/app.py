@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from tenantry import __version__, api, web
 from tenantry.api import problems
 from tenantry.api.deps import request_id
+from tenantry.core import logs
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings, load_settings
 from tenantry.core.context import Context
@@ -44,6 +45,7 @@ SECURITY_HEADERS = {
     ),
 }
 log = logging.getLogger("tenantry")
+access_log = logging.getLogger("tenantry.access")
 
 
 def storable_url(request: Request) -> bool:
@@ -85,9 +87,27 @@ def route_template(request: Request) -> str:
 
 
 def count_request(request: Request, response: Response, started: float) -> None:
+    """The request's metrics and, with JSON logs, its access line."""
     route = route_template(request)
+    seconds = time.perf_counter() - started
     REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    LATENCY.labels(request.method, route).observe(seconds)
+    if request.app.state.settings.log_format == "json":
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "client_address": request.client.host if request.client else None,
+                }
+            },
+        )
     slug = getattr(request.state, "problem_slug", None)
     if response.status_code in (403, 404) and slug:
         REFUSALS.labels(str(response.status_code), slug).inc()
@@ -116,6 +136,7 @@ def create_app(
     settings: Settings | None = None, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
     settings = settings or load_settings()
+    logs.configure(settings.log_format)
     app = FastAPI(
         title="Tenantry",
         version=__version__,
@@ -139,6 +160,7 @@ def create_app(
     ) -> Response:
         started = time.perf_counter()
         request.state.request_id = request_id(request)
+        logged_as = logs.REQUEST_ID.set(request.state.request_id)
         if not storable_url(request):
             response: Response = problems.problem(
                 422,
@@ -153,6 +175,7 @@ def create_app(
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.update(SECURITY_HEADERS)
         count_request(request, response, started)
+        logs.REQUEST_ID.reset(logged_as)
         return response
 
     @app.get("/healthz", include_in_schema=False)

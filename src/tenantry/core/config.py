@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # When set, /metrics answers only "Authorization: Bearer <this token>"; unset, it is open
     # (aggregate counts only: no tenant, user or address).
     metrics_token: str = Field(default="", repr=False)
+    # "json": one JSON object per log line with the request id (core/logs.py).
+    log_format: Literal["text", "json"] = "text"
     dns_resolver: str = ""
     dns_timeout_seconds: float = 3.0
     # Sign-in throttling: failures within the window before the account/address is locked.
