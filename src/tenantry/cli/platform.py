@@ -95,6 +95,10 @@ def check() -> None:
     table.add_row("token lifetime", f"{settings.token_lifetime_seconds} s")
     table.add_row("SMTP", "configured" if settings.smtp_url else "not set (outbox only)")
     table.add_row("DNS resolver", settings.dns_resolver or "system default")
+    table.add_row("trusted proxies", settings.forwarded_allow_ips or "none")
+    table.add_row("sign-ups per address", f"{settings.signup_per_address_per_hour} an hour")
+    table.add_row("/metrics", "bearer token" if settings.metrics_token else "open")
+    table.add_row("log format", settings.log_format)
     engine = make_engine(settings.effective_database_url)
     try:
         with engine.connect() as conn:
