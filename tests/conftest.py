@@ -66,6 +66,7 @@ def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Setting
         "argon2_memory_kib": 1024,
         "argon2_parallelism": 1,
         "throttle_address_failures": 100_000,
+        "signup_per_address_per_hour": 100_000,
         "dns_timeout_seconds": 2.0,
         "jobs_interval_seconds": 0,  # tests run the sweeper themselves, with a moved clock
     }

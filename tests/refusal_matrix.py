@@ -68,6 +68,10 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", f"{API}/openapi.json"): Public("the published API description"),
     ("GET", f"{API}/docs"): Public("Swagger UI over the published API description"),
     ("GET", "/healthz"): Public("liveness probe for load balancers; says only 'ok'"),
+    ("GET", "/readyz"): Public("readiness probe for load balancers; says only ready or why not"),
+    ("GET", "/metrics"): Public(
+        "Prometheus scrape: aggregate counts only; TENANTRY_METRICS_TOKEN makes it bearer-only"
+    ),
     # --- API: signing up and in -----------------------------------------------------------
     ("POST", f"{API}/signup"): Public("creating a new organisation: there is no one yet"),
     ("POST", f"{API}/auth/token"): Public("signing in: the password is the credential"),

@@ -6,21 +6,29 @@ security headers) and the lifecycle sweeper. The only module that imports both a
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from tenantry import __version__, api, web
 from tenantry.api import problems
 from tenantry.api.deps import request_id
+from tenantry.core import logs
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings, load_settings
 from tenantry.core.db import make_engine, make_sessionmaker
+from tenantry.core.metrics import LATENCY, REFUSALS, REQUESTS
+from tenantry.operations import monitoring
 from tenantry.operations import sweeper as jobs
 
 # On every response: pages run only the package's own scripts and styles, can't be framed
@@ -36,6 +44,7 @@ SECURITY_HEADERS = {
     ),
 }
 log = logging.getLogger("tenantry")
+access_log = logging.getLogger("tenantry.access")
 
 
 def storable_url(request: Request) -> bool:
@@ -51,6 +60,7 @@ def _sweep_once(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     now = app.state.clock() if hasattr(app.state, "clock") else utcnow()
     jobs.run_once(app.state.sessions, settings, now)
+    app.state.last_sweep_at = time.time()
 
 
 async def _sweeper(app: FastAPI, interval: int) -> None:
@@ -61,6 +71,52 @@ async def _sweeper(app: FastAPI, interval: int) -> None:
         except Exception:  # keep sweeping; the next round may succeed
             log.exception("lifecycle sweep failed")
         await asyncio.sleep(interval)
+
+
+def route_template(request: Request) -> str:
+    """The matched route's full path template (/api/v1/tenants/{tid}/users), never the raw
+    path, so metrics have one series per route and no ids. (An included router's route knows
+    only its own part of the path; the full one is looked up once in create_app.)"""
+    route = request.scope.get("route")
+    if route is None:
+        return "unmatched"
+    templates: dict[int, str] = request.app.state.route_templates
+    return templates.get(id(route), str(getattr(route, "path", "unmatched")))
+
+
+def count_request(request: Request, response: Response, started: float) -> None:
+    """The request's metrics and, with JSON logs, its access line."""
+    route = route_template(request)
+    seconds = time.perf_counter() - started
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    LATENCY.labels(request.method, route).observe(seconds)
+    if request.app.state.settings.log_format == "json":
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "client_address": request.client.host if request.client else None,
+                }
+            },
+        )
+    slug = getattr(request.state, "problem_slug", None)
+    if response.status_code in (403, 404) and slug:
+        REFUSALS.labels(str(response.status_code), slug).inc()
+
+
+def metrics_allowed(request: Request, token: str) -> bool:
+    """Without TENANTRY_METRICS_TOKEN anyone may scrape; with it, only its bearer."""
+    if not token:
+        return True
+    sent = request.headers.get("authorization", "")
+    return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
 
 
 @asynccontextmanager
@@ -78,6 +134,7 @@ def create_app(
     settings: Settings | None = None, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
     settings = settings or load_settings()
+    logs.configure(settings.log_format)
     app = FastAPI(
         title="Tenantry",
         version=__version__,
@@ -99,7 +156,9 @@ def create_app(
     async def add_request_id(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
         request.state.request_id = request_id(request)
+        logged_as = logs.REQUEST_ID.set(request.state.request_id)
         if not storable_url(request):
             response: Response = problems.problem(
                 422,
@@ -113,11 +172,44 @@ def create_app(
         response.headers["X-Request-ID"] = request.state.request_id
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.update(SECURITY_HEADERS)
+        count_request(request, response, started)
+        logs.REQUEST_ID.reset(logged_as)
         return response
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """The process is alive (says nothing about the database: that is /readyz)."""
         return {"status": "ok"}
 
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """Ready to take traffic: the database answers and its schema is at head."""
+        state = monitoring.readiness(engine)
+        return JSONResponse(
+            {"status": "ready" if state.ready else "unavailable", "reason": state.reason},
+            status_code=200 if state.ready else 503,
+        )
+
+    scrape_time = monitoring.ScrapeTimeCollector(
+        app.state.sessions, lambda: getattr(app.state, "last_sweep_at", None)
+    )
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        """Prometheus text format (docs: README "Running it in production")."""
+        if not metrics_allowed(request, settings.metrics_token):
+            return problems.problem(
+                401,
+                "unauthenticated",
+                "Not signed in",
+                "Send 'Authorization: Bearer <TENANTRY_METRICS_TOKEN>'.",
+                request,
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return Response(monitoring.exposition(scrape_time), media_type=CONTENT_TYPE_LATEST)
+
     web.install(app)
+    app.state.route_templates = {
+        id(route.original_route): str(route.path) for route in iter_route_contexts(app.routes)
+    }
     return app

@@ -32,6 +32,7 @@ def two_servers(
         "TENANTRY_DATABASE_URL": database_url,
         "TENANTRY_DATA_DIR": str(tmp_path_factory.mktemp("serve")),
         "TENANTRY_SECRET_KEY": TEST_SECRET_KEY,
+        "TENANTRY_SIGNUP_PER_ADDRESS_PER_HOUR": "100000",
         "TENANTRY_ARGON2_TIME_COST": "1",
         "TENANTRY_ARGON2_MEMORY_KIB": "1024",
         "TENANTRY_ARGON2_PARALLELISM": "1",

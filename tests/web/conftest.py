@@ -34,6 +34,7 @@ def server(
             "TENANTRY_DATABASE_URL": url,
             "TENANTRY_DATA_DIR": str(tmp),
             "TENANTRY_SECRET_KEY": "w" * 48,
+            "TENANTRY_SIGNUP_PER_ADDRESS_PER_HOUR": "100000",
             "TENANTRY_DNS_RESOLVER": dns.address,
             "TENANTRY_DNS_TIMEOUT_SECONDS": "2",
         }

@@ -237,3 +237,19 @@ def test_api_docs_load_without_the_internet(server: str, page: Page) -> None:
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tenantry")
     expect(page.get_by_text("/api/v1/partner/customers").first).to_be_visible()
     assert hosts == {urlsplit(server).netloc}
+
+
+def test_the_error_pages_go_back_link_obeys_the_content_security_policy(
+    server: str, page: Page
+) -> None:
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto(f"{server}/sign-in")
+    response = page.goto(f"{server}/no-such-page")
+    assert response is not None and response.status == 404
+    page.get_by_role("link", name="Go back").click()
+    expect(page).to_have_url(f"{server}/sign-in")
+    assert violations == []

@@ -64,6 +64,7 @@ def _for_pages(request: Request) -> bool:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
+        request.state.problem_slug = exc.slug  # counted by the metrics (app.py)
         if _for_pages(request):
             return await request.app.state.page_errors(request, exc)
         headers: dict[str, str] = {}

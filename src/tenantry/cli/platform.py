@@ -31,11 +31,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies trusted to set X-Forwarded-For (comma-separated addresses or "
+            "networks, '*' for any); overrides TENANTRY_FORWARDED_ALLOW_IPS (default 127.0.0.1)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the web pages and the API."""
     import uvicorn
 
-    load_settings()  # fail early on bad configuration
+    settings = load_settings()  # fail early on bad configuration
     uvicorn.run(
         "tenantry.app:create_app",
         factory=True,
@@ -43,6 +50,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
         log_level="info",
     )
 
@@ -87,6 +95,10 @@ def check() -> None:
     table.add_row("token lifetime", f"{settings.token_lifetime_seconds} s")
     table.add_row("SMTP", "configured" if settings.smtp_url else "not set (outbox only)")
     table.add_row("DNS resolver", settings.dns_resolver or "system default")
+    table.add_row("trusted proxies", settings.forwarded_allow_ips or "none")
+    table.add_row("sign-ups per address", f"{settings.signup_per_address_per_hour} an hour")
+    table.add_row("/metrics", "bearer token" if settings.metrics_token else "no token needed")
+    table.add_row("log format", settings.log_format)
     engine = make_engine(settings.effective_database_url)
     try:
         with engine.connect() as conn:

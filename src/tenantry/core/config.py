@@ -28,14 +28,24 @@ class Settings(BaseSettings):
     smtp_url: str = Field(default="", repr=False)
     mail_from: str = "Tenantry <no-reply@tenantry.test>"
     public_url: str = "http://127.0.0.1:8000"
+    # Peers whose X-Forwarded-For/-Proto `serve` believes (comma-separated addresses or
+    # networks, "*" for any): the load balancer's, so each client keeps its own address.
+    forwarded_allow_ips: str = "127.0.0.1"
     # How often `serve` runs the relationship lifecycle sweeper and delivers e-mail; 0 = never.
     jobs_interval_seconds: int = Field(default=60, ge=0)
+    # When set, /metrics answers only "Authorization: Bearer <this token>"; unset, it is open
+    # (aggregate counts only: no tenant, user or address).
+    metrics_token: str = Field(default="", repr=False)
+    # "json": one JSON object per log line with the request id (core/logs.py).
+    log_format: Literal["text", "json"] = "text"
     dns_resolver: str = ""
     dns_timeout_seconds: float = 3.0
     # Sign-in throttling: failures within the window before the account/address is locked.
     throttle_account_failures: int = 5
     throttle_address_failures: int = 30
     throttle_window_seconds: int = 900
+    # Sign-ups (new organisations) accepted from one client address per hour.
+    signup_per_address_per_hour: int = Field(default=10, ge=1)
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

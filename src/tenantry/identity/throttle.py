@@ -1,6 +1,7 @@
 """The sign-in throttle: attempts at proving an identity counted per account and per client
 address in the database, before the proof is verified, with a progressive lockout, so every
-process sees the same count and parallel guesses can't slip past it.
+process sees the same count and parallel guesses can't slip past it. Sign-ups are counted per
+client address in the same table (key 'signup:<address>').
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.core.errors import TooManyRequests
+from tenantry.core.metrics import SIGN_IN_FAILURES
 from tenantry.models import SignInThrottle, User
 from tenantry.models.audit import AuditOutcome
 
@@ -96,9 +98,33 @@ def give_back_attempt(ctx: Context, username: str) -> None:
             row.locked_until = None
 
 
+SIGNUP_WINDOW_SECONDS = 3600
+
+
+def count_signup(ctx: Context) -> None:
+    """Count a sign-up from the client's address, refusing (429, with Retry-After) past the
+    hourly limit. Counted in the sign-up's own transaction, on the locked row: a refused or
+    failed sign-up rolls its count back, so only organisations really created use up the
+    allowance, and parallel sign-ups can't all pass one check."""
+    if not ctx.client_address:
+        return
+    row = _locked_row(ctx, f"signup:{ctx.client_address}")
+    if row.window_started_at + timedelta(seconds=SIGNUP_WINDOW_SECONDS) < ctx.now:
+        row.failures, row.window_started_at = 0, ctx.now
+    row.failures += 1
+    if row.failures > ctx.settings.signup_per_address_per_hour:
+        elapsed = (ctx.now - row.window_started_at).total_seconds()
+        wait = max(1, math.ceil(SIGNUP_WINDOW_SECONDS - elapsed))
+        raise TooManyRequests(
+            f"Too many sign-ups from your address. Try again in {wait} seconds.",
+            retry_after=wait,
+        )
+
+
 def audit_failure(ctx: Context, user: User | None, reason: str) -> None:
     """Audit a failed proof of identity (its attempt is counted already) after the request
     rolls back."""
+    SIGN_IN_FAILURES.inc()
     if user is None:
         return
     # Plain values only: the request's ORM objects are gone once it rolls back.

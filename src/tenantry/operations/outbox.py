@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from tenantry.core.config import Settings
@@ -161,3 +161,13 @@ def deliver_pending(ctx: Context, batch: int = 100) -> int:
                 message.attempts += 1
                 sent += 1
     return sent
+
+
+def backlog(session: Session) -> int:
+    """Messages still waiting to be sent (a cheap count over the sent_at index)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+        )
+        or 0
+    )

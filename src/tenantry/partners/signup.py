@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from tenantry.core.context import Context, Principal
 from tenantry.core.errors import Forbidden
 from tenantry.directory import tenants
+from tenantry.identity import throttle
 from tenantry.models import Relationship
 from tenantry.partners import offers
 
@@ -32,6 +33,7 @@ def sign_up(
         raise Forbidden(
             "Sign-up is closed on this platform; ask the operator.", slug="signup-closed"
         )
+    throttle.count_signup(ctx)
     if offer_token:
         offers.find_by_token(ctx, offer_token)  # 404/410 before anything is written
     new = tenants.create_tenant(

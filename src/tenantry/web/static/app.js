@@ -27,6 +27,16 @@
     }
   });
 
+  // "Go back" on the error page: the previous page when there is one (no inline script, which
+  // the Content-Security-Policy refuses); the link's own address otherwise.
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest("[data-history-back]");
+    if (back && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   // Destructive forms carry data-confirm="..."; the dialog asks before they submit. The button
   // that submitted is kept, so its name=value (e.g. action=disable) is still sent; Escape or
   // Cancel forgets the form, so the next attempt asks again.
