@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 
 from tenantry import access
 from tenantry.access.roles import Permission
@@ -113,17 +113,9 @@ def overall_health(ctx: Context) -> HealthStatus:
 
 
 def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
-    """Relationship status and end, then each figure of the row's tenant guarded by
-    ``restrict_to`` of its read permission: correlated scalar subqueries, so a page of
-    customers is one query, each figure an index probe per row of the page."""
-    principal = ctx.require_principal()
-
-    def may(permission: Permission) -> Any:
-        return access.restrict_to(principal, permission, Tenant.id, ctx.now)
-
-    def guarded(permission: Permission, figure: Any) -> Any:
-        return case((may(permission), figure.scalar_subquery()), else_=None)
-
+    """Relationship status and end, then each figure of the row's tenant, as correlated
+    scalar subqueries (an index probe per row). The figures are not guarded here:
+    ``_readable`` says which of them the agent may read, and ``_summary`` drops the others."""
     rank = case(
         (
             and_(Relationship.status.in_(LIVE_STATUSES), Relationship.ends_at <= ctx.now),
@@ -145,41 +137,67 @@ def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
     return [
         select(func.min(rank)).where(open_relationship).scalar_subquery(),
         select(func.max(Relationship.ends_at)).where(open_relationship).scalar_subquery(),
-        guarded(
-            Permission.DOMAINS_READ,
-            select(Domain.name).where(Domain.tenant_id == Tenant.id, Domain.is_default).limit(1),
-        ),
-        guarded(
-            Permission.SUBSCRIPTIONS_READ,
-            select(func.coalesce(func.sum(Subscription.assigned), 0)).where(counted),
-        ),
-        guarded(
-            Permission.SUBSCRIPTIONS_READ,
-            select(func.coalesce(func.sum(Subscription.seats), 0)).where(counted),
-        ),
-        guarded(
-            Permission.SERVICE_REQUESTS_READ,
-            select(func.count()).where(
-                ServiceRequest.tenant_id == Tenant.id, ServiceRequest.status.in_(OPEN_REQUEST)
-            ),
-        ),
-        case((may(Permission.HEALTH_READ), 1), else_=0),
+        select(Domain.name)
+        .where(Domain.tenant_id == Tenant.id, Domain.is_default)
+        .limit(1)
+        .scalar_subquery(),
+        select(func.coalesce(func.sum(Subscription.assigned), 0)).where(counted).scalar_subquery(),
+        select(func.coalesce(func.sum(Subscription.seats), 0)).where(counted).scalar_subquery(),
+        select(func.count())
+        .where(ServiceRequest.tenant_id == Tenant.id, ServiceRequest.status.in_(OPEN_REQUEST))
+        .scalar_subquery(),
     ]
 
 
-def _summary(row: Any, health_status: HealthStatus) -> CustomerSummary:
-    tenant, rank, ends_at, domain, assigned, seats, requests, health_ok = row
-    licensed = assigned is not None and seats is not None
+def _readable(ctx: Context, tenant_ids: list[uuid.UUID]) -> set[tuple[str, uuid.UUID]]:
+    """(figure, tenant) pairs the agent may read: ``access.restrict_to`` of each figure's
+    permission, in one query over the given tenants (in a WHERE clause, where the planner
+    probes each tenant's links instead of computing them for every customer)."""
+    principal = ctx.require_principal()
+    parts = [
+        select(literal(figure).label("figure"), Tenant.id).where(
+            Tenant.id.in_(tenant_ids), access.restrict_to(principal, permission, Tenant.id, ctx.now)
+        )
+        for figure, permission in FIGURE_PERMISSIONS.items()
+    ]
+    return {(figure, tenant_id) for figure, tenant_id in ctx.session.execute(union_all(*parts))}
+
+
+def _summaries(ctx: Context, partner_id: uuid.UUID, tenants: list[Tenant]) -> list[CustomerSummary]:
+    """The list rows of these tenants (already known visible), in their order: two queries
+    whatever their number."""
+    ids = [tenant.id for tenant in tenants]
+    rows = {
+        row[0]: row[1:]
+        for row in ctx.session.execute(
+            select(Tenant.id, *_summary_columns(ctx, partner_id)).where(Tenant.id.in_(ids))
+        )
+    }
+    readable = _readable(ctx, ids)
+    status = overall_health(ctx)
+    return [_summary(tenant, rows[tenant.id], readable, status) for tenant in tenants]
+
+
+def _summary(
+    tenant: Tenant,
+    figures: Any,
+    readable: set[tuple[str, uuid.UUID]],
+    health_status: HealthStatus,
+) -> CustomerSummary:
+    rank, ends_at, domain, assigned, seats, requests = figures
+
+    def may(figure: str) -> bool:
+        return (figure, tenant.id) in readable
+
     return CustomerSummary(
         tenant=tenant,
         relationship_status=RANKED_STATUS.get(rank, RelationshipStatus.EXPIRED),
         ends_at=ends_at,
-        # A tenant always has a default domain; none here means it may not be read.
-        default_domain=domain,
-        health=health_status if health_ok else None,
-        licenses_assigned=int(assigned) if licensed else None,
-        licenses_total=int(seats) if licensed else None,
-        open_service_requests=int(requests) if requests is not None else None,
+        default_domain=domain if may("default_domain") else None,
+        health=health_status if may("health") else None,
+        licenses_assigned=int(assigned) if may("licenses") else None,
+        licenses_total=int(seats) if may("licenses") else None,
+        open_service_requests=int(requests) if may("open_service_requests") else None,
     )
 
 
@@ -187,9 +205,7 @@ def customers(
     ctx: Context, *, search: str | None, cursor: str | None, limit: int
 ) -> Page[CustomerSummary]:
     partner = partners.require_partner(ctx, None)
-    stmt: Select[Any] = select(Tenant, *_summary_columns(ctx, partner.id)).where(
-        _visible(ctx, partner.id, Tenant.id)
-    )
+    stmt: Select[Any] = select(Tenant).where(_visible(ctx, partner.id, Tenant.id))
     if search and search.strip():
         term = search.strip().lower()
         named = select(Tenant.id).where(prefix_match(ctx.session, func.lower(Tenant.name), term))
@@ -201,21 +217,19 @@ def customers(
             ),
         )
         stmt = stmt.where(Tenant.id.in_(named.union(by_domain)))
-    page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit, rows=True)
-    status = overall_health(ctx) if page.items else HealthStatus.HEALTHY
-    return Page([_summary(row, status) for row in page.items], page.next_cursor)
+    page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit)
+    items = _summaries(ctx, partner.id, page.items) if page.items else []
+    return Page(items, page.next_cursor)
 
 
 def _visible_customer(ctx: Context, tenant_id: uuid.UUID) -> CustomerSummary:
     partner = partners.require_partner(ctx, None)
-    row = ctx.session.execute(
-        select(Tenant, *_summary_columns(ctx, partner.id)).where(
-            Tenant.id == tenant_id, _visible(ctx, partner.id, Tenant.id)
-        )
-    ).one_or_none()
-    if row is None:
+    tenant = ctx.session.scalar(
+        select(Tenant).where(Tenant.id == tenant_id, _visible(ctx, partner.id, Tenant.id))
+    )
+    if tenant is None:
         raise NotFound("Customer not found.")
-    return _summary(row, overall_health(ctx))
+    return _summaries(ctx, partner.id, [tenant])[0]
 
 
 @dataclass
