@@ -15,11 +15,10 @@ from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.errors import Forbidden, Unauthenticated
 from tenantry.identity import tokens
-from tenantry.partners.relationships import NO_SUCH_VERSION
+from tenantry.partners.relationships import parse_version
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-VERSION = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def request_id(request: Request) -> str:
@@ -102,7 +101,7 @@ def if_match_version(
     if if_match is None:
         return None
     tag = if_match.strip().strip('"').removeprefix("W/").strip('"')
-    return int(tag) if VERSION.fullmatch(tag) else NO_SUCH_VERSION
+    return parse_version(tag)
 
 
 IfMatchVersion = Annotated[int | None, Depends(if_match_version)]

@@ -7,6 +7,7 @@ terminations of the same relationship resolve to exactly one winner on either da
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -213,6 +214,13 @@ def terminate(ctx: Context, relationship: Relationship, by: Party) -> Relationsh
 # Versions start at 1: what a tag that names no version (malformed, never issued) stands
 # for, so it fails like a stale one.
 NO_SUCH_VERSION = 0
+_VERSION = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def parse_version(text: str) -> int:
+    """The version a client sent back (the API's If-Match ETag without its quotes, the web
+    form's field): a number we issued, or NO_SUCH_VERSION for anything else."""
+    return int(text) if _VERSION.fullmatch(text) else NO_SUCH_VERSION
 
 
 def check_version(relationship: Relationship, expected_version: int | None) -> None:

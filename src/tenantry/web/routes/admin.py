@@ -22,7 +22,7 @@ from tenantry.models.support import RequestStatus
 from tenantry.partners import blocks as partner_blocks
 from tenantry.partners import customer_side
 from tenantry.partners import policy as partner_policy
-from tenantry.partners.relationships import NO_SUCH_VERSION
+from tenantry.partners.relationships import parse_version
 from tenantry.support import health
 from tenantry.support import requests as support
 from tenantry.web.forms import parse_form
@@ -301,8 +301,7 @@ def set_auto_extend(
 ) -> Response:
     on = form.get("auto_extend") == "on"
     # The form carries the version it was rendered with, as a plain number.
-    field = form.get("etag", "").strip()
-    version = int(field) if field.isascii() and field.isdigit() else NO_SUCH_VERSION
+    version = parse_version(form.get("etag", "").strip())
     customer_side.patch_for_customer(ctx, tid, rid, expected_version=version, auto_extend=on)
     return redirect(request, f"/admin/{tid}/partners", f"Auto-extend is {'on' if on else 'off'}.")
 
