@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.access.roles import Role
@@ -32,6 +33,7 @@ from tenantry.core.context import Context
 from tenantry.core.db import make_engine, make_sessionmaker
 from tenantry.directory import tenants
 from tenantry.migrations import alembic_config
+from tenantry.models import AuditEvent, Tenant
 from tenantry.operations import sweeper as jobs
 from tenantry.partners import enrolment as partners
 from tests.databases import fresh_database, postgres_base_url
@@ -393,3 +395,17 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     controller.start()
     yield inbox, port
     controller.stop()
+
+
+def cut_off_newest_events(sessions: sessionmaker[Session], tenant_id: str, keep: int) -> None:
+    """Tamper as someone with database access would: delete a tenant's newest audit events and
+    move its head back, so the chain that is left still verifies by itself."""
+    tid = uuid.UUID(tenant_id)
+    with sessions.begin() as session:
+        session.execute(
+            delete(AuditEvent).where(AuditEvent.tenant_id == tid, AuditEvent.seq > keep)
+        )
+        head = session.scalars(select(AuditEvent.hash).filter_by(tenant_id=tid, seq=keep)).one()
+        session.execute(
+            update(Tenant).where(Tenant.id == tid).values(audit_seq=keep, audit_head_hash=head)
+        )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenantry.audit import chain as audit
 from tenantry.core.config import Settings
 from tenantry.models import AuditEvent, Tenant
-from tests.conftest import Org, make_org
+from tests.conftest import Org, cut_off_newest_events, make_org
 
 
 @pytest.fixture
@@ -163,20 +163,8 @@ def test_cutting_off_the_newest_events_and_the_head_passes_without_a_checkpoint(
 ) -> None:
     """The limit of the chain alone: only a checkpoint kept elsewhere shows truncation."""
     org = _busy_org(client)
-    _truncate(sessions, org.tenant_id, keep=2)
+    cut_off_newest_events(sessions, org.tenant_id, keep=2)
     assert _problems(sessions, key, org.tenant_id) == []
-
-
-def _truncate(sessions: sessionmaker[Session], tenant_id: str, keep: int) -> None:
-    tid = uuid.UUID(tenant_id)
-    with sessions.begin() as session:
-        session.execute(
-            delete(AuditEvent).where(AuditEvent.tenant_id == tid, AuditEvent.seq > keep)
-        )
-        head = session.scalars(select(AuditEvent.hash).filter_by(tenant_id=tid, seq=keep)).one()
-        session.execute(
-            update(Tenant).where(Tenant.id == tid).values(audit_seq=keep, audit_head_hash=head)
-        )
 
 
 def test_rewriting_an_event_with_a_fresh_hash_still_breaks_the_link(

@@ -8,14 +8,12 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.audit import chain as audit
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
-from tenantry.models import AuditEvent, Tenant
-from tests.conftest import Org, make_org
+from tests.conftest import Org, cut_off_newest_events, make_org
 
 
 @pytest.fixture
@@ -39,19 +37,6 @@ def _problems(
         )
 
 
-def _cut_off_newest(sessions: sessionmaker[Session], tenant_id: str, keep: int) -> None:
-    """Delete the newest events and move the head back: the chain itself still verifies."""
-    tid = uuid.UUID(tenant_id)
-    with sessions.begin() as session:
-        session.execute(
-            delete(AuditEvent).where(AuditEvent.tenant_id == tid, AuditEvent.seq > keep)
-        )
-        head = session.scalars(select(AuditEvent.hash).filter_by(tenant_id=tid, seq=keep)).one()
-        session.execute(
-            update(Tenant).where(Tenant.id == tid).values(audit_seq=keep, audit_head_hash=head)
-        )
-
-
 def test_an_untouched_chain_passes_and_may_grow(
     client: TestClient, sessions: sessionmaker[Session], key: bytes
 ) -> None:
@@ -68,7 +53,7 @@ def test_truncation_after_a_checkpoint_is_detected(
     org.create_user()
     org.create_user()
     document = _checkpoint(sessions, key)
-    _cut_off_newest(sessions, org.tenant_id, keep=1)
+    cut_off_newest_events(sessions, org.tenant_id, keep=1)
     with sessions() as session:
         assert list(audit.verify(session, key, uuid.UUID(org.tenant_id))) == []
     problems = _problems(sessions, key, org, document)
@@ -85,7 +70,7 @@ def test_a_chain_rewound_and_regrown_is_detected(
     document = _checkpoint(sessions, key)
     head_seq = json.loads(document)["heads"]
     newest = next(h["seq"] for h in head_seq if h["tenant_id"] == org.tenant_id)
-    _cut_off_newest(sessions, org.tenant_id, keep=1)
+    cut_off_newest_events(sessions, org.tenant_id, keep=1)
     while len(org.admin.get(f"{org.base}/audit-events?limit=200").json()["items"]) < newest:
         org.create_user()
     problems = _problems(sessions, key, org, document)
