@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test fuzz bench lint chromium screenshots clean
+.PHONY: install run test fuzz faults bench lint chromium screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ clean:
 FUZZ_EXAMPLES ?= 100
 fuzz: install
 	TENANTRY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -s tests/security
+
+# The fault tests alone (part of `make test`), printing the figures the README reports.
+faults: install
+	$(BIN)/pytest -p no:cacheprovider -s tests/operations/test_faults.py

@@ -144,7 +144,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, settings.database_lock_wait_seconds)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)

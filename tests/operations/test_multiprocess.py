@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pyotp
@@ -18,7 +14,8 @@ from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.directory import tenants
 from tenantry.partners import enrolment as partners
-from tests.conftest import PASSWORD, TEST_SECRET_KEY, free_tcp_port, unique_label, wait_until_up
+from tests.conftest import PASSWORD, unique_label
+from tests.operations.servers import serving
 
 pytestmark = pytest.mark.slow
 
@@ -27,38 +24,8 @@ pytestmark = pytest.mark.slow
 def two_servers(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
-    env = {
-        **os.environ,
-        "TENANTRY_DATABASE_URL": database_url,
-        "TENANTRY_DATA_DIR": str(tmp_path_factory.mktemp("serve")),
-        "TENANTRY_SECRET_KEY": TEST_SECRET_KEY,
-        "TENANTRY_SIGNUP_PER_ADDRESS_PER_HOUR": "100000",
-        "TENANTRY_ARGON2_TIME_COST": "1",
-        "TENANTRY_ARGON2_MEMORY_KIB": "1024",
-        "TENANTRY_ARGON2_PARALLELISM": "1",
-    }
-    cli = str(Path(sys.executable).with_name("tenantry"))
-    processes, urls = [], []
-    for _ in range(2):
-        port = free_tcp_port()
-        processes.append(
-            subprocess.Popen(
-                [cli, "serve", "--port", str(port)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        for url, process in zip(urls, processes, strict=True):
-            wait_until_up(url, process)
-        yield urls[0], urls[1]
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+    with serving(database_url, tmp_path_factory.mktemp("serve")) as (a, b):
+        yield a.url, b.url
 
 
 def token(base: str, username: str, password: str = PASSWORD) -> str:

@@ -72,7 +72,7 @@ def friendly(func: F) -> F:
 def operator_sessions() -> Iterator[tuple[sessionmaker[Session], Settings]]:
     """Sessions on the configured database, for work of several transactions."""
     settings = load_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, settings.database_lock_wait_seconds)
     try:
         yield make_sessionmaker(engine), settings
     finally:

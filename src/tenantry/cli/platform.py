@@ -99,7 +99,8 @@ def check() -> None:
     table.add_row("sign-ups per address", f"{settings.signup_per_address_per_hour} an hour")
     table.add_row("/metrics", "bearer token" if settings.metrics_token else "no token needed")
     table.add_row("log format", settings.log_format)
-    engine = make_engine(settings.effective_database_url)
+    table.add_row("lock wait", f"{settings.database_lock_wait_seconds:g} s, then 503")
+    engine = make_engine(settings.effective_database_url, settings.database_lock_wait_seconds)
     try:
         with engine.connect() as conn:
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

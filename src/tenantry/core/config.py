@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("var")
     database_url: str = ""
+    # How long a request waits for a lock or a pooled connection before it is answered 503
+    # (core/db.py): SQLite's busy timeout, PostgreSQL's lock_timeout and the pool's timeout.
+    database_lock_wait_seconds: float = Field(default=10.0, gt=0, le=300)
     initial_domain_suffix: str = "tenantry.test"
     secret_key: str = Field(default="", repr=False)
     open_signup: bool = True

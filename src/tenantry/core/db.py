@@ -14,38 +14,61 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.core.errors import Conflict, ServiceError, Unavailable
 
 # PostgreSQL SQLSTATEs of a transaction that lost a race (worth retrying as it was) and of a
-# database that could not serve it just now (retrying later may work).
+# database that could not serve it just now (retrying later may work): a lock not had in
+# time, and a server shutting down, crashing or starting up (class 57P: a restart).
 LOST_RACE = {"40P01": "deadlock", "40001": "serialisation failure"}
-BUSY = {"55P03": "lock not available", "57014": "statement timeout"}
+BUSY = {
+    "55P03": "lock not available",
+    "57014": "statement timeout",
+    "57P01": "server shutting down",
+    "57P02": "server crashed",
+    "57P03": "server starting up",
+}
 RETRY_AFTER_SECONDS = 2
+# How long a request waits for a lock (SQLite's write lock, a PostgreSQL row lock) before it
+# is answered 503: long enough for any other request's transaction, short enough that a
+# stuck one does not hold every worker thread.
+DEFAULT_LOCK_WAIT_SECONDS = 10.0
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url, connect_args={"check_same_thread": False, "timeout": lock_wait_seconds}
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, lock_wait_seconds)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    # pool_timeout: a request that finds every connection taken waits this long, then 503.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=lock_wait_seconds,
+        connect_args={
+            "options": f"-c lock_timeout={int(lock_wait_seconds * 1000)}",
+            "connect_timeout": 5,
+        },
+    )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, lock_wait_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_seconds * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -77,6 +100,8 @@ def database_failure(exc: BaseException) -> ServiceError | None:
     a serialisation failure is a 409 (concurrent change; send it again), a lock that could
     not be had, SQLite's "database is locked" or a lost connection a 503 with Retry-After.
     None for anything else (a bug, left to surface as one)."""
+    if isinstance(exc, PoolTimeout):
+        return _unavailable()
     if not isinstance(exc, DBAPIError):
         return None
     sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
@@ -91,12 +116,16 @@ def database_failure(exc: BaseException) -> ServiceError | None:
     busy = sqlstate in BUSY or "database is locked" in message or "table is locked" in message
     lost = exc.connection_invalidated or sqlstate.startswith("08")
     if busy or lost or (not sqlstate and _lost_postgresql_connection(exc)):
-        return Unavailable(
-            "The database is busy or out of reach just now; try again in a moment.",
-            slug="database-unavailable",
-            retry_after=RETRY_AFTER_SECONDS,
-        )
+        return _unavailable()
     return None
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable(
+        "The database is busy or out of reach just now; try again in a moment.",
+        slug="database-unavailable",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
 
 
 def _lost_postgresql_connection(exc: DBAPIError) -> bool:

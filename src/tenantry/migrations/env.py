@@ -32,7 +32,8 @@ def include_object(
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url
-    engine = make_engine(url)
+    # A schema change waits longer than a request for the locks of running servers.
+    engine = make_engine(url, lock_wait_seconds=120)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -206,4 +206,7 @@ async def page_errors(request: Request, exc: Exception) -> Response:
         response: Response = RedirectResponse(_back(request), status_code=303)
         web_session.flash(response, request, "error", detail)
         return response
-    return render(request, None, "error.html", status_code=status, title=title, detail=detail)
+    page = render(request, None, "error.html", status_code=status, title=title, detail=detail)
+    if (retry_after := getattr(exc, "retry_after", None)) is not None:
+        page.headers["Retry-After"] = str(retry_after)  # a 503 or 429 page, like the API's
+    return page
