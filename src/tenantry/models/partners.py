@@ -311,7 +311,7 @@ class Activation(Base):
         """The status as of ``now``: a stored one, or ``expired`` read off the clock."""
         if self.status == ActivationStatus.ACTIVE and self.ends_at is not None:
             return ActivationStatus.ACTIVE if now < self.ends_at else ActivationStatus.EXPIRED
-        if self.status == ActivationStatus.PENDING_APPROVAL and self.pending_expires_at:
-            if now >= self.pending_expires_at:
-                return ActivationStatus.EXPIRED
+        pending = self.status == ActivationStatus.PENDING_APPROVAL
+        if pending and self.pending_expires_at and now >= self.pending_expires_at:
+            return ActivationStatus.EXPIRED
         return self.status

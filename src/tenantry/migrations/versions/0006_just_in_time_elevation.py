@@ -26,9 +26,7 @@ def upgrade() -> None:
             sa.Column("eligible_roles", sa.JSON(), server_default="[]", nullable=False)
         )
         batch_op.add_column(
-            sa.Column(
-                "max_activation_minutes", sa.Integer(), server_default="60", nullable=False
-            )
+            sa.Column("max_activation_minutes", sa.Integer(), server_default="60", nullable=False)
         )
         batch_op.add_column(
             sa.Column("approval_required", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -96,9 +94,7 @@ def upgrade() -> None:
             "status IN ('pending_approval', 'active', 'denied', 'ended')",
             name=op.f("ck_activations_status"),
         ),
-        sa.CheckConstraint(
-            "minutes >= 30 AND minutes <= 480", name=op.f("ck_activations_minutes")
-        ),
+        sa.CheckConstraint("minutes >= 30 AND minutes <= 480", name=op.f("ck_activations_minutes")),
         sa.ForeignKeyConstraint(
             ["assignment_id"],
             ["access_assignments.id"],
