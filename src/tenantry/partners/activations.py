@@ -547,9 +547,12 @@ def for_partner(ctx: Context, *, cursor: str | None, limit: int) -> Page[Activat
 def with_names(ctx: Context, activations: list[Activation]) -> list[ActivationRow]:
     """The activations with their partner's and customer's names (one query)."""
     ids = {a.partner_tenant_id for a in activations} | {a.customer_tenant_id for a in activations}
-    names = dict(
-        ctx.session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids))).tuples()
-    )
+    names: dict[uuid.UUID, str] = {
+        tid: name
+        for tid, name in ctx.session.execute(
+            select(Tenant.id, Tenant.name).where(Tenant.id.in_(ids))
+        )
+    }
     return [
         ActivationRow(a, names.get(a.partner_tenant_id, "?"), names.get(a.customer_tenant_id, "?"))
         for a in activations
