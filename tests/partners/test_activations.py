@@ -619,3 +619,38 @@ def test_parallel_approve_deny_and_end_have_one_outcome(
         assert both == 2 * len(logged)
         if final["status"] == "active":
             requester.api.post(f"{url}/end", expect=200)
+
+
+def test_a_policy_form_that_does_not_show_the_opt_in_keeps_it(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """The Admin center's policy form has no such box yet: saving it must not turn the
+    customer's approval of Global Administrator off."""
+    from tenantry.core.context import Context
+    from tenantry.partners import policy as partner_policy
+    from tests import factories
+
+    now = datetime.now(UTC)
+    with sessions() as session:
+        try:
+            customer = factories.tenant(session, "Contoso policy", now)
+            admin = factories.user(session, customer, f"ga@{uuid.uuid4().hex[:8]}.example", now)
+            factories.role_assignment(session, customer, admin, Role.GLOBAL_ADMINISTRATOR, now)
+            ctx = Context(
+                session=session,
+                settings=settings,
+                principal=factories.principal(admin, mfa=False),
+                now=now,
+            )
+            on = partner_policy.set_policy(
+                ctx, customer.id, [], require_customer_approval_for_global_admin=True
+            )
+            assert on.require_customer_approval_for_global_admin
+            kept = partner_policy.set_policy(ctx, customer.id, ["domains.add"])
+            assert kept.require_customer_approval_for_global_admin
+            off = partner_policy.set_policy(
+                ctx, customer.id, [], require_customer_approval_for_global_admin=False
+            )
+            assert not off.require_customer_approval_for_global_admin
+        finally:
+            session.rollback()

@@ -409,6 +409,12 @@ def _check_partner_approver(ctx: Context, activation: Activation, action: str) -
             + (" (it waits for the customer's)." if activation.customer_approval_required else "."),
             slug="no-partner-approval",
         )
+    if activation.partner_approved_at is not None:
+        raise Conflict(
+            f"{activation.partner_approved_by_upn} approved it already; it waits for the "
+            "customer's approval.",
+            slug="activation-decided",
+        )
     if not _in_group(ctx, principal.user_id, activation.approver_group_id):
         raise _refuse_move(
             ctx,

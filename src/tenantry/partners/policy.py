@@ -42,8 +42,10 @@ def set_policy(
     blocked: list[str],
     *,
     allow_privileged_roles: bool = False,
-    require_customer_approval_for_global_admin: bool = False,
+    require_customer_approval_for_global_admin: bool | None = None,
 ) -> PolicyView:
+    """Replace the policy; ``require_customer_approval_for_global_admin`` None keeps it as it
+    is (a form that does not show it must not turn it off)."""
     access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_MANAGE)
     try:
         values = sorted({Permission(p).value for p in blocked})
@@ -55,7 +57,11 @@ def set_policy(
         ctx.session.add(policy)
     policy.blocked_permissions, policy.updated_at = values, ctx.now
     policy.allow_privileged_roles = allow_privileged_roles
-    policy.require_customer_approval_for_global_admin = require_customer_approval_for_global_admin
+    if require_customer_approval_for_global_admin is not None:
+        policy.require_customer_approval_for_global_admin = (
+            require_customer_approval_for_global_admin
+        )
+    ga_approval = bool(policy.require_customer_approval_for_global_admin)
     audit.record(
         ctx,
         tenant_id,
@@ -64,9 +70,7 @@ def set_policy(
         details={
             "blocked_permissions": values,
             "allow_privileged_roles": allow_privileged_roles,
-            "require_customer_approval_for_global_admin": (
-                require_customer_approval_for_global_admin
-            ),
+            "require_customer_approval_for_global_admin": ga_approval,
         },
     )
-    return PolicyView(values, allow_privileged_roles, require_customer_approval_for_global_admin)
+    return PolicyView(values, allow_privileged_roles, ga_approval)
