@@ -33,6 +33,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,8 @@ from tenantry.access.roles import Role
 from tenantry.core.context import Principal
 from tenantry.models import (
     AccessAssignment,
+    Activation,
+    ActivationStatus,
     Domain,
     Group,
     GroupMember,
@@ -122,12 +125,18 @@ def relationship(
 
 
 def assignment(
-    session: Session, link: Relationship, to: Group, roles: Iterable[Role], now: datetime
+    session: Session,
+    link: Relationship,
+    to: Group,
+    roles: Iterable[Role],
+    now: datetime,
+    eligible: Iterable[Role] = (),
 ) -> AccessAssignment:
     row = AccessAssignment(
         relationship_id=link.id,
         group_id=to.id,
         roles=sorted(r.value for r in roles),
+        eligible_roles=sorted(r.value for r in eligible),
         created_at=now,
     )
     session.add(row)
@@ -135,11 +144,75 @@ def assignment(
     return row
 
 
-def policy(session: Session, customer: Tenant, blocked: Iterable[str], now: datetime) -> None:
+def policy(
+    session: Session,
+    customer: Tenant,
+    blocked: Iterable[str],
+    now: datetime,
+    *,
+    ga_approval: bool = False,
+) -> None:
     session.add(
-        PartnerPolicy(tenant_id=customer.id, blocked_permissions=sorted(blocked), updated_at=now)
+        PartnerPolicy(
+            tenant_id=customer.id,
+            blocked_permissions=sorted(blocked),
+            require_customer_approval_for_global_admin=ga_approval,
+            updated_at=now,
+        )
     )
     session.flush()
+
+
+class ActivationState(StrEnum):
+    """What became of an activation, for building worlds: the stored status and the times
+    that make it count now (``active``) or not."""
+
+    ACTIVE = "active"  # started ten minutes ago, ends in thirty
+    EXPIRED = "expired"  # active, but ended a minute ago
+    ENDED = "ended"  # ended early
+    PENDING = "pending"  # waiting for approval
+    DENIED = "denied"
+
+
+def activation(
+    session: Session,
+    link: Relationship,
+    requester: User,
+    role: Role,
+    now: datetime,
+    state: ActivationState,
+    *,
+    customer_approved: bool = False,
+) -> Activation:
+    started = state in (ActivationState.ACTIVE, ActivationState.EXPIRED, ActivationState.ENDED)
+    status = {
+        ActivationState.ACTIVE: ActivationStatus.ACTIVE,
+        ActivationState.EXPIRED: ActivationStatus.ACTIVE,
+        ActivationState.ENDED: ActivationStatus.ENDED,
+        ActivationState.PENDING: ActivationStatus.PENDING_APPROVAL,
+        ActivationState.DENIED: ActivationStatus.DENIED,
+    }[state]
+    ends_at = now - timedelta(minutes=1) if state == ActivationState.EXPIRED else None
+    row = Activation(
+        partner_tenant_id=link.partner_tenant_id,
+        customer_tenant_id=link.customer_tenant_id,
+        relationship_id=link.id,
+        requester_user_id=requester.id,
+        requester_upn=requester.user_principal_name,
+        role=role.value,
+        minutes=60,
+        justification="world",
+        status=status,
+        requested_at=now - timedelta(minutes=61),
+        pending_expires_at=now + timedelta(hours=20),
+        customer_approved_at=now - timedelta(minutes=10) if customer_approved else None,
+        starts_at=now - timedelta(minutes=10) if started else None,
+        ends_at=ends_at or (now + timedelta(minutes=30) if started else None),
+        ended_at=now - timedelta(minutes=5) if state == ActivationState.ENDED else None,
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def customer_data(session: Session, customer: Tenant, label: str, now: datetime) -> None:

@@ -160,6 +160,10 @@ ROUTES: dict[Route, Expectation] = {
     ("DELETE", f"{API}/tenants/{{tid}}/partner-blocks/{{pid}}"): TenantScoped(),
     ("GET", f"{API}/tenants/{{tid}}/partner-policy"): TenantScoped(),
     ("PUT", f"{API}/tenants/{{tid}}/partner-policy"): TenantScoped({"blocked_permissions": []}),
+    ("GET", f"{API}/tenants/{{tid}}/partner-activations"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/partner-activations/{{aid}}/approve"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/partner-activations/{{aid}}/deny"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/partner-activations/{{aid}}/end"): TenantScoped(),
     # --- API: the Partner center ----------------------------------------------------------
     ("GET", f"{API}/partner/offers"): PartnerCenter(admins_only=True),
     ("POST", f"{API}/partner/offers"): PartnerCenter({}, admins_only=True),
@@ -187,6 +191,16 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),
     ("GET", f"{API}/partner/lookup"): PartnerCenter(query="?q=contoso"),
+    # Just-in-time elevation: any agent may ask; who may approve, deny or end is decided per
+    # activation (tests/partners/test_activations.py).
+    ("POST", f"{API}/partner/activations"): PartnerCenter(
+        {"relationship_id": NO_ID, "role": "global_reader", "minutes": 60, "justification": "J"}
+    ),
+    ("GET", f"{API}/partner/activations"): PartnerCenter(),
+    ("GET", f"{API}/partner/activations/{{aid}}"): PartnerCenter(),
+    ("POST", f"{API}/partner/activations/{{aid}}/approve"): PartnerCenter(),
+    ("POST", f"{API}/partner/activations/{{aid}}/deny"): PartnerCenter(),
+    ("POST", f"{API}/partner/activations/{{aid}}/end"): PartnerCenter(),
     # --- web: signing in and one's own account --------------------------------------------
     ("GET", "/"): Public("only a redirect: to the sign-in page, or to one's own home"),
     ("GET", "/sign-in"): Public("the sign-in form"),

@@ -1,6 +1,7 @@
 """One rule, two uses (docs/architecture.md §2): on random worlds, what the partner views show
 of a customer — the customer list's figures, the dashboard's sections, Find and Assist's hits —
-is exactly what ``access.permissions`` lets the agent read there, and ``access.restrict_to`` (the
+is exactly what ``access.permissions`` lets the agent read there (standing roles and
+just-in-time activations alike), and ``access.restrict_to`` (the
 rule as SQL) agrees with the decision for every permission. The decision itself is checked
 against the rule read off the world's description in plain Python (``_expected``), so a
 condition dropped from ``delegated_links`` (which both uses share) or from both uses at once
@@ -27,6 +28,7 @@ from tenantry.core.errors import Forbidden, NotFound
 from tenantry.models import Relationship, Tenant
 from tenantry.partners import views as partner_views
 from tests import factories
+from tests.factories import ActivationState
 
 STATUSES = ["approval_pending", "active", "expiring", "expired", "terminated"]
 OPEN = {"approval_pending", "active", "expiring"}
@@ -98,6 +100,22 @@ agent_st = st.tuples(
 )
 
 
+# Just-in-time activations: (agent, relationship, group whose assignment may list the role as
+# eligible, role, state, eligible still, approved by the customer); most are active and
+# eligible, the others each break one condition.
+activation_st = st.fixed_dictionaries(
+    {
+        "agent": st.integers(0, 2),
+        "link": st.integers(0, 3),
+        "group": st.sampled_from([0, 0, 1]),
+        "role": st.sampled_from(list(Role)),
+        "state": st.sampled_from([ActivationState.ACTIVE] * 4 + list(ActivationState)),
+        "eligible": st.sampled_from([True, True, True, False]),
+        "customer_approved": st.booleans(),
+    }
+)
+
+
 @st.composite
 def world_st(draw: st.DrawFn) -> dict[str, Any]:
     """A partner, three customers, up to four relationships and three agents. Each customer's
@@ -124,6 +142,10 @@ def world_st(draw: st.DrawFn) -> dict[str, Any]:
         "relationships": relationships,
         "policies": policies,
         "agents": draw(st.lists(agent_st, min_size=1, max_size=3)),
+        "activations": draw(st.lists(activation_st, max_size=3)),
+        "ga_approval": draw(
+            st.lists(st.sampled_from([False, False, True]), min_size=3, max_size=3)
+        ),
     }
 
 
@@ -141,7 +163,24 @@ def _created(world: dict[str, Any]) -> list[dict[str, Any]]:
         for g, roles in spec["assignments"]:
             by_group.setdefault(g, spec["roles"] if roles is None else roles)
         out.append({**spec, "by_group": by_group})
+    for act in world.get("activations", []):
+        if out and act["eligible"]:
+            link = out[act["link"] % len(out)]
+            eligible = link.setdefault("eligible", {})
+            eligible[act["group"]] = eligible.get(act["group"], frozenset()) | {act["role"]}
     return out
+
+
+def _activations(world: dict[str, Any]) -> list[dict[str, Any]]:
+    """The activations ``_build`` makes, each with the index of its relationship and agent."""
+    links = _created(world)
+    agents = world["agents"]
+    if not links:
+        return []
+    return [
+        {**act, "link": act["link"] % len(links), "agent": act["agent"] % len(agents)}
+        for act in world.get("activations", [])
+    ]
 
 
 def _expected(
@@ -155,7 +194,8 @@ def _expected(
     groups, mfa, _ = world["agents"][agent]
     reached = False
     granted: set[Permission] = set()
-    for link in _created(world):
+    links = _created(world)
+    for i, link in enumerate(links):
         days = link["ends_in_days"]
         live = link["status"] in LIVE and days is not None and days > 0
         if link["customer"] != customer or not live or not world["is_partner"]:
@@ -165,6 +205,28 @@ def _expected(
                 reached = True
                 for role in link["roles"] & assigned:
                     granted |= ROLE_PERMISSIONS[role]
+        # An activation counts while active and before its end, if one of the link's
+        # assignments to a group of the agent still lists its role as eligible, the role is
+        # the relationship's, and the customer approved Global Administrator if it asks to.
+        for act in _activations(world):
+            if act["link"] != i or act["agent"] != agent:
+                continue
+            still_eligible = any(
+                g in groups and act["role"] in link.get("eligible", {}).get(g, frozenset())
+                for g in link["by_group"]
+            )
+            held_back = (
+                act["role"] == Role.GLOBAL_ADMINISTRATOR
+                and world.get("ga_approval", [False] * 3)[customer]
+                and not act["customer_approved"]
+            )
+            if (
+                act["state"] == ActivationState.ACTIVE
+                and still_eligible
+                and act["role"] in link["roles"]
+                and not held_back
+            ):
+                granted |= ROLE_PERMISSIONS[act["role"]]
     blocked = {Permission(p) for p in world["policies"][customer]}
     return reached, frozenset(granted - EXCLUDED - blocked) if mfa else frozenset()
 
@@ -173,11 +235,12 @@ def _build(session: Session, world: dict[str, Any], now: datetime) -> dict[str, 
     label = "w" + uuid.uuid4().hex[:10]
     partner = factories.tenant(session, f"{label} Partner", now, is_partner=world["is_partner"])
     customers = []
+    ga_approval = world.get("ga_approval", [False] * 3)
     for i, blocked in enumerate(world["policies"]):
         customer = factories.tenant(session, f"{label} Customer {i}", now)
         factories.customer_data(session, customer, f"{label}-c{i}", now)
-        if blocked:
-            factories.policy(session, customer, blocked, now)
+        if blocked or ga_approval[i]:
+            factories.policy(session, customer, blocked, now, ga_approval=ga_approval[i])
         customers.append(customer)
     agents = []
     for j, (_, _, admin) in enumerate(world["agents"]):
@@ -199,6 +262,7 @@ def _build(session: Session, world: dict[str, Any], now: datetime) -> dict[str, 
         )
         for g in range(2)
     ]
+    links = []
     for spec in _created(world):
         days = spec["ends_in_days"]
         link = factories.relationship(
@@ -211,7 +275,19 @@ def _build(session: Session, world: dict[str, Any], now: datetime) -> dict[str, 
             ends_at=None if days is None else now + timedelta(days=days),
         )
         for g, roles in spec["by_group"].items():
-            factories.assignment(session, link, groups[g], roles, now)
+            eligible = spec.get("eligible", {}).get(g, frozenset())
+            factories.assignment(session, link, groups[g], roles, now, eligible)
+        links.append(link)
+    for act in _activations(world):
+        factories.activation(
+            session,
+            links[act["link"]],
+            agents[act["agent"]],
+            act["role"],
+            now,
+            act["state"],
+            customer_approved=act["customer_approved"],
+        )
     principals = [
         factories.principal(a, mfa=mfa)
         for a, (_, mfa, _) in zip(agents, world["agents"], strict=True)
@@ -374,13 +450,41 @@ def _world(
     policies: list[frozenset[str]] = NO_POLICY,
     agents: tuple[tuple[frozenset[int], bool, bool], ...] = ((frozenset({0}), True, False),),
     is_partner: bool = True,
+    activations: tuple[dict[str, Any], ...] = (),
+    ga_approval: tuple[bool, bool, bool] = (False, False, False),
 ) -> dict[str, Any]:
     return {
         "is_partner": is_partner,
         "relationships": list(links),
         "policies": policies,
         "agents": list(agents),
+        "activations": list(activations),
+        "ga_approval": list(ga_approval),
     }
+
+
+def _act(
+    link: int,
+    role: Role,
+    state: ActivationState = ActivationState.ACTIVE,
+    *,
+    agent: int = 0,
+    group: int = 0,
+    eligible: bool = True,
+    customer_approved: bool = False,
+) -> dict[str, Any]:
+    return {
+        "agent": agent,
+        "link": link,
+        "group": group,
+        "role": role,
+        "state": state,
+        "eligible": eligible,
+        "customer_approved": customer_approved,
+    }
+
+
+READS = frozenset({Role.SECURITY_READER})
 
 
 EXAMPLES = {
@@ -439,6 +543,43 @@ EXAMPLES = {
     # Delegation exclusions: Global Administrator (partner programme, purchases, devices) and
     # Device Administrator (all of whose permissions but tenant.read are excluded).
     "exclusions": _world(_link(0), _link(1, frozenset({Role.DEVICE_ADMINISTRATOR}))),
+    # Activations: a Security Reader relationship where the approved Global Reader (and Global
+    # Administrator) are only eligible; active, ended, expired, pending, denied, no longer
+    # eligible, eligible for the agent's other group it left, and a role the relationship
+    # never had.
+    "activations": _world(
+        _link(0, frozenset({Role.SECURITY_READER, Role.GLOBAL_READER}), assignments=((0, READS),)),
+        _link(1, frozenset({Role.SECURITY_READER, Role.GLOBAL_READER}), assignments=((0, READS),)),
+        _link(2, frozenset({Role.SECURITY_READER, Role.GLOBAL_READER}), assignments=((0, READS),)),
+        activations=(
+            _act(0, Role.GLOBAL_READER),
+            _act(1, Role.GLOBAL_READER, ActivationState.ENDED),
+            _act(1, Role.GLOBAL_READER, ActivationState.EXPIRED),
+            _act(2, Role.GLOBAL_READER, ActivationState.PENDING),
+            _act(2, Role.GLOBAL_READER, ActivationState.DENIED),
+            _act(1, Role.GLOBAL_READER, eligible=False),
+            _act(2, Role.GLOBAL_ADMINISTRATOR),
+            _act(0, Role.USER_ADMINISTRATOR, agent=1),
+        ),
+        agents=((frozenset({0}), True, False), (frozenset({0}), True, False)),
+    ),
+    # The customer's own approval of Global Administrator: asked for by customers 0 and 1,
+    # given only in customer 1; an agent that left the group its role is eligible through.
+    "activation_approval": _world(
+        _link(0, GA | {Role.GLOBAL_READER}, assignments=((0, frozenset({Role.GLOBAL_READER})),)),
+        _link(1, GA | {Role.GLOBAL_READER}, assignments=((0, frozenset({Role.GLOBAL_READER})),)),
+        _link(
+            2,
+            GA | {Role.GLOBAL_READER},
+            assignments=((0, frozenset({Role.GLOBAL_READER})), (1, READS)),
+        ),
+        activations=(
+            _act(0, Role.GLOBAL_ADMINISTRATOR),
+            _act(1, Role.GLOBAL_ADMINISTRATOR, customer_approved=True),
+            _act(2, Role.GLOBAL_ADMINISTRATOR, group=1),
+        ),
+        ga_approval=(True, True, False),
+    ),
     # The agent's groups: an assignment to the other group, and a relationship with none.
     "groups": _world(
         _link(0, assignments=((1, None),)),
@@ -463,6 +604,8 @@ EXAMPLES = {
 @example(world=EXAMPLES["roles"])
 @example(world=EXAMPLES["exclusions"])
 @example(world=EXAMPLES["groups"])
+@example(world=EXAMPLES["activations"])
+@example(world=EXAMPLES["activation_approval"])
 def test_views_show_exactly_what_the_decision_allows(
     sessions: sessionmaker[Session], settings: Settings, world: dict[str, Any]
 ) -> None:

@@ -85,6 +85,7 @@ def test_partner_policy_blocks_for_every_partner(partner: Partner, org: Org) -> 
     assert org.admin.get(f"{org.base}/partner-policy").json() == {
         "blocked_permissions": ["domains.add", "users.delete"],
         "allow_privileged_roles": False,
+        "require_customer_approval_for_global_admin": False,
     }
     refused = agent.post(f"{org.base}/domains", {"name": "contoso-extra.example"}, expect=403)
     assert "partner policy blocks domains.add" in refused.json()["detail"]

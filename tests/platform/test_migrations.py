@@ -210,3 +210,131 @@ def test_0004_keys_partner_names_from_the_previous_release(empty_database: str) 
     ]
     assert "ix_search_tenants_name" in indexes
     assert "ix_tenants_partner_name_key" in indexes
+
+
+def test_0006_upgrades_data_from_the_previous_release(empty_database: str) -> None:
+    """Access assignments keep their standing roles and get no eligible ones (60 minutes, no
+    approval); partner policies don't ask for the customer's approval; a multi-factor token
+    proved its factor when it was issued, a password-only one never."""
+    import json
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0005")
+    engine = make_engine(empty_database)
+    now = datetime.now(UTC)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def key(value: uuid.UUID) -> object:
+        return value.hex if sqlite else value
+
+    partner, customer, group, user = (uuid.uuid4() for _ in range(4))
+    relationship, assignment, mfa_token, plain_token = (uuid.uuid4() for _ in range(4))
+    issued = now - timedelta(hours=1)
+    try:
+        with engine.begin() as conn:
+            for tid, name, is_partner in (
+                (partner, "Fabrikam", True),
+                (customer, "Contoso", False),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO tenants (id, name, street, city, postal_code, country, "
+                        "phone, technical_contact_email, is_partner, audit_seq, "
+                        "audit_head_hash, created_at, updated_at) VALUES (:id, :name, '', '', "
+                        "'', '', '', '', :partner, 0, :hash, :now, :now)"
+                    ),
+                    {
+                        "id": key(tid),
+                        "name": name,
+                        "partner": is_partner,
+                        "hash": "0" * 64,
+                        "now": now,
+                    },
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, tenant_id, user_principal_name, display_name, "
+                    "must_change_password, enabled, mfa_enabled, created_at, updated_at) VALUES "
+                    "(:id, :tid, 'a@fabrikam.test', 'A', false, true, true, :now, :now)"
+                ),
+                {"id": key(user), "tid": key(partner), "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO groups (id, tenant_id, name, kind, description, created_at) "
+                    "VALUES (:id, :tid, 'Admin agents', 'security', '', :now)"
+                ),
+                {"id": key(group), "tid": key(partner), "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO relationships (id, partner_tenant_id, customer_tenant_id, roles, "
+                    "status, duration_days, auto_extend, created_at, version) VALUES (:id, :p, "
+                    ":c, '[\"global_reader\"]', 'active', 30, false, :now, 1)"
+                ),
+                {"id": key(relationship), "p": key(partner), "c": key(customer), "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO access_assignments (id, relationship_id, group_id, roles, "
+                    "created_at) VALUES (:id, :r, :g, '[\"global_reader\"]', :now)"
+                ),
+                {"id": key(assignment), "r": key(relationship), "g": key(group), "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO partner_policies (tenant_id, blocked_permissions, "
+                    "allow_privileged_roles, updated_at) VALUES (:t, '[]', false, :now)"
+                ),
+                {"t": key(customer), "now": now},
+            )
+            for token, mfa in ((mfa_token, True), (plain_token, False)):
+                conn.execute(
+                    text(
+                        "INSERT INTO api_tokens (id, user_id, token_hash, mfa, created_at, "
+                        "expires_at) VALUES (:id, :u, :h, :mfa, :at, :until)"
+                    ),
+                    {
+                        "id": key(token),
+                        "u": key(user),
+                        "h": token.hex * 2,
+                        "mfa": mfa,
+                        "at": issued,
+                        "until": now + timedelta(hours=7),
+                    },
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT roles, eligible_roles, max_activation_minutes, approval_required, "
+                    "approver_group_id FROM access_assignments"
+                )
+            ).one()
+            flag = conn.execute(
+                text("SELECT require_customer_approval_for_global_admin FROM partner_policies")
+            ).scalar()
+            proven = dict(conn.execute(text("SELECT mfa, mfa_at FROM api_tokens")).all())
+            count = conn.execute(text("SELECT count(*) FROM activations")).scalar()
+    finally:
+        engine.dispose()
+    roles, eligible, minutes, approval, approvers = row
+
+    def as_list(value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    assert (as_list(roles), as_list(eligible), minutes, bool(approval), approvers) == (
+        ["global_reader"],
+        [],
+        60,
+        False,
+        None,
+    )
+    assert not flag
+    assert proven[False] is None
+    mfa_at = proven[True]
+    mfa_at = datetime.fromisoformat(mfa_at) if isinstance(mfa_at, str) else mfa_at
+    assert abs(mfa_at.replace(tzinfo=UTC) - issued) < timedelta(seconds=1)
+    assert count == 0

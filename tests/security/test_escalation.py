@@ -20,8 +20,15 @@ case):
   no admin role beyond the unprivileged ones, unless the customer opted in; never an agent
   group.
 * I4 insiders don't self-promote: the attacker's accounts in A hold no role or agent group
-  beyond what they started with.
+  (nor access-assignment or approver group) beyond what they started with.
+* I5 just-in-time activations: none was approved by its own requester (on either side), an
+  activation that gives power now is of a role of its relationship, and one that needed an
+  approval has it.
 * No response is a 5xx.
+
+I1 and I2 hold with activations too: the decision (``access.permissions``) is what is checked,
+and activations are requested, approved, denied and ended by attackers and honest admins
+alike among the other writes.
 
 ``TENANTRY_FUZZ_EXAMPLES`` (``make fuzz``) runs it longer.
 """
@@ -38,7 +45,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as search_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry import access
@@ -51,7 +58,15 @@ from tenantry.access.roles import (
 )
 from tenantry.core.config import Settings
 from tenantry.core.context import Principal
-from tenantry.models import AccessAssignment, Group, GroupMember, Relationship, User
+from tenantry.models import (
+    AccessAssignment,
+    Activation,
+    ActivationStatus,
+    Group,
+    GroupMember,
+    Relationship,
+    User,
+)
 from tenantry.models.partners import LIVE_STATUSES
 from tests.conftest import (
     PASSWORD,
@@ -138,11 +153,16 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                 self.c: c.domain,
                 self.d: d.domain,
             }
-            self._consent(accepted(b, c), self.c)
-            self._consent(
-                accepted(a, b.org, {"roles": ["user_administrator", "password_administrator"]}),
-                self.b,
-            )
+            b_to_c = accepted(b, c)
+            self._consent(b_to_c, self.c)
+            a_to_b = accepted(a, b.org, {"roles": ["user_administrator", "password_administrator"]})
+            self._consent(a_to_b, self.b)
+            # Just in time from the start: A's Helpdesk agents (the attacker's Limited agent)
+            # may activate User Administrator in B, approved by A's Admin agents (the
+            # attacker's Full agent among them); B's Admin agents may activate C's Global
+            # Administrator without approval.
+            self._eligible(a, a_to_b["id"], "limited", "full")
+            self._eligible(b, b_to_c["id"], "full", None)
             for org, tid in ((a.org, self.a), (b.org, self.b), (c, self.c), (d, self.d)):
                 self.accounts[org.admin_id] = Account(
                     org.admin_id, tid, org.admin_upn, org.admin, False
@@ -154,6 +174,24 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             self._insider(a.org, self.a, (), "limited", attacker=True)
             self._insider(a.org, self.a, (Role.USER_ADMINISTRATOR,), None, attacker=True)
             self._insider(a.org, self.a, (Role.PASSWORD_ADMINISTRATOR,), None, attacker=True)
+            # Every agent asks for its eligible roles at once, so the search starts with a
+            # live activation (B's honest agent: Global Administrator in C) and a waiting one
+            # (the attacker's Limited agent: User Administrator in B).
+            for acc in list(self.accounts.values()):
+                if acc.secret and acc.home in (self.a, self.b):
+                    a_side = acc.home == self.a
+                    self._sign_in(acc)
+                    self.call(
+                        acc,
+                        "POST",
+                        "/partner/activations",
+                        json={
+                            "relationship_id": a_to_b["id"] if a_side else b_to_c["id"],
+                            "role": "user_administrator" if a_side else "global_administrator",
+                            "minutes": 60,
+                            "justification": "start of the search",
+                        },
+                    )
             with sessions() as session:
                 for acc in self.controlled():
                     self.initial_roles[acc.user_id] = self._roles(session, acc.user_id)
@@ -173,6 +211,33 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             self.accounts[uid] = acc
             if level:
                 self._enrol(acc)
+
+        def _eligible(
+            self, partner: Any, relationship: str, level: str, approvers: str | None
+        ) -> None:
+            """An assignment of the partner's agent group ``level`` on ``relationship``
+            making the relationship's roles eligible (approved by group ``approvers``)."""
+            with sessions() as session:
+                groups = dict(
+                    session.execute(
+                        select(Group.agent_level, Group.id).where(
+                            Group.tenant_id == uuid.UUID(partner.org.tenant_id),
+                            Group.agent_level.is_not(None),
+                        )
+                    ).all()
+                )
+                roles = session.scalar(
+                    select(Relationship.roles).where(Relationship.id == uuid.UUID(relationship))
+                )
+            path = f"/partner/relationships/{relationship}/access-assignments"
+            listed = partner.admin.get(path).json()["items"]
+            for existing in listed:
+                if existing["group_id"] == str(groups[level]):
+                    partner.admin.delete(f"{path}/{existing['id']}")
+            body: dict[str, Any] = {"group_id": str(groups[level]), "eligible_roles": roles}
+            if approvers:
+                body |= {"approval_required": True, "approver_group_id": str(groups[approvers])}
+            partner.admin.post(path, body, expect=201)
 
         def _consent(self, relationship: dict[str, Any], customer: str) -> None:
             self.consents[relationship["id"]] = Consent(
@@ -482,18 +547,100 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             if user:
                 self.call(actor, "PUT", f"/partner/agents/{user}", json={"access": level})
 
-        @rule(data=st.data(), roles=st.lists(st.sampled_from(DELEGABLE), min_size=1, max_size=3))
-        def add_access_assignment(self, data: st.DataObject, roles: list[str]) -> None:
+        @rule(
+            data=st.data(),
+            roles=st.lists(st.sampled_from(DELEGABLE), max_size=3),
+            eligible=st.lists(st.sampled_from(DELEGABLE), max_size=3),
+            approval=st.booleans(),
+        )
+        def add_access_assignment(
+            self, data: st.DataObject, roles: list[str], eligible: list[str], approval: bool
+        ) -> None:
             actor = self._actor(data)
             relationship = self._pick(data, self._relationships(), "relationship")
             group = self._pick(data, self._groups_to_empower(actor.home, actor), "group")
             if relationship and group:
+                body: dict[str, Any] = {
+                    "group_id": group,
+                    "roles": sorted(set(roles)),
+                    "eligible_roles": sorted(set(eligible) - set(roles)),
+                }
+                if approval:
+                    approvers = self._pick(
+                        data, self._groups_to_empower(actor.home, actor), "approvers"
+                    )
+                    body |= {"approval_required": True, "approver_group_id": approvers}
                 self.call(
                     actor,
                     "POST",
                     f"/partner/relationships/{relationship[0]}/access-assignments",
-                    json={"group_id": group, "roles": sorted(set(roles))},
+                    json=body,
                 )
+
+        # --- just-in-time activations ----------------------------------------------------
+
+        def _activations(self) -> list[tuple[str, str]]:
+            """(activation, customer) of every activation, oldest first."""
+            with sessions() as session:
+                rows = session.execute(
+                    select(Activation.id, Activation.customer_tenant_id).order_by(
+                        Activation.requested_at, Activation.id
+                    )
+                ).all()
+            return [(str(a), str(c)) for a, c in rows]
+
+        @rule(
+            data=st.data(),
+            role=st.none() | st.sampled_from(DELEGABLE),
+            minutes=st.sampled_from([30, 480]),
+        )
+        def request_activation(self, data: st.DataObject, role: str | None, minutes: int) -> None:
+            """An account with a second factor (agents, mostly) asks for a role: one of the
+            relationship's (None) or any."""
+            with_factor = [a for a in self.accounts.values() if a.secret]
+            actor = self._pick(data, with_factor, "actor")
+            relationship = self._pick(data, self._relationships(), "relationship")
+            if not (actor and relationship):
+                return
+            if role is None:
+                with sessions() as session:
+                    roles = session.scalar(
+                        select(Relationship.roles).where(
+                            Relationship.id == uuid.UUID(relationship[0])
+                        )
+                    )
+                role = self._pick(data, sorted(roles or []), "role")
+            self._sign_in(actor)  # a recent second factor, as activating needs
+            self.call(
+                actor,
+                "POST",
+                "/partner/activations",
+                json={
+                    "relationship_id": relationship[0],
+                    "role": role,
+                    "minutes": minutes,
+                    "justification": "search",
+                },
+            )
+
+        @rule(
+            data=st.data(),
+            verb=st.sampled_from(["approve", "deny", "end"]),
+            by_customer=st.booleans(),
+        )
+        def decide_activation(self, data: st.DataObject, verb: str, by_customer: bool) -> None:
+            actor = self._actor(data)
+            chosen = self._pick(data, self._activations(), "activation")
+            if not chosen:
+                return
+            if actor.secret and verb == "approve":
+                self._sign_in(actor)
+            activation, customer = chosen
+            if by_customer:
+                path = f"/tenants/{customer}/partner-activations/{activation}/{verb}"
+            else:
+                path = f"/partner/activations/{activation}/{verb}"
+            self.call(actor, "POST", path)
 
         @rule(data=st.data())
         def remove_access_assignment(self, data: st.DataObject) -> None:
@@ -516,11 +663,18 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             data=st.data(),
             blocked=st.lists(st.sampled_from(POLICY_CHOICES), max_size=2),
             allow=st.booleans(),
+            ga_approval=st.booleans(),
         )
-        def set_policy(self, data: st.DataObject, blocked: list[str], allow: bool) -> None:
+        def set_policy(
+            self, data: st.DataObject, blocked: list[str], allow: bool, ga_approval: bool
+        ) -> None:
             actor = self._actor(data)
             tenant = self._pick(data, self.tenants, "tenant")
-            body = {"blocked_permissions": sorted(set(blocked)), "allow_privileged_roles": allow}
+            body = {
+                "blocked_permissions": sorted(set(blocked)),
+                "allow_privileged_roles": allow,
+                "require_customer_approval_for_global_admin": ga_approval,
+            }
             done = self.call(actor, "PUT", f"/tenants/{tenant}/partner-policy", json=body)
             if done.status_code == 200:
                 self.policy_blocked[tenant] = frozenset(body["blocked_permissions"])
@@ -559,7 +713,8 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                 .where(
                     GroupMember.user_id == uuid.UUID(user_id),
                     (Group.agent_level.is_not(None))
-                    | Group.id.in_(select(AccessAssignment.group_id)),
+                    | Group.id.in_(select(AccessAssignment.group_id))
+                    | Group.id.in_(select(AccessAssignment.approver_group_id)),
                 )
             ).all()
             return {str(g) for g in rows}
@@ -649,6 +804,38 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                             f"I4: {acc.upn} joined agent/access groups\n  {where}"
                         )
 
+        @invariant()
+        def activations_are_consented(self) -> None:
+            """I5: never approved by the requester; power only within the relationship's
+            roles; every approval it needed is in before it counts."""
+            where = "\n  ".join(self.log[-40:])
+            now = world.clock()
+            with sessions() as session:
+                rows = session.execute(
+                    select(Activation, Relationship.roles).join(
+                        Relationship, Relationship.id == Activation.relationship_id
+                    )
+                ).all()
+                for activation, roles in rows:
+                    approvers = {
+                        activation.partner_approved_by_user_id,
+                        activation.customer_approved_by_user_id,
+                    }
+                    assert activation.requester_user_id not in approvers, (
+                        f"I5: {activation.requester_upn} approved its own activation\n  {where}"
+                    )
+                    if activation.status_at(now) != ActivationStatus.ACTIVE:
+                        continue
+                    assert activation.role in roles, f"I5: {activation.role} not consented"
+                    if activation.partner_approval_required:
+                        assert activation.partner_approved_at is not None, (
+                            f"I5: started without its partner approval\n  {where}"
+                        )
+                    if activation.customer_approval_required:
+                        assert activation.customer_approved_at is not None, (
+                            f"I5: started without the customer's approval\n  {where}"
+                        )
+
         def _name(self, tenant: str) -> str:
             names = {self.a: "A", self.b: "B", self.c: "C", self.d: "D"}
             return names.get(tenant, tenant)
@@ -664,7 +851,11 @@ def test_no_path_to_power_without_consent(
         build_machine(world),
         settings=settings_for_search(),
     )
-    print(f"escalation search: {world.steps[0]} API calls")
+    with sessions() as session:
+        made = session.execute(
+            select(Activation.status, func.count()).group_by(Activation.status)
+        ).all()
+    print(f"escalation search: {world.steps[0]} API calls; activations by status: {made}")
 
 
 def settings_for_search() -> search_settings:

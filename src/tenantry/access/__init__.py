@@ -8,7 +8,9 @@ modules, from the bottom up:
 
 - ``roles``: permissions and the built-in roles (data, not logic);
 - ``grants``: ``Grant`` and ``Decision``, and the wording that explains a decision;
-- ``paths``: the member and delegated paths into a tenant, and the MFA rule for agents;
+- ``json_lists``: JSON lists of roles in SQL (holds, shares), for the paths and the SQL rule;
+- ``paths``: the member and delegated paths into a tenant (standing roles and just-in-time
+  activations), and the MFA rule for agents;
 - ``sql``: the delegated rule as a SQL condition for sets (``restrict_to``, ``administrable``);
 - ``gate``: ``permissions``, ``decide``, ``require``, ``deny`` and the audit of a refusal;
 - ``privilege``: privileged groups and users, and the gates that guard them.
@@ -20,6 +22,7 @@ from tenantry.access.paths import (
     MFA_REQUIRED,
     PATHS,
     PathResolver,
+    activated_links,
     delegated_links,
     delegated_path,
     member_path,
@@ -41,6 +44,7 @@ from tenantry.access.sql import (
     administrable,
     granting_roles,
     json_has_any,
+    json_holds,
     json_lists_share,
     restrict_to,
 )
@@ -53,6 +57,7 @@ __all__ = [
     "Grant",
     "GroupPower",
     "PathResolver",
+    "activated_links",
     "administrable",
     "decide",
     "delegated_links",
@@ -63,6 +68,7 @@ __all__ = [
     "group_power",
     "is_privileged",
     "json_has_any",
+    "json_holds",
     "json_lists_share",
     "member_path",
     "partner_may_mint_power",

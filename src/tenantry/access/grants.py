@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_NAMES, Permission, Role
@@ -31,6 +32,9 @@ class Grant:
     via: str  # human words: "assigned directly", "through group 'Helpdesk'"
     permissions: frozenset[Permission]
     relationship_id: uuid.UUID | None = None
+    # A just-in-time activation's role: which activation, and until when it counts.
+    activation_id: uuid.UUID | None = None
+    until: datetime | None = None
 
     def describe(self) -> str:
         return f"{ROLE_NAMES[self.role]} ({self.via})"
@@ -51,6 +55,9 @@ class Decision:
     # Set when every grant is held back (a partner agent without MFA): the reason, in words.
     blocked: str | None = None
     policy_blocked: frozenset[Permission] = frozenset()
+    # Roles the agent could activate just in time here (not yet active): not power, but a
+    # refusal names them so the agent knows how to get the permission, and how not.
+    eligible: tuple[Grant, ...] = ()
 
     @property
     def reachable(self) -> bool:
@@ -110,6 +117,13 @@ class Decision:
                 + "."
             )
         extra = (" " + " ".join(self.notes)) if self.notes else ""
+        could = [g for g in self.eligible if permission in g.permissions]
+        if could:
+            extra += (
+                " Eligible, not active: "
+                + "; ".join(g.describe() for g in could)
+                + ". Activate it for a while with POST /api/v1/partner/activations."
+            )
         return (
             f"Denied: {permission.value} in {where} needs a role that grants it; "
             f"{who} holds {held}.{extra}"

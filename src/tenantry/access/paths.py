@@ -1,5 +1,6 @@
 """The paths into a tenant: the member path (the home tenant) and the delegated path (a
-partner agent through a live relationship and an access assignment).
+partner agent through a live relationship and an access assignment, with the roles its
+assignments give it standing and those it activated just in time).
 
 Each path is a resolver that returns the grants it finds, or ``None`` when it gives no path
 into the tenant; ``PATHS`` lists them in the order they are tried.
@@ -16,10 +17,19 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from tenantry.access.grants import Decision, DecisionPath, Grant
-from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
+from tenantry.access.json_lists import json_holds
+from tenantry.access.roles import (
+    DELEGATION_EXCLUSIONS,
+    ROLE_NAMES,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+)
 from tenantry.core.context import Principal
 from tenantry.models import (
     AccessAssignment,
+    Activation,
+    ActivationStatus,
     Group,
     GroupMember,
     PartnerPolicy,
@@ -100,17 +110,55 @@ def delegated_links(
     )
 
 
+def activated_links(
+    principal: Principal, now: datetime, customer: Any
+) -> Select[uuid.UUID, list[str], list[str]]:
+    """``delegated_links`` joined to this agent's activations that give power now: active,
+    started and not past ``ends_at`` (read off the clock: no sweeper), on a live link whose
+    access assignment still lists the role as eligible for a group that holds the agent, the
+    role still one of the relationship's, and, for Global Administrator where the customer's
+    policy asks for it, approved by the customer. Leaving the group, the role leaving the
+    assignment or the relationship ending takes the power away at the next request."""
+    customer_must_approve = (
+        select(PartnerPolicy.tenant_id)
+        .where(
+            PartnerPolicy.tenant_id == Relationship.customer_tenant_id,
+            PartnerPolicy.require_customer_approval_for_global_admin,
+        )
+        .exists()
+    )
+    return (
+        delegated_links(principal, now, customer)
+        .join(Activation, Activation.relationship_id == Relationship.id)
+        .where(
+            Activation.requester_user_id == principal.user_id,
+            Activation.status == ActivationStatus.ACTIVE,
+            Activation.starts_at <= now,
+            Activation.ends_at > now,
+            json_holds(Relationship.roles, Activation.role),
+            json_holds(AccessAssignment.eligible_roles, Activation.role),
+            or_(
+                Activation.role != Role.GLOBAL_ADMINISTRATOR.value,
+                Activation.customer_approved_at.is_not(None),
+                ~customer_must_approve,
+            ),
+        )
+    )
+
+
 def delegated_path(
     session: Session, principal: Principal, tenant: Tenant, now: datetime
 ) -> Decision | None:
     """A partner agent in a customer: for each live link (``delegated_links``) into this
-    customer, the access assignment gives (assignment roles ∩ relationship roles), minus the
-    delegation exclusions and the customer's partner policy."""
+    customer, the access assignment gives (assignment roles ∩ relationship roles), and each
+    activation live now (``activated_links``) its role; all minus the delegation exclusions
+    and the customer's partner policy. Roles the agent could activate are kept aside
+    (``Decision.eligible``) so that a refusal can say so."""
     if principal.tenant_id == tenant.id:
         return None
     rows = session.execute(
         delegated_links(principal, now, tenant.id)
-        .add_columns(Group.name)
+        .add_columns(Group.name, AccessAssignment.eligible_roles)
         .join(Group, Group.id == AccessAssignment.group_id)
         .order_by(Relationship.activated_at, Relationship.id)
     ).all()
@@ -123,8 +171,14 @@ def delegated_path(
         if p in Permission._value2member_map_
     )
     partner_name = session.scalar(select(Tenant.name).where(Tenant.id == principal.tenant_id))
+    activated = session.execute(
+        activated_links(principal, now, tenant.id)
+        .with_only_columns(Activation.id, Activation.role, Activation.ends_at, Relationship.id)
+        .order_by(Activation.starts_at, Activation.id)
+    ).all()
     grants: list[Grant] = []
-    for relationship_id, relationship_roles, assignment_roles, group_name in rows:
+    eligible: list[Grant] = []
+    for relationship_id, relationship_roles, assignment_roles, group_name, eligible_roles in rows:
         for role_id in sorted(set(relationship_roles) & set(assignment_roles)):
             if role_id not in Role._value2member_map_:
                 continue
@@ -138,6 +192,37 @@ def delegated_path(
                     relationship_id=relationship_id,
                 )
             )
+        for role_id in sorted(set(relationship_roles) & set(eligible_roles or [])):
+            if role_id in Role._value2member_map_:
+                role = Role(role_id)
+                eligible.append(
+                    Grant(
+                        role=role,
+                        path=DecisionPath.DELEGATED,
+                        via=f"eligible through {partner_name}'s group '{group_name}'",
+                        permissions=ROLE_PERMISSIONS[role] - DELEGATION_EXCLUSIONS - blocked,
+                        relationship_id=relationship_id,
+                    )
+                )
+    seen: set[uuid.UUID] = set()
+    for activation_id, role_id, ends_at, relationship_id in activated:
+        if activation_id in seen or role_id not in Role._value2member_map_:
+            continue  # one row per assignment that keeps it eligible
+        seen.add(activation_id)
+        role = Role(role_id)
+        grants.append(
+            Grant(
+                role=role,
+                path=DecisionPath.DELEGATED,
+                via=f"delegated by {tenant.name} to {partner_name}, through activation "
+                f"{activation_id} of {ROLE_NAMES[role]} until {ends_at:%Y-%m-%d %H:%M:%S} UTC",
+                permissions=ROLE_PERMISSIONS[role] - DELEGATION_EXCLUSIONS - blocked,
+                relationship_id=relationship_id,
+                activation_id=activation_id,
+                until=ends_at,
+            )
+        )
+    active_roles = {(g.role, g.relationship_id) for g in grants if g.activation_id}
     return Decision(
         principal,
         tenant.id,
@@ -148,6 +233,7 @@ def delegated_path(
         relationship_id=rows[0][0],
         blocked=None if principal.mfa else f"{principal.user_principal_name}: {MFA_REQUIRED}",
         policy_blocked=blocked,
+        eligible=tuple(g for g in eligible if (g.role, g.relationship_id) not in active_roles),
     )
 
 

@@ -2,7 +2,8 @@
 consent").
 
 A group is privileged when it holds a role in its tenant, is a partner agent group, or is
-named in any access assignment: its members hold power (at home or in customers), so who
+named in any access assignment (given roles, or approving their activation): its members hold
+power (at home or in customers), so who
 they are is decided like a role assignment, by the tenant's own administrators. A user is
 privileged when it holds an admin role or is in such a group.
 """
@@ -67,16 +68,23 @@ class GroupPower(StrEnum):
 
     AGENT_GROUP = "is a partner agent group"
     ACCESS_ASSIGNMENT = "is given customer roles by a partner access assignment"
+    APPROVER = "approves activations of customer roles"
     ROLE = "holds an admin role"
 
 
 def _partner_power(group_ids: Any) -> Select[uuid.UUID]:
-    """Groups whose members act in customers: agent groups and access-assignment groups."""
+    """Groups whose members act in customers or decide who may: agent groups,
+    access-assignment groups and approver groups (a member approves others' activations)."""
     return select(Group.id).where(
         Group.id.in_(group_ids),
         or_(
             Group.agent_level.is_not(None),
             Group.id.in_(select(AccessAssignment.group_id)),
+            Group.id.in_(
+                select(AccessAssignment.approver_group_id).where(
+                    AccessAssignment.approver_group_id.is_not(None)
+                )
+            ),
         ),
     )
 
@@ -85,14 +93,19 @@ def group_power(session: Session, group: Group) -> GroupPower | None:
     """Why this group is privileged, or None (one round trip)."""
     if group.agent_level is not None:
         return GroupPower.AGENT_GROUP
-    assigned, role = session.execute(
+    assigned, approves, role = session.execute(
         select(
             select(AccessAssignment.id).where(AccessAssignment.group_id == group.id).exists(),
+            select(AccessAssignment.id)
+            .where(AccessAssignment.approver_group_id == group.id)
+            .exists(),
             select(RoleAssignment.id).where(RoleAssignment.group_id == group.id).exists(),
         )
     ).one()
     if assigned:
         return GroupPower.ACCESS_ASSIGNMENT
+    if approves:
+        return GroupPower.APPROVER
     return GroupPower.ROLE if role else None
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tenantry.access.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
 from tenantry.api.schemas.common import ContactDetails
 from tenantry.api.schemas.partners import (
+    ActivationOut,
     CustomerOut,
     LicenseCount,
     OfferOut,
@@ -18,6 +21,7 @@ from tenantry.api.schemas.support import ServiceHealthOut, ServiceMessageOut
 from tenantry.core.context import Context
 from tenantry.models import Offer, Relationship, Tenant
 from tenantry.partners import offers
+from tenantry.partners.activations import ActivationRow
 from tenantry.partners.views import CustomerSummary
 from tenantry.support import health
 
@@ -114,4 +118,41 @@ def health_out(item: health.ServiceHealth) -> ServiceHealthOut:
         status=item.service.status,
         updated_at=item.service.updated_at,
         messages=[ServiceMessageOut.model_validate(m) for m in item.messages],
+    )
+
+
+def activation_out(row: ActivationRow, now: datetime) -> ActivationOut:
+    a = row.activation
+    return ActivationOut(
+        id=a.id,
+        status=a.status_at(now),
+        relationship_id=a.relationship_id,
+        partner_tenant_id=a.partner_tenant_id,
+        partner_name=row.partner_name,
+        customer_tenant_id=a.customer_tenant_id,
+        customer_name=row.customer_name,
+        role=Role(a.role),
+        role_name=ROLE_NAMES[Role(a.role)],
+        minutes=a.minutes,
+        justification=a.justification,
+        ticket=a.ticket,
+        requester_user_id=a.requester_user_id,
+        requested_by=a.requester_upn,
+        requested_at=a.requested_at,
+        pending_expires_at=a.pending_expires_at,
+        partner_approval_required=a.partner_approval_required,
+        approver_group_id=a.approver_group_id,
+        partner_approved_by=a.partner_approved_by_upn,
+        partner_approved_at=a.partner_approved_at,
+        customer_approval_required=a.customer_approval_required,
+        customer_approved_by=a.customer_approved_by_upn,
+        customer_approved_at=a.customer_approved_at,
+        denied_by=a.denied_by,
+        denied_by_user=a.denied_by_upn,
+        denied_at=a.denied_at,
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
+        ended_by=a.ended_by,
+        ended_by_user=a.ended_by_upn,
+        ended_at=a.ended_at,
     )

@@ -26,6 +26,9 @@ class Principal:
     mfa: bool
     must_change_password: bool
     token_id: uuid.UUID | None = None
+    # When this sign-in proved its second factor (None: it did not); some acts need a recent
+    # one (a just-in-time activation and its approval).
+    mfa_at: datetime | None = None
 
 
 @dataclass

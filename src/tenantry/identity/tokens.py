@@ -42,6 +42,7 @@ def issue_token(ctx: Context, user: User, *, mfa: bool) -> IssuedToken:
             user_id=user.id,
             token_hash=hash_token(token),
             mfa=mfa,
+            mfa_at=ctx.now if mfa else None,
             created_at=ctx.now,
             expires_at=ctx.now + timedelta(seconds=lifetime),
             client_address=ctx.client_address,
@@ -76,6 +77,7 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
         mfa=api_token.mfa,
         must_change_password=user.must_change_password,
         token_id=api_token.id,
+        mfa_at=api_token.mfa_at if api_token.mfa else None,
     )
 
 

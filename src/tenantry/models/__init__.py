@@ -11,6 +11,8 @@ from tenantry.models.health import HealthStatus, Service, ServiceMessage
 from tenantry.models.outbox import OutboxMessage
 from tenantry.models.partners import (
     AccessAssignment,
+    Activation,
+    ActivationStatus,
     Offer,
     PartnerBlock,
     PartnerPolicy,
@@ -26,6 +28,8 @@ from tenantry.models.tenancy import Tenant
 
 __all__ = [
     "AccessAssignment",
+    "Activation",
+    "ActivationStatus",
     "ApiToken",
     "AuditEvent",
     "AuditOutcome",

@@ -21,6 +21,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Whether this sign-in passed a second factor (partner agents need it to act on behalf).
     mfa: Mapped[bool] = mapped_column(default=False)
+    # When the second factor was proven (the sign-in itself): just-in-time activation asks for
+    # a recent one. Enrolling a factor never sets it.
+    mfa_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -53,6 +53,28 @@ class Party(StrEnum):
     CUSTOMER = "customer"
     PARTNER = "partner"
     OPERATOR = "operator"
+
+
+# Bounds of one just-in-time activation, in minutes (30 minutes to 8 hours), its default, how
+# long a request waits for its approvals, and how recent the requester's (or approver's)
+# second factor must be.
+MIN_ACTIVATION_MINUTES = 30
+MAX_ACTIVATION_MINUTES = 480
+DEFAULT_ACTIVATION_MINUTES = 60
+APPROVAL_WINDOW = timedelta(hours=24)
+RECENT_MFA = timedelta(minutes=15)
+
+
+class ActivationStatus(StrEnum):
+    """A just-in-time activation of an eligible role. ``expired`` is never stored: it is read
+    off the clock (an active one past ``ends_at``, a request past ``pending_expires_at``), so
+    no sweeper has to run for an activation to stop giving power."""
+
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"
+    DENIED = "denied"
+    ENDED = "ended"
+    EXPIRED = "expired"
 
 
 # Live: its agents may act (until ends_at). Open: live, or a request waiting for approval.
@@ -174,6 +196,19 @@ class AccessAssignment(Base):
     )
     roles: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    # Just-in-time elevation (docs/architecture.md §2): roles the group's members may activate
+    # for a while, within the relationship's roles, instead of holding them all the time.
+    eligible_roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    max_activation_minutes: Mapped[int] = mapped_column(
+        default=DEFAULT_ACTIVATION_MINUTES, server_default=str(DEFAULT_ACTIVATION_MINUTES)
+    )
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A security group of the partner whose members approve (never the requester's own
+    # request). Deleting the group leaves nobody to approve: activations that need approval
+    # stay pending, which fails closed.
+    approver_group_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="SET NULL"), index=True
+    )
 
 
 class PartnerPolicy(Base):
@@ -188,6 +223,11 @@ class PartnerPolicy(Base):
     # Opt-in (off by default): partners may give admin roles and add members to role-holding
     # groups on behalf, i.e. mint standing power in this tenant.
     allow_privileged_roles: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Opt-in (off by default): a partner's activation of Global Administrator also needs the
+    # approval of one of this tenant's own Global Administrators.
+    require_customer_approval_for_global_admin: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
     updated_at: Mapped[datetime]
 
 
@@ -204,3 +244,74 @@ class PartnerBlock(Base):
     )
     created_by_user_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime]
+
+
+class Activation(Base):
+    """A partner agent's request to hold one eligible role in one customer for a while, and
+    what became of it. Who asked, approved, denied or ended it is kept by name too, so the
+    customer's record still says who after the partner deletes the user."""
+
+    __tablename__ = "activations"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending_approval', 'active', 'denied', 'ended')", name="status"
+        ),
+        CheckConstraint("minutes >= 30 AND minutes <= 480", name="minutes"),
+        Index("ix_activations_partner_tenant_id_requested_at", "partner_tenant_id", "requested_at"),
+        Index(
+            "ix_activations_customer_tenant_id_requested_at", "customer_tenant_id", "requested_at"
+        ),
+        Index("ix_activations_requester_user_id_status", "requester_user_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    partner_tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    customer_tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    relationship_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("relationships.id", ondelete="CASCADE"), index=True
+    )
+    # The assignment it was granted through (its limits applied); the decision asks again on
+    # every request whether one of the relationship's assignments still makes the role
+    # eligible for the requester.
+    assignment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("access_assignments.id", ondelete="SET NULL")
+    )
+    requester_user_id: Mapped[uuid.UUID]
+    requester_upn: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(64))
+    minutes: Mapped[int]
+    justification: Mapped[str] = mapped_column(String(500))
+    ticket: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[ActivationStatus] = mapped_column(EnumText(ActivationStatus, 24))
+    requested_at: Mapped[datetime]
+    pending_expires_at: Mapped[datetime | None]
+    partner_approval_required: Mapped[bool] = mapped_column(default=False)
+    approver_group_id: Mapped[uuid.UUID | None]
+    partner_approved_by_user_id: Mapped[uuid.UUID | None]
+    partner_approved_by_upn: Mapped[str | None] = mapped_column(String(320))
+    partner_approved_at: Mapped[datetime | None]
+    customer_approval_required: Mapped[bool] = mapped_column(default=False)
+    customer_approved_by_user_id: Mapped[uuid.UUID | None]
+    customer_approved_by_upn: Mapped[str | None] = mapped_column(String(320))
+    customer_approved_at: Mapped[datetime | None]
+    denied_by: Mapped[Party | None] = mapped_column(EnumText(Party, 16))
+    denied_by_upn: Mapped[str | None] = mapped_column(String(320))
+    denied_at: Mapped[datetime | None]
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    ended_by: Mapped[Party | None] = mapped_column(EnumText(Party, 16))
+    ended_by_upn: Mapped[str | None] = mapped_column(String(320))
+    ended_at: Mapped[datetime | None]
+
+    def status_at(self, now: datetime) -> ActivationStatus:
+        """The status as of ``now``: a stored one, or ``expired`` read off the clock."""
+        if self.status == ActivationStatus.ACTIVE and self.ends_at is not None:
+            return ActivationStatus.ACTIVE if now < self.ends_at else ActivationStatus.EXPIRED
+        pending = self.status == ActivationStatus.PENDING_APPROVAL
+        if pending and self.pending_expires_at and now >= self.pending_expires_at:
+            return ActivationStatus.EXPIRED
+        return self.status

@@ -13,6 +13,11 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
 from tenantry.core.scoped import get_scoped
 from tenantry.models import AccessAssignment, Group, GroupKind
+from tenantry.models.partners import (
+    DEFAULT_ACTIVATION_MINUTES,
+    MAX_ACTIVATION_MINUTES,
+    MIN_ACTIVATION_MINUTES,
+)
 from tenantry.partners import enrolment as partners
 from tenantry.partners import partner_side
 
@@ -40,21 +45,54 @@ def assignable_groups(ctx: Context) -> list[Group]:
     )
 
 
+def _roles(roles: list[str]) -> list[str]:
+    """Roles once each, in the catalogue's order."""
+    return [r.value for r in sorted({Role(r) for r in roles}, key=list(Role).index)]
+
+
 def add_assignment(
-    ctx: Context, relationship_id: uuid.UUID, group_id: uuid.UUID, roles: list[str]
+    ctx: Context,
+    relationship_id: uuid.UUID,
+    group_id: uuid.UUID,
+    roles: list[str],
+    *,
+    eligible_roles: list[str] | None = None,
+    max_activation_minutes: int = DEFAULT_ACTIVATION_MINUTES,
+    approval_required: bool = False,
+    approver_group_id: uuid.UUID | None = None,
 ) -> AccessAssignment:
+    """Give a partner security group roles of the relationship: ``roles`` standing, and
+    ``eligible_roles`` to activate just in time (for at most ``max_activation_minutes``, with
+    the approval of a member of ``approver_group_id`` when ``approval_required``)."""
     relationship = partner_side.get_for_partner(ctx, relationship_id)
     group = get_scoped(ctx.session, Group, group_id, relationship.partner_tenant_id, "Group")
     if group.kind != GroupKind.SECURITY:
         raise InvalidInput("Access goes through security groups only.")
-    chosen = [r.value for r in sorted({Role(r) for r in roles}, key=list(Role).index)]
-    if not chosen:
-        raise InvalidInput("Give at least one role.")
-    extra = set(chosen) - set(relationship.roles)
+    chosen, eligible = _roles(roles), _roles(eligible_roles or [])
+    if not chosen and not eligible:
+        raise InvalidInput("Give at least one role, standing or eligible.")
+    extra = (set(chosen) | set(eligible)) - set(relationship.roles)
     if extra:
         raise InvalidInput(
             f"The customer did not approve: {', '.join(sorted(extra))}.",
             slug="role-not-in-relationship",
+        )
+    both = set(chosen) & set(eligible)
+    if both:
+        raise InvalidInput(
+            f"A role is standing or eligible, not both: {', '.join(sorted(both))}.",
+            slug="role-standing-and-eligible",
+        )
+    if not MIN_ACTIVATION_MINUTES <= max_activation_minutes <= MAX_ACTIVATION_MINUTES:
+        raise InvalidInput(
+            f"max_activation_minutes is from {MIN_ACTIVATION_MINUTES} to "
+            f"{MAX_ACTIVATION_MINUTES} (8 hours)."
+        )
+    approvers = _approver_group(ctx, relationship.partner_tenant_id, approver_group_id)
+    if approval_required and approvers is None:
+        raise InvalidInput(
+            "Name the approver group (approver_group_id) when approval is required.",
+            slug="approver-group-required",
         )
     if ctx.session.scalar(
         select(AccessAssignment.id).where(
@@ -66,18 +104,46 @@ def add_assignment(
             f"'{group.name}' already has an assignment here; remove it first.", slug="duplicate"
         )
     assignment = AccessAssignment(
-        relationship_id=relationship.id, group_id=group.id, roles=chosen, created_at=ctx.now
+        relationship_id=relationship.id,
+        group_id=group.id,
+        roles=chosen,
+        eligible_roles=eligible,
+        max_activation_minutes=max_activation_minutes,
+        approval_required=approval_required,
+        approver_group_id=approvers.id if approvers else None,
+        created_at=ctx.now,
     )
     ctx.session.add(assignment)
     ctx.session.flush()
+    details: dict[str, object] = {"group": group.name, "roles": chosen}
+    if eligible:
+        details |= {
+            "eligible_roles": eligible,
+            "max_activation_minutes": max_activation_minutes,
+            "approval_required": approval_required,
+            "approver_group": approvers.name if approvers else None,
+        }
     audit.record(
         ctx,
         relationship.partner_tenant_id,
         "partner.access_assignment.create",
         f"relationship:{relationship.id}",
-        details={"group": group.name, "roles": chosen},
+        details=details,
     )
     return assignment
+
+
+def _approver_group(
+    ctx: Context, partner_id: uuid.UUID, group_id: uuid.UUID | None
+) -> Group | None:
+    """The approver group: a security group of the partner itself (another tenant's group is
+    not found). Its members decide who gets power, so it becomes a privileged group."""
+    if group_id is None:
+        return None
+    group = get_scoped(ctx.session, Group, group_id, partner_id, "Approver group")
+    if group.kind != GroupKind.SECURITY:
+        raise InvalidInput("Approvers are a security group.")
+    return group
 
 
 def remove_assignment(ctx: Context, relationship_id: uuid.UUID, assignment_id: uuid.UUID) -> None:

@@ -1,12 +1,16 @@
-"""E-mail about relationships, written to the outbox in the same transaction as the change."""
+"""E-mail about relationships and just-in-time activations, written to the outbox in the same
+transaction as the change."""
 
 from __future__ import annotations
+
+from sqlalchemy import select
 
 from tenantry.access.roles import ROLE_NAMES, Role
 from tenantry.core.context import Context
 from tenantry.directory import notices, tenants
-from tenantry.models import Relationship, Tenant
+from tenantry.models import Activation, ActivationStatus, GroupMember, Relationship, Tenant, User
 from tenantry.models.partners import Party
+from tenantry.operations import outbox
 
 
 def _names(ctx: Context, relationship: Relationship) -> tuple[str, str]:
@@ -133,4 +137,127 @@ def partner_unenrolled(ctx: Context, relationship: Relationship) -> None:
         f"{partner} has left the partner program. Its delegated administration of {customer} "
         f"(relationship {relationship.id}) has ended; its agents can no longer administer "
         "your organisation.",
+    )
+
+
+# --- just-in-time activations ---------------------------------------------------------------
+
+
+def _activation_names(ctx: Context, activation: Activation) -> tuple[str, str, str]:
+    """The partner (name and verified domain), the customer, the role in words."""
+    partner = ctx.session.get(Tenant, activation.partner_tenant_id)
+    customer = ctx.session.get(Tenant, activation.customer_tenant_id)
+    domain = tenants.default_domain(ctx, activation.partner_tenant_id)
+    return (
+        tenants.with_domain(partner.name, domain) if partner else "?",
+        customer.name if customer else "?",
+        ROLE_NAMES[Role(activation.role)],
+    )
+
+
+def _why(activation: Activation) -> str:
+    ticket = f" (ticket {activation.ticket})" if activation.ticket else ""
+    return f"Justification: {activation.justification}{ticket}."
+
+
+def activation_requested(ctx: Context, activation: Activation, *, approvers: bool = True) -> None:
+    """A request waits for approval: the approver group's members (never the requester) and,
+    where the customer's policy asks for it, the customer's Global Administrators hear of it."""
+    partner, customer, role = _activation_names(ctx, activation)
+    subject = f"{activation.requester_upn} asks to activate {role} in {customer}"
+    body = (
+        f"{activation.requester_upn} of {partner} asks to hold {role} in {customer} for "
+        f"{activation.minutes} minutes. {_why(activation)}\n"
+        f"The request (activation {activation.id}) waits 24 hours for approval."
+    )
+    if approvers and activation.partner_approval_required and activation.approver_group_id:
+        addresses = ctx.session.scalars(
+            select(User.user_principal_name)
+            .join(GroupMember, GroupMember.user_id == User.id)
+            .where(
+                GroupMember.group_id == activation.approver_group_id,
+                User.id != activation.requester_user_id,
+                User.enabled,
+            )
+            .order_by(User.user_principal_name)
+        ).all()
+        for address in addresses:
+            outbox.enqueue(
+                ctx,
+                recipient=address,
+                subject=subject,
+                body=body + " Approve or deny it in the Partner center: "
+                f"POST /api/v1/partner/activations/{activation.id}/approve or /deny.",
+                tenant_id=activation.partner_tenant_id,
+            )
+    if activation.customer_approval_required:
+        notices.tell_admins(
+            ctx,
+            activation.customer_tenant_id,
+            f"{partner} asks to activate {role} in {customer}: your approval is needed",
+            body + " Your organisation asks for its own approval before a partner holds "
+            "Global Administrator: approve or deny it at POST /api/v1/tenants/"
+            f"{activation.customer_tenant_id}/partner-activations/{activation.id}/approve "
+            "or /deny.",
+        )
+
+
+def activation_started(ctx: Context, activation: Activation) -> None:
+    """The customer's Global Administrators hear at once that a partner holds a role now,
+    who, why and until when, and how to end it."""
+    partner, customer, role = _activation_names(ctx, activation)
+    ends = f"{activation.ends_at:%Y-%m-%d %H:%M} UTC" if activation.ends_at else "-"
+    approved = [
+        who
+        for who in (activation.partner_approved_by_upn, activation.customer_approved_by_upn)
+        if who
+    ]
+    notices.tell_admins(
+        ctx,
+        activation.customer_tenant_id,
+        f"{partner} activated {role} in {customer} until {ends}",
+        f"{activation.requester_upn} of {partner} holds {role} in {customer} until {ends} "
+        f"(activation {activation.id}). {_why(activation)}\n"
+        + (f"Approved by: {', '.join(approved)}.\n" if approved else "No approval was needed.\n")
+        + "To end it now: POST /api/v1/tenants/"
+        f"{activation.customer_tenant_id}/partner-activations/{activation.id}/end, or remove "
+        "the partner under Partner relationships.",
+    )
+
+
+def activation_decided(ctx: Context, activation: Activation, by: str, *, approved: bool) -> None:
+    """The requester hears what became of its request."""
+    _, customer, role = _activation_names(ctx, activation)
+    if not approved:
+        subject = f"Your activation of {role} in {customer} was denied"
+        body = f"{by} denied your request to hold {role} in {customer} ({activation.id})."
+    elif activation.status == ActivationStatus.ACTIVE and activation.ends_at is not None:
+        subject = f"Your activation of {role} in {customer} was approved"
+        body = (
+            f"{by} approved your request ({activation.id}): you hold {role} in {customer} "
+            f"until {activation.ends_at:%Y-%m-%d %H:%M} UTC."
+        )
+    else:
+        subject = f"Your activation of {role} in {customer} was approved by {by}"
+        body = (
+            f"{by} approved your request ({activation.id}); it still waits for another "
+            "approval before it starts."
+        )
+    outbox.enqueue(
+        ctx,
+        recipient=activation.requester_upn,
+        subject=subject,
+        body=body,
+        tenant_id=activation.partner_tenant_id,
+    )
+
+
+def activation_ended_by_customer(ctx: Context, activation: Activation, by: str) -> None:
+    _, customer, role = _activation_names(ctx, activation)
+    outbox.enqueue(
+        ctx,
+        recipient=activation.requester_upn,
+        subject=f"{customer} ended your activation of {role}",
+        body=f"{by} of {customer} ended your activation {activation.id} of {role}.",
+        tenant_id=activation.partner_tenant_id,
     )

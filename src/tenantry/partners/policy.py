@@ -20,6 +20,8 @@ class PolicyView:
 
     blocked_permissions: list[str]
     allow_privileged_roles: bool
+    # A partner's activation of Global Administrator also needs one of ours to approve it.
+    require_customer_approval_for_global_admin: bool = False
 
 
 def get_policy(ctx: Context, tenant_id: uuid.UUID) -> PolicyView:
@@ -27,12 +29,23 @@ def get_policy(ctx: Context, tenant_id: uuid.UUID) -> PolicyView:
     policy = ctx.session.get(PartnerPolicy, tenant_id)
     if policy is None:
         return PolicyView([], False)
-    return PolicyView(sorted(policy.blocked_permissions), policy.allow_privileged_roles)
+    return PolicyView(
+        sorted(policy.blocked_permissions),
+        policy.allow_privileged_roles,
+        policy.require_customer_approval_for_global_admin,
+    )
 
 
 def set_policy(
-    ctx: Context, tenant_id: uuid.UUID, blocked: list[str], *, allow_privileged_roles: bool = False
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    blocked: list[str],
+    *,
+    allow_privileged_roles: bool = False,
+    require_customer_approval_for_global_admin: bool | None = None,
 ) -> PolicyView:
+    """Replace the policy; ``require_customer_approval_for_global_admin`` None keeps it as it
+    is (a form that does not show it must not turn it off)."""
     access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_MANAGE)
     try:
         values = sorted({Permission(p).value for p in blocked})
@@ -44,11 +57,20 @@ def set_policy(
         ctx.session.add(policy)
     policy.blocked_permissions, policy.updated_at = values, ctx.now
     policy.allow_privileged_roles = allow_privileged_roles
+    if require_customer_approval_for_global_admin is not None:
+        policy.require_customer_approval_for_global_admin = (
+            require_customer_approval_for_global_admin
+        )
+    ga_approval = bool(policy.require_customer_approval_for_global_admin)
     audit.record(
         ctx,
         tenant_id,
         "partner.policy.update",
         f"tenant:{tenant_id}",
-        details={"blocked_permissions": values, "allow_privileged_roles": allow_privileged_roles},
+        details={
+            "blocked_permissions": values,
+            "allow_privileged_roles": allow_privileged_roles,
+            "require_customer_approval_for_global_admin": ga_approval,
+        },
     )
-    return PolicyView(values, allow_privileged_roles)
+    return PolicyView(values, allow_privileged_roles, ga_approval)

@@ -125,10 +125,14 @@ def unblock_partner(tid: uuid.UUID, pid: uuid.UUID, ctx: Ctx) -> Response:
 
 @api.get("/tenants/{tid}/partner-policy", response_model=PartnerPolicyIO)
 def get_partner_policy(tid: uuid.UUID, ctx: Ctx) -> PartnerPolicyIO:
-    policy = partner_policy.get_policy(ctx, tid)
+    return _policy_out(partner_policy.get_policy(ctx, tid))
+
+
+def _policy_out(policy: partner_policy.PolicyView) -> PartnerPolicyIO:
     return PartnerPolicyIO(
         blocked_permissions=policy.blocked_permissions,
         allow_privileged_roles=policy.allow_privileged_roles,
+        require_customer_approval_for_global_admin=policy.require_customer_approval_for_global_admin,
     )
 
 
@@ -136,9 +140,10 @@ def get_partner_policy(tid: uuid.UUID, ctx: Ctx) -> PartnerPolicyIO:
 def put_partner_policy(tid: uuid.UUID, body: PartnerPolicyIO, ctx: Ctx) -> PartnerPolicyIO:
     """Permissions no partner may use here, whatever roles were approved."""
     policy = partner_policy.set_policy(
-        ctx, tid, body.blocked_permissions, allow_privileged_roles=body.allow_privileged_roles
+        ctx,
+        tid,
+        body.blocked_permissions,
+        allow_privileged_roles=body.allow_privileged_roles,
+        require_customer_approval_for_global_admin=body.require_customer_approval_for_global_admin,
     )
-    return PartnerPolicyIO(
-        blocked_permissions=policy.blocked_permissions,
-        allow_privileged_roles=policy.allow_privileged_roles,
-    )
+    return _policy_out(policy)

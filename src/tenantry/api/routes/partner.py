@@ -162,8 +162,20 @@ def list_access_assignments(rid: uuid.UUID, ctx: Ctx) -> ItemList[AccessAssignme
 def add_access_assignment(
     rid: uuid.UUID, body: AccessAssignmentIn, ctx: Ctx
 ) -> AccessAssignmentOut:
-    """Give a partner security group a subset of the relationship's roles."""
-    assignment = assignments.add_assignment(ctx, rid, body.group_id, [r.value for r in body.roles])
+    """Give a partner security group a subset of the relationship's roles: standing
+    (``roles``) or to activate just in time (``eligible_roles``, for at most
+    ``max_activation_minutes``, approved by a member of ``approver_group_id`` when
+    ``approval_required``)."""
+    assignment = assignments.add_assignment(
+        ctx,
+        rid,
+        body.group_id,
+        [r.value for r in body.roles],
+        eligible_roles=[r.value for r in body.eligible_roles],
+        max_activation_minutes=body.max_activation_minutes,
+        approval_required=body.approval_required,
+        approver_group_id=body.approver_group_id,
+    )
     return AccessAssignmentOut.model_validate(assignment)
 
 
@@ -259,6 +271,8 @@ def customer_access(tid: uuid.UUID, ctx: Ctx) -> AccessExplanationOut:
                 via=g.via,
                 relationship_id=g.relationship_id,
                 permissions=sorted(p.value for p in g.permissions),
+                activation_id=g.activation_id,
+                until=g.until,
             )
             for g in decision.grants
         ],

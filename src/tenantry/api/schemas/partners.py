@@ -14,7 +14,15 @@ from tenantry.api.schemas.common import Body, ContactDetails, Out, SingleLine, S
 from tenantry.api.schemas.support import ServiceHealthOut, ServiceRequestOut
 from tenantry.models.domains import DomainStatus
 from tenantry.models.health import HealthStatus
-from tenantry.models.partners import OfferStatus, RelationshipStatus
+from tenantry.models.partners import (
+    DEFAULT_ACTIVATION_MINUTES,
+    MAX_ACTIVATION_MINUTES,
+    MIN_ACTIVATION_MINUTES,
+    ActivationStatus,
+    OfferStatus,
+    Party,
+    RelationshipStatus,
+)
 from tenantry.partners.views import LookupMatch
 
 
@@ -139,8 +147,21 @@ class PartnerBlockOut(BaseModel):
 
 
 class AccessAssignmentIn(Body):
+    """Standing ``roles``, ``eligible_roles`` to activate just in time, or both (at least one
+    role in all), each within the relationship's roles."""
+
     group_id: uuid.UUID
-    roles: list[Role] = Field(min_length=1, max_length=20)
+    roles: list[Role] = Field(default_factory=list, max_length=20)
+    eligible_roles: list[Role] = Field(default_factory=list, max_length=20)
+    max_activation_minutes: int = Field(
+        default=DEFAULT_ACTIVATION_MINUTES, ge=MIN_ACTIVATION_MINUTES, le=MAX_ACTIVATION_MINUTES
+    )
+    approval_required: bool = False
+    approver_group_id: uuid.UUID | None = Field(
+        default=None,
+        description="A security group of the partner whose members approve activations "
+        "(never their own); required when approval_required.",
+    )
 
 
 class AccessAssignmentOut(Out):
@@ -149,6 +170,56 @@ class AccessAssignmentOut(Out):
     group_id: uuid.UUID
     roles: list[Role]
     created_at: datetime
+    eligible_roles: list[Role] = []
+    max_activation_minutes: int = DEFAULT_ACTIVATION_MINUTES
+    approval_required: bool = False
+    approver_group_id: uuid.UUID | None = None
+
+
+class ActivationIn(Body):
+    relationship_id: uuid.UUID
+    role: Role
+    minutes: int = Field(ge=MIN_ACTIVATION_MINUTES, le=MAX_ACTIVATION_MINUTES)
+    justification: SingleLine = Field(min_length=1, max_length=500)
+    ticket: SingleLineOrNone = Field(default=None, max_length=128)
+
+
+class ActivationOut(BaseModel):
+    """A just-in-time activation, as the partner and the customer see it: who asked for which
+    role, why, who approved, from when to when, and what became of it. ``expired`` is read
+    off the clock (a request not decided in 24 hours, an activation past ``ends_at``)."""
+
+    id: uuid.UUID
+    status: ActivationStatus
+    relationship_id: uuid.UUID
+    partner_tenant_id: uuid.UUID
+    partner_name: str
+    customer_tenant_id: uuid.UUID
+    customer_name: str
+    role: Role
+    role_name: str
+    minutes: int
+    justification: str
+    ticket: str | None
+    requester_user_id: uuid.UUID
+    requested_by: str
+    requested_at: datetime
+    pending_expires_at: datetime | None
+    partner_approval_required: bool
+    approver_group_id: uuid.UUID | None
+    partner_approved_by: str | None
+    partner_approved_at: datetime | None
+    customer_approval_required: bool
+    customer_approved_by: str | None
+    customer_approved_at: datetime | None
+    denied_by: Party | None
+    denied_by_user: str | None
+    denied_at: datetime | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    ended_by: Party | None
+    ended_by_user: str | None
+    ended_at: datetime | None
 
 
 class AgentIn(Body):
@@ -169,6 +240,12 @@ class PartnerPolicyIO(Body):
         description="Let partners give admin roles (other than Password Administrator) and "
         "change the members of role-holding groups on behalf of this organisation. Off by "
         "default: such power would outlive the relationship.",
+    )
+    require_customer_approval_for_global_admin: bool = Field(
+        default=False,
+        description="A partner's just-in-time activation of Global Administrator also needs "
+        "the approval of one of this organisation's Global Administrators (beyond any "
+        "approver of the partner).",
     )
 
 
@@ -226,6 +303,8 @@ class GrantOut(BaseModel):
     via: str
     relationship_id: uuid.UUID | None
     permissions: list[str]
+    activation_id: uuid.UUID | None = None
+    until: datetime | None = None
 
 
 class AccessExplanationOut(BaseModel):
