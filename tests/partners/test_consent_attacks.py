@@ -411,3 +411,34 @@ def test_the_opt_in_never_hands_over_a_partners_programme(
         {"role": "global_administrator", "user_id": helper},
         expect=201,
     )
+
+
+def test_an_agent_on_behalf_sees_only_its_own_partners_part_of_the_programme(
+    client: Any, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock, org: Org
+) -> None:
+    """A customer with two partners: partner A's agent, reading the customer's partner
+    relationships, activations, blocks and former partners on behalf, learns nothing of
+    partner B (who it is, its people, its roles, its justifications) — a compromised partner
+    must not be a map of its customers' other partners. The customer's own admin sees both."""
+    a = make_partner(client, sessions, settings, clock, "Alpha Partners")
+    b = make_partner(client, sessions, settings, clock, "Beta Partners")
+    gone = make_partner(client, sessions, settings, clock, "Gamma Partners")
+    mine = accepted(a, org)
+    theirs = accepted(b, org)
+    ended = accepted(gone, org)
+    org.admin.delete(f"/tenants/{org.tenant_id}/partner-relationships/{ended['id']}", expect=204)
+    base = f"/tenants/{org.tenant_id}"
+    org.admin.request("PUT", f"{base}/partner-blocks/{gone.org.tenant_id}", 200)
+
+    def partner_ids(api: Api, path: str) -> set[str]:
+        items = api.get(path).json()["items"]
+        return {item.get("partner_tenant_id") or item["partner"]["tenant_id"] for item in items}
+
+    both = {a.org.tenant_id, b.org.tenant_id}
+    assert partner_ids(org.admin, f"{base}/partner-relationships") == both
+    assert partner_ids(a.admin, f"{base}/partner-relationships") == {a.org.tenant_id}
+    a.admin.get(f"{base}/partner-relationships/{theirs['id']}", expect=404)
+    assert a.admin.get(f"{base}/partner-relationships/{mine['id']}").status_code == 200
+    assert partner_ids(org.admin, f"{base}/partner-blocks") == {gone.org.tenant_id}
+    assert partner_ids(a.admin, f"{base}/partner-blocks") == set()
+    assert partner_ids(a.admin, f"{base}/partner-activations") <= {a.org.tenant_id}

@@ -46,6 +46,7 @@ from tenantry.access.sql import (
     json_has_any,
     json_holds,
     json_lists_share,
+    own_partner_only,
     restrict_to,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "json_holds",
     "json_lists_share",
     "member_path",
+    "own_partner_only",
     "partner_may_mint_power",
     "permissions",
     "privileged_because",

@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
+from tenantry.access.grants import Decision, DecisionPath
 from tenantry.access.json_lists import json_has_any, json_holds, json_lists_share
 from tenantry.access.paths import activated_links, delegated_links
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
@@ -62,11 +63,22 @@ def restrict_to(
     return and_(or_(standing, activated), ~blocked)
 
 
+def own_partner_only(decision: Decision, partner_column: Any) -> ColumnElement[bool]:
+    """What of a customer's partner programme (its relationships, activations) this decision
+    shows: everything to the customer's own people, only its own partner's part to an agent on
+    behalf. An agent of partner A never learns of partner B: who B is, B's people, roles or
+    justifications (a compromised partner must not be a map of its customers' other partners)."""
+    if decision.path == DecisionPath.DELEGATED:
+        return partner_column == decision.partner_tenant_id
+    return true()
+
+
 __all__ = [
     "administrable",
     "granting_roles",
     "json_has_any",
     "json_holds",
     "json_lists_share",
+    "own_partner_only",
     "restrict_to",
 ]

@@ -572,9 +572,13 @@ def for_customer(
     ctx: Context, tenant_id: uuid.UUID, *, cursor: str | None, limit: int
 ) -> Page[ActivationRow]:
     """Every partner's activations in this organisation, newest first: who, which role, why,
-    the ticket, from when to when, approved by whom, and what became of it."""
-    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
-    stmt: Select[Any] = select(Activation).where(Activation.customer_tenant_id == tenant_id)
+    the ticket, from when to when, approved by whom, and what became of it (an agent on behalf
+    sees only its own partner's)."""
+    decision = access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    stmt: Select[Any] = select(Activation).where(
+        Activation.customer_tenant_id == tenant_id,
+        access.own_partner_only(decision, Activation.partner_tenant_id),
+    )
     page = paginate(
         ctx.session,
         stmt,

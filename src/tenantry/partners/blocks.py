@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from tenantry import access
@@ -73,11 +73,14 @@ def ensure_may_accept(ctx: Context, customer_id: uuid.UUID, partner: Tenant) -> 
 def list_blocks(
     ctx: Context, tenant_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
 ) -> Page[BlockView]:
-    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    decision = access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
     stmt: Select[Any] = (
         select(PartnerBlock, Tenant)  # type: ignore[assignment]  # rows of two entities
         .join(Tenant, Tenant.id == PartnerBlock.partner_tenant_id)
-        .where(PartnerBlock.customer_tenant_id == tenant_id)
+        .where(
+            PartnerBlock.customer_tenant_id == tenant_id,
+            access.own_partner_only(decision, PartnerBlock.partner_tenant_id),
+        )
     )
     page = paginate(
         ctx.session, stmt, [Tenant.name, PartnerBlock.partner_tenant_id], cursor, limit, rows=True
@@ -104,8 +107,11 @@ def former_partners(ctx: Context, tenant_id: uuid.UUID, *, limit: int = 50) -> l
     """Partners whose relationships with this customer have all ended and that are not
     blocked, most recently ended first: the ones a customer may want to block after the
     fact (a removed partner could otherwise ask again)."""
-    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
-    mine = Relationship.customer_tenant_id == tenant_id
+    decision = access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    mine = and_(
+        Relationship.customer_tenant_id == tenant_id,
+        access.own_partner_only(decision, Relationship.partner_tenant_id),
+    )
     still_open = select(Relationship.partner_tenant_id).where(
         mine, Relationship.status.in_(OPEN_STATUSES)
     )

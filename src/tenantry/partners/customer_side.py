@@ -35,11 +35,15 @@ def for_customer(
 ) -> Page[PartnerRow]:
     """The customer's delegated admins: open relationships with their partner, by partner
     name, a page at a time."""
-    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    decision = access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
     stmt: Select[Any] = (
         select(Relationship, Tenant)  # type: ignore[assignment]  # rows of two entities
         .join(Tenant, Tenant.id == Relationship.partner_tenant_id)
-        .where(Relationship.customer_tenant_id == tenant_id, Relationship.status.in_(OPEN_STATUSES))
+        .where(
+            Relationship.customer_tenant_id == tenant_id,
+            Relationship.status.in_(OPEN_STATUSES),
+            access.own_partner_only(decision, Relationship.partner_tenant_id),
+        )
     )
     page = paginate(
         ctx.session,
@@ -60,11 +64,15 @@ def get_for_customer(
     ctx: Context, tenant_id: uuid.UUID, relationship_id: uuid.UUID
 ) -> tuple[Relationship, Tenant]:
     """One of the customer's partner relationships (any status) with its partner."""
-    access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
+    decision = access.require(ctx, tenant_id, Permission.PARTNER_RELATIONSHIPS_READ)
     row = ctx.session.execute(
         select(Relationship, Tenant)
         .join(Tenant, Tenant.id == Relationship.partner_tenant_id)
-        .where(Relationship.id == relationship_id, Relationship.customer_tenant_id == tenant_id)
+        .where(
+            Relationship.id == relationship_id,
+            Relationship.customer_tenant_id == tenant_id,
+            access.own_partner_only(decision, Relationship.partner_tenant_id),
+        )
     ).one_or_none()
     if row is None:
         raise NotFound("Partner relationship not found.")
