@@ -250,14 +250,19 @@ def test_who_may_only_read_sees_no_controls(server: str, http: httpx.Client, pag
     only_reads()
 
     # A partner's agent administering Contoso on its behalf (Global Administrator there) may
-    # read Contoso's partners, never manage them.
+    # read its own partner's relationship with Contoso, never manage it, and learns nothing of
+    # Contoso's other partners (Litware's relationship and block are not shown).
     sign_in(page, server, "admin@fabrikam")
     enrol_mfa(page, server, "admin@fabrikam")
     page.goto(partners_page)
     expect(page.locator(".banner")).to_contain_text(
         f"administering Contoso on behalf of {FABRIKAM}"
     )
-    only_reads()
+    expect(cards).to_have_count(1)
+    expect(cards).to_contain_text(FABRIKAM)
+    expect(page.locator("main")).not_to_contain_text(LITWARE)
+    expect(page.locator("main form")).to_have_count(0)
+    expect(page.locator("main").get_by_role("button")).to_have_count(0)
     forge(page, auto_extend_url, {"etag": etag, "auto_extend": "on"})
     expect(page.get_by_role("alert")).to_contain_text(
         "is never available through delegated administration"
