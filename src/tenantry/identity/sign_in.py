@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tenantry.audit import chain as audit
-from tenantry.core.context import Context
+from tenantry.core.context import Context, SecondFactor
 from tenantry.core.errors import InvalidInput, Unauthenticated
 from tenantry.identity import passwords, throttle
 from tenantry.identity.tokens import IssuedToken, issue_token, revoke_user_tokens
@@ -43,7 +43,8 @@ def sign_in(ctx: Context, username: str, password: str, totp_code: str | None) -
                 title="Verification code required",
             )
         _check_totp(ctx, user, totp_code)  # the password's attempt counts for the code too
-    return complete_sign_in(ctx, user, password)
+        return complete_sign_in(ctx, user, SecondFactor.TOTP, password)
+    return complete_sign_in(ctx, user, SecondFactor.NONE, password)
 
 
 def check_password(ctx: Context, username: str, password: str) -> User:
@@ -75,22 +76,34 @@ def _check_totp(ctx: Context, user: User, totp_code: str) -> None:
     if not user.enabled:
         raise _fail(ctx, user, "disabled")
     if not accept_totp(ctx, user, user.totp_secret, totp_code.strip()):
-        raise _fail(ctx, user, "totp")
+        raise _fail(ctx, user, SecondFactor.TOTP)
 
 
-def complete_sign_in(ctx: Context, user: User, password: str | None = None) -> IssuedToken:
-    """Issue the token (or web session) once every factor the account has is proven."""
+def complete_sign_in(
+    ctx: Context, user: User, factor: SecondFactor, password: str | None = None
+) -> IssuedToken:
+    """Issue the token (or web session) once every factor the account has is proven:
+    ``factor`` is the second factor this sign-in proved (``none`` for an account without
+    one), recorded on the token."""
     if password and user.password_hash and passwords.needs_rehash(ctx.settings, user.password_hash):
         user.password_hash = passwords.hash_password(ctx.settings, password)
     throttle.clear_account_failures(ctx, user.user_principal_name)
     user.last_sign_in_at = ctx.now
-    issued = issue_token(ctx, user, mfa=user.mfa_enabled)
+    if user.mfa_enabled and factor == SecondFactor.NONE:
+        raise Unauthenticated(  # a caller's mistake, never a way in: say no
+            "This account uses two-step verification.", slug="mfa-required"
+        )
+    issued = issue_token(ctx, user, factor=factor)
     audit.record(
         ctx,
         user.tenant_id,
         "auth.sign_in",
         f"user:{user.id}",
-        details={"mfa": user.mfa_enabled, "upn": user.user_principal_name},
+        details={
+            "mfa": factor != SecondFactor.NONE,
+            "second_factor": factor.value,
+            "upn": user.user_principal_name,
+        },
     )
     return issued
 

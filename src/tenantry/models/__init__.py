@@ -1,7 +1,13 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
 from tenantry.models.audit import AuditEvent, AuditOutcome
-from tenantry.models.auth import ApiToken, SignInThrottle
+from tenantry.models.auth import (
+    ApiToken,
+    ChallengePurpose,
+    Passkey,
+    SignInThrottle,
+    WebAuthnChallenge,
+)
 from tenantry.models.base import Base
 from tenantry.models.billing import LicenseAssignment, Sku, Subscription, SubscriptionStatus
 from tenantry.models.devices import Device
@@ -30,6 +36,7 @@ __all__ = [
     "AuditEvent",
     "AuditOutcome",
     "Base",
+    "ChallengePurpose",
     "Device",
     "Domain",
     "DomainCapability",
@@ -43,6 +50,7 @@ __all__ = [
     "OutboxMessage",
     "PartnerBlock",
     "PartnerPolicy",
+    "Passkey",
     "Relationship",
     "RequestStatus",
     "RoleAssignment",
@@ -57,4 +65,5 @@ __all__ = [
     "SubscriptionStatus",
     "Tenant",
     "User",
+    "WebAuthnChallenge",
 ]

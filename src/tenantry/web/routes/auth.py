@@ -15,6 +15,7 @@ from tenantry.api.schemas.identity import (
     TotpConfirmIn,
     TotpEnrolmentIn,
 )
+from tenantry.core.context import SecondFactor
 from tenantry.core.errors import InvalidInput, Unauthenticated
 from tenantry.identity import factors, tokens
 from tenantry.identity import sign_in as identity_sign_in
@@ -52,13 +53,18 @@ def sign_in_page(request: Request, ctx: MaybeSignedIn, next: str = "/") -> Respo
 
 
 def _signed_in(
-    request: Request, ctx: MaybeSignedIn, user: User, password: str | None, to: str
+    request: Request,
+    ctx: MaybeSignedIn,
+    user: User,
+    factor: SecondFactor,
+    password: str | None,
+    to: str,
 ) -> Response:
     """Issue a new session (rotation) and end the one the browser had, if any."""
     old = web_session.session_token(request)
     if old:
         tokens.revoke_token_value(ctx, old)
-    issued = identity_sign_in.complete_sign_in(ctx, user, password)
+    issued = identity_sign_in.complete_sign_in(ctx, user, factor, password)
     response = redirect(request, to)
     web_session.start_session(response, request, issued.access_token, issued.expires_in)
     return response
@@ -73,7 +79,7 @@ def sign_in(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
         response = redirect(request, "/sign-in/verify")
         web_session.remember_pending(response, request, user.id, target)
         return response
-    return _signed_in(request, ctx, user, signing_in.password, target)
+    return _signed_in(request, ctx, user, SecondFactor.NONE, signing_in.password, target)
 
 
 @pages.get("/sign-in/verify")
@@ -93,7 +99,9 @@ def verify(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
     if user is None:
         raise Unauthenticated("Sign in again.")
     identity_sign_in.check_second_factor(ctx, user, parse_form(form, TotpConfirmIn).code)
-    return _signed_in(request, ctx, user, None, target if target != "/" else _home(ctx))
+    return _signed_in(
+        request, ctx, user, SecondFactor.TOTP, None, target if target != "/" else _home(ctx)
+    )
 
 
 @pages.post("/sign-out")
