@@ -75,6 +75,10 @@ ROUTES: dict[Route, Expectation] = {
     # --- API: signing up and in -----------------------------------------------------------
     ("POST", f"{API}/signup"): Public("creating a new organisation: there is no one yet"),
     ("POST", f"{API}/auth/token"): Public("signing in: the password is the credential"),
+    ("POST", f"{API}/auth/passkey/options"): Public(
+        "signing in with a passkey, step one: the password is the credential (counted by the "
+        "throttle); an unknown user gets the wrong password's answer"
+    ),
     ("POST", f"{API}/auth/logout"): SignedIn(),
     ("GET", f"{API}/me"): SignedIn(),
     ("POST", f"{API}/me/password"): SignedIn(
@@ -82,6 +86,10 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("POST", f"{API}/me/mfa/totp"): SignedIn({"password": "x" * 12}),
     ("POST", f"{API}/me/mfa/totp/confirm"): SignedIn({"code": "000000"}),
+    ("POST", f"{API}/me/passkeys/register/options"): SignedIn({"password": "x" * 12}),
+    ("POST", f"{API}/me/passkeys/register/verify"): SignedIn({"name": "Key", "credential": {}}),
+    ("GET", f"{API}/me/passkeys"): SignedIn(),
+    ("DELETE", f"{API}/me/passkeys/{{pid}}"): SignedIn({"password": "x" * 12}),
     ("GET", f"{API}/roles"): SignedIn(),
     ("GET", f"{API}/skus"): SignedIn(),
     # --- API: offer links -----------------------------------------------------------------
