@@ -191,6 +191,10 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", f"{API}/partner/agents/{{uid}}"): PartnerCenter(admins_only=True),
     ("PUT", f"{API}/partner/agents/{{uid}}"): PartnerCenter({"access": "full"}, admins_only=True),
     ("GET", f"{API}/partner/audit-events"): PartnerCenter(admins_only=True),
+    ("GET", f"{API}/partner/settings"): PartnerCenter(admins_only=True),
+    ("PATCH", f"{API}/partner/settings"): PartnerCenter(
+        {"require_phishing_resistant_mfa": True}, admins_only=True
+    ),
     ("GET", f"{API}/partner/customers"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),

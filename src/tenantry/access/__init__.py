@@ -8,7 +8,8 @@ modules, from the bottom up:
 
 - ``roles``: permissions and the built-in roles (data, not logic);
 - ``grants``: ``Grant`` and ``Decision``, and the wording that explains a decision;
-- ``paths``: the member and delegated paths into a tenant, and the MFA rule for agents;
+- ``paths``: the member and delegated paths into a tenant, and the MFA rule for agents
+  (a passkey where the partner requires one);
 - ``sql``: the delegated rule as a SQL condition for sets (``restrict_to``, ``administrable``);
 - ``gate``: ``permissions``, ``decide``, ``require``, ``deny`` and the audit of a refusal;
 - ``privilege``: privileged groups and users, and the gates that guard them.
@@ -23,6 +24,8 @@ from tenantry.access.paths import (
     delegated_links,
     delegated_path,
     member_path,
+    partner_requires_passkey,
+    second_factor_held_back,
 )
 from tenantry.access.privilege import (
     PARTNER_PROGRAMME_NEVER,
@@ -66,6 +69,7 @@ __all__ = [
     "json_lists_share",
     "member_path",
     "partner_may_mint_power",
+    "partner_requires_passkey",
     "permissions",
     "privileged_because",
     "require",
@@ -74,5 +78,6 @@ __all__ = [
     "require_role_grant",
     "restrict_to",
     "runs_partner_programme",
+    "second_factor_held_back",
     "user_roles",
 ]

@@ -17,9 +17,9 @@ from sqlalchemy import Boolean, ColumnElement, String, and_, false, literal, sel
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from tenantry.access.paths import delegated_links
+from tenantry.access.paths import delegated_links, partner_requires_passkey
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
-from tenantry.core.context import Principal
+from tenantry.core.context import Principal, SecondFactor
 from tenantry.models import AccessAssignment, PartnerPolicy, Relationship
 
 
@@ -99,7 +99,8 @@ def restrict_to(
     """A SQL condition true exactly when ``permissions(principal, tenant).allows(permission)``
     on the delegated path, for the tenant in ``tenant_column``: MFA, a live link whose
     relationship and assignment share a role granting it, not a delegation exclusion, not
-    blocked by the customer's partner policy."""
+    blocked by the customer's partner policy; and a passkey sign-in where the partner requires
+    one (``second_factor_held_back``)."""
     if not principal.mfa or permission in DELEGATION_EXCLUSIONS:
         return false()
     roles = [r.value for r in granting_roles(permission)]
@@ -116,4 +117,6 @@ def restrict_to(
         )
         .exists()
     )
+    if principal.second_factor != SecondFactor.PASSKEY:
+        return and_(granted, ~blocked, ~partner_requires_passkey(principal))
     return and_(granted, ~blocked)
