@@ -209,10 +209,17 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", "/sign-in/verify"): Public(
         "the code step: needs the signed 'password accepted' cookie and a code"
     ),
+    ("POST", "/sign-in/passkey"): Public(
+        "the passkey step: needs the signed 'password accepted' cookie and a passkey's answer "
+        "to the challenge issued with it"
+    ),
     ("POST", "/sign-out"): Public("ends whatever session the cookie holds; nothing to refuse"),
     ("GET", "/me"): SignedIn(),
     ("POST", "/me/mfa"): SignedIn(),
     ("POST", "/me/mfa/confirm"): SignedIn(),
+    ("POST", "/me/passkeys/new"): SignedIn(),
+    ("POST", "/me/passkeys"): SignedIn(),
+    ("POST", "/me/passkeys/{pid}/remove"): SignedIn(),
     ("GET", "/me/password"): SignedIn(),
     ("POST", "/me/password"): SignedIn(),
     # --- web: offer links -----------------------------------------------------------------
