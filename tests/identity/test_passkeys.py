@@ -23,7 +23,7 @@ from tenantry.cli import app as cli_app
 from tenantry.core.config import Settings
 from tenantry.identity.passkeys import relying_party
 from tenantry.identity.tokens import hash_token
-from tenantry.models import ApiToken, AuditEvent, Passkey, WebAuthnChallenge
+from tenantry.models import ApiToken, AuditEvent, OutboxMessage, Passkey, WebAuthnChallenge
 from tests.conftest import PASSWORD, Api, FakeClock, Org, enrol_mfa, make_org, sign_in
 from tests.identity.softauthn import (
     Credential,
@@ -61,6 +61,13 @@ def _events(sessions: sessionmaker[Session], tenant_id: str, action: str) -> lis
                 .where(AuditEvent.tenant_id == uuid.UUID(tenant_id), AuditEvent.action == action)
                 .order_by(AuditEvent.seq)
             )
+        )
+
+
+def _mail_to(sessions: sessionmaker[Session], address: str) -> list[str]:
+    with sessions() as session:
+        return list(
+            session.scalars(select(OutboxMessage.subject).where(OutboxMessage.recipient == address))
         )
 
 
@@ -109,6 +116,8 @@ def test_registering_a_passkey_needs_the_password_turns_two_step_on_but_not_the_
     assert _events(sessions, org.tenant_id, "auth.passkey_added")[-1].details["name"] == (
         "Work laptop"
     )
+    # The user hears of it at once (a phished session and password must not add one unseen).
+    assert f"A passkey was added to {org.admin_upn}" in _mail_to(sessions, org.admin_upn)
     # Two-step verification is on: the password alone no longer signs in.
     refused = _token(client, {"username": org.admin_upn, "password": PASSWORD})
     assert refused.status_code == 401 and refused.json()["type"].endswith("mfa-required")
@@ -504,6 +513,7 @@ def test_removing_a_passkey_needs_a_multi_factor_session_and_the_password(
     mfa.delete(path, json={"password": PASSWORD}, expect=204)
     assert mfa.get("/me/passkeys").json()["items"] == []
     assert mfa.get("/me").json()["mfa_enabled"] is False
+    assert f"A passkey was removed from {org.admin_upn}" in _mail_to(sessions, org.admin_upn)
     removed = _events(sessions, org.tenant_id, "auth.passkey_removed")[-1]
     assert removed.details["passkey_id"] == added["id"]
     assert removed.details["mfa_enabled"] is False

@@ -2,7 +2,8 @@
 ``require_phishing_resistant_mfa`` on, an agent acts on behalf of customers only from a
 sign-in proven by a passkey; a TOTP sign-in is held back with the reason, in the decision and
 in the sets it filters (the customer list's figures). Only the partner's own admins change the
-setting; a customer, an agent or a partner's partner can't turn it off."""
+setting, and lifting it takes a passkey sign-in; a customer, an agent or a partner's partner
+can't turn it off."""
 
 from __future__ import annotations
 
@@ -80,8 +81,15 @@ def test_with_the_requirement_a_totp_agent_is_refused_on_behalf_and_a_passkey_on
         assert event is not None
         assert event.actor_user_principal_name == partner.org.admin_upn
         assert event.details == {"require_phishing_resistant_mfa": True, "was": False}
+    # Lifting it needs a passkey sign-in: the admin's TOTP session (phishable) can't.
+    off = {"require_phishing_resistant_mfa": False}
+    lift = partner.admin.patch("/partner/settings", off, expect=403).json()
+    assert lift["type"] == "urn:tenantry:problem:passkey-session-required"
+    admin_key = SoftAuthenticator(relying_party(settings).origin)
+    add_passkey(partner.admin, admin_key)
+    admin = sign_in_with_passkey(client, partner.org.admin_upn, admin_key)
+    assert admin.patch("/partner/settings", off).json() == off
     # Off again: a TOTP sign-in acts on behalf again.
-    partner.admin.patch("/partner/settings", {"require_phishing_resistant_mfa": False})
     agent.api.get(f"{org.base}/users", expect=200)
 
 

@@ -18,6 +18,7 @@ from tenantry.identity import passkeys, passwords, throttle
 from tenantry.identity.sign_in import accept_totp, current_user
 from tenantry.identity.tokens import revoke_user_tokens
 from tenantry.models import Passkey, User
+from tenantry.operations import outbox
 
 TOTP_ISSUER = "Tenantry"
 
@@ -163,7 +164,28 @@ def finish_passkey_registration(ctx: Context, name: str, credential: dict[str, A
     )
     if not was_on:
         audit.record(ctx, user.tenant_id, "auth.mfa_enabled", f"user:{user.id}")
+    _tell_user(
+        ctx,
+        user,
+        f"A passkey was added to {user.user_principal_name}",
+        f"The passkey '{passkey.name}' was added to {user.user_principal_name} and now signs it "
+        "in with its password. If you did not add it, someone holds your password and a "
+        "session of yours: tell your administrators at once, so that they reset your second "
+        "factors and your password.",
+    )
     return passkey
+
+
+def _tell_user(ctx: Context, user: User, subject: str, body: str) -> None:
+    """The user hears at once of a factor added or removed, in the same transaction: a
+    session and a password taken (a phished sign-in) must not add a key unnoticed."""
+    outbox.enqueue(
+        ctx,
+        recipient=user.user_principal_name,
+        subject=subject,
+        body=body,
+        tenant_id=user.tenant_id,
+    )
 
 
 def my_passkeys(ctx: Context) -> list[Passkey]:
@@ -197,6 +219,14 @@ def remove_passkey(ctx: Context, passkey_id: uuid.UUID, password: str) -> User:
             "name": passkey.name,
             "mfa_enabled": user.mfa_enabled,
         },
+    )
+    off = "" if user.mfa_enabled else " Two-step verification is now off for the account."
+    _tell_user(
+        ctx,
+        user,
+        f"A passkey was removed from {user.user_principal_name}",
+        f"The passkey '{passkey.name}' was removed from {user.user_principal_name}.{off} If you "
+        "did not remove it, tell your administrators at once.",
     )
     return user
 
