@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from tenantry.cli import app as cli_app
 from tenantry.core.config import Settings
-from tenantry.identity.passkeys import relying_party
+from tenantry.identity.passkeys import relying_party, relying_party_problem
 from tenantry.identity.tokens import hash_token
 from tenantry.models import ApiToken, AuditEvent, OutboxMessage, Passkey, WebAuthnChallenge
 from tests.conftest import PASSWORD, Api, FakeClock, Org, enrol_mfa, make_org, sign_in
@@ -81,6 +81,30 @@ def _failure_reasons(sessions: sessionmaker[Session], tenant_id: str) -> list[st
         for e in _events(sessions, tenant_id, "auth.sign_in")
         if e.outcome == "failure"
     ]
+
+
+def test_the_relying_party_is_the_public_url() -> None:
+    """The RP id is the host people open and the one origin accepted is the URL's own
+    (a default port is not part of an origin); `tenantry check` says when browsers would refuse
+    passkeys there."""
+    cases = {
+        "https://Admin.Example.com/": ("admin.example.com", "https://admin.example.com", None),
+        "https://admin.example.com:443": ("admin.example.com", "https://admin.example.com", None),
+        "https://admin.example.com:8443/x": (
+            "admin.example.com",
+            "https://admin.example.com:8443",
+            None,
+        ),
+        "http://localhost:8000": ("localhost", "http://localhost:8000", None),
+        "http://127.0.0.1:8000": ("127.0.0.1", "http://127.0.0.1:8000", "an IP address"),
+        "http://admin.example.com": ("admin.example.com", "http://admin.example.com", "HTTPS"),
+    }
+    for url, (rp_id, origin, problem) in cases.items():
+        settings = Settings(public_url=url)
+        rp = relying_party(settings)
+        assert (rp.id, rp.origin) == (rp_id, origin), url
+        found = relying_party_problem(settings)
+        assert (found is None) if problem is None else (problem in str(found)), url
 
 
 # --- registering ------------------------------------------------------------------------------

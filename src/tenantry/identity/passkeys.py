@@ -19,6 +19,7 @@ business of ``factors`` and ``sign_in``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import secrets
 import uuid
@@ -86,6 +87,20 @@ def relying_party(settings: Settings) -> RelyingParty:
     port = parts.port
     netloc = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     return RelyingParty(id=host, origin=f"{scheme}://{netloc}")
+
+
+def relying_party_problem(settings: Settings) -> str | None:
+    """What keeps browsers from using passkeys with this ``TENANTRY_PUBLIC_URL``, or None."""
+    rp = relying_party(settings)
+    try:
+        ipaddress.ip_address(rp.id.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return "an IP address: browsers refuse passkeys there; use a host name (localhost)"
+    if not rp.origin.startswith("https://") and rp.id != "localhost":
+        return "plain HTTP on a host other than localhost: browsers need HTTPS for passkeys"
+    return None
 
 
 # --- challenges ------------------------------------------------------------------------------
