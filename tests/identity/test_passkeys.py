@@ -24,7 +24,16 @@ from tenantry.core.config import Settings
 from tenantry.identity.passkeys import relying_party, relying_party_problem
 from tenantry.identity.tokens import hash_token
 from tenantry.models import ApiToken, AuditEvent, OutboxMessage, Passkey, WebAuthnChallenge
-from tests.conftest import PASSWORD, Api, FakeClock, Org, enrol_mfa, make_org, sign_in
+from tests.conftest import (
+    PASSWORD,
+    Api,
+    FakeClock,
+    Org,
+    enrol_mfa,
+    make_org,
+    sign_in,
+    sweep,
+)
 from tests.identity.softauthn import (
     Credential,
     SoftAuthenticator,
@@ -373,6 +382,8 @@ def test_wrong_origin_rp_challenge_and_replays_are_refused(
     org: Org,
     authenticator: SoftAuthenticator,
     sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
 ) -> None:
     add_passkey(org.admin, authenticator)
     upn = org.admin_upn
@@ -406,6 +417,12 @@ def test_wrong_origin_rp_challenge_and_replays_are_refused(
         for row in session.scalars(select(WebAuthnChallenge)):
             row.expires_at = row.created_at
     refused(authenticator.get(late), "challenge")
+    # The sweeper forgets expired challenges (a user's own are forgotten when it asks again).
+    sweep(sessions, settings, clock)
+    with sessions() as session:
+        assert not session.scalars(
+            select(WebAuthnChallenge).where(WebAuthnChallenge.expires_at <= clock())
+        ).all()
 
 
 def test_a_counter_going_backwards_is_a_clone_refused_and_audited(

@@ -113,9 +113,15 @@ def _digest(challenge: bytes) -> str:
 def _issue_challenge(
     ctx: Context, user: User, purpose: ChallengePurpose, token_id: uuid.UUID | None = None
 ) -> bytes:
-    """A new challenge for ``user``, kept (as its SHA-256) for CHALLENGE_SECONDS. Expired
-    challenges go, and the user's oldest open ones past MAX_OPEN_CHALLENGES."""
-    ctx.session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.expires_at <= ctx.now))
+    """A new challenge for ``user``, kept (as its SHA-256) for CHALLENGE_SECONDS. The user's
+    expired challenges go, and its oldest open ones past MAX_OPEN_CHALLENGES (only the user's
+    rows: parallel sign-ins of different users never wait on each other here; the sweeper
+    removes everyone's expired ones)."""
+    ctx.session.execute(
+        delete(WebAuthnChallenge).where(
+            WebAuthnChallenge.user_id == user.id, WebAuthnChallenge.expires_at <= ctx.now
+        )
+    )
     older = list(
         ctx.session.scalars(
             select(WebAuthnChallenge.id)
@@ -162,6 +168,14 @@ def _spend_challenge(
         stmt = stmt.where(WebAuthnChallenge.token_id == token_id)
     spent = ctx.session.execute(stmt.execution_options(synchronize_session=False))
     return bool(spent.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def forget_expired_challenges(ctx: Context) -> int:
+    """Every expired challenge (the sweeper's job): answers how many went."""
+    gone = ctx.session.execute(
+        delete(WebAuthnChallenge).where(WebAuthnChallenge.expires_at <= ctx.now)
+    )
+    return int(gone.rowcount)  # type: ignore[attr-defined]
 
 
 def forget_challenges(ctx: Context, user_id: uuid.UUID) -> None:
