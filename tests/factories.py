@@ -38,7 +38,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from tenantry.access.roles import Role
-from tenantry.core.context import Principal
+from tenantry.core.context import Principal, SecondFactor
 from tenantry.models import (
     AccessAssignment,
     Activation,
@@ -247,12 +247,15 @@ def customer_data(session: Session, customer: Tenant, label: str, now: datetime)
     session.flush()
 
 
-def principal(who: User, *, mfa: bool) -> Principal:
+def principal(who: User, *, mfa: bool, factor: SecondFactor | None = None) -> Principal:
+    """``who`` signed in; with ``mfa`` by a TOTP code unless ``factor`` says which."""
+    proven = factor or (SecondFactor.TOTP if mfa else SecondFactor.NONE)
     return Principal(
         user_id=who.id,
         tenant_id=who.tenant_id,
         user_principal_name=who.user_principal_name,
         display_name=who.display_name,
-        mfa=mfa,
+        mfa=proven != SecondFactor.NONE,
         must_change_password=False,
+        second_factor=proven,
     )

@@ -75,6 +75,10 @@ ROUTES: dict[Route, Expectation] = {
     # --- API: signing up and in -----------------------------------------------------------
     ("POST", f"{API}/signup"): Public("creating a new organisation: there is no one yet"),
     ("POST", f"{API}/auth/token"): Public("signing in: the password is the credential"),
+    ("POST", f"{API}/auth/passkey/options"): Public(
+        "signing in with a passkey, step one: the password is the credential (counted by the "
+        "throttle); an unknown user gets the wrong password's answer"
+    ),
     ("POST", f"{API}/auth/logout"): SignedIn(),
     ("GET", f"{API}/me"): SignedIn(),
     ("POST", f"{API}/me/password"): SignedIn(
@@ -82,6 +86,10 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("POST", f"{API}/me/mfa/totp"): SignedIn({"password": "x" * 12}),
     ("POST", f"{API}/me/mfa/totp/confirm"): SignedIn({"code": "000000"}),
+    ("POST", f"{API}/me/passkeys/register/options"): SignedIn({"password": "x" * 12}),
+    ("POST", f"{API}/me/passkeys/register/verify"): SignedIn({"name": "Key", "credential": {}}),
+    ("GET", f"{API}/me/passkeys"): SignedIn(),
+    ("DELETE", f"{API}/me/passkeys/{{pid}}"): SignedIn({"password": "x" * 12}),
     ("GET", f"{API}/roles"): SignedIn(),
     ("GET", f"{API}/skus"): SignedIn(),
     # --- API: offer links -----------------------------------------------------------------
@@ -187,6 +195,10 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", f"{API}/partner/agents/{{uid}}"): PartnerCenter(admins_only=True),
     ("PUT", f"{API}/partner/agents/{{uid}}"): PartnerCenter({"access": "full"}, admins_only=True),
     ("GET", f"{API}/partner/audit-events"): PartnerCenter(admins_only=True),
+    ("GET", f"{API}/partner/settings"): PartnerCenter(admins_only=True),
+    ("PATCH", f"{API}/partner/settings"): PartnerCenter(
+        {"require_phishing_resistant_mfa": True}, admins_only=True
+    ),
     ("GET", f"{API}/partner/customers"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),
@@ -211,10 +223,17 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", "/sign-in/verify"): Public(
         "the code step: needs the signed 'password accepted' cookie and a code"
     ),
+    ("POST", "/sign-in/passkey"): Public(
+        "the passkey step: needs the signed 'password accepted' cookie and a passkey's answer "
+        "to the challenge issued with it"
+    ),
     ("POST", "/sign-out"): Public("ends whatever session the cookie holds; nothing to refuse"),
     ("GET", "/me"): SignedIn(),
     ("POST", "/me/mfa"): SignedIn(),
     ("POST", "/me/mfa/confirm"): SignedIn(),
+    ("POST", "/me/passkeys/new"): SignedIn(),
+    ("POST", "/me/passkeys"): SignedIn(),
+    ("POST", "/me/passkeys/{pid}/remove"): SignedIn(),
     ("GET", "/me/password"): SignedIn(),
     ("POST", "/me/password"): SignedIn(),
     # --- web: offer links -----------------------------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenantry import access
 from tenantry.access.roles import ROLE_PERMISSIONS, Permission, Role
 from tenantry.core.config import Settings
-from tenantry.core.context import Context
+from tenantry.core.context import Context, SecondFactor
 from tenantry.core.errors import Forbidden, NotFound
 from tenantry.models import Relationship, Tenant
 from tenantry.partners import views as partner_views
@@ -75,6 +75,8 @@ VIEW_READS = [
 # The strategies lean towards worlds where every condition of the delegated rule decides
 # something: most relationships are live, most agents are in the assigned group and have MFA,
 # and each condition fails now and then (on one relationship, agent or world in three or four).
+# The second factor: none, a TOTP code or a passkey; a partner in three requires a passkey.
+TOTP, PASSKEY, NO_FACTOR = SecondFactor.TOTP, SecondFactor.PASSKEY, SecondFactor.NONE
 roles_st = st.frozensets(st.sampled_from(list(Role)), min_size=1, max_size=3)
 relationship_st = st.fixed_dictionaries(
     {
@@ -90,12 +92,12 @@ relationship_st = st.fixed_dictionaries(
         ),
     }
 )
-# (groups the agent is in, MFA, Global Administrator at home)
+# (groups the agent is in, the second factor of its sign-in, Global Administrator at home)
 agent_st = st.tuples(
     st.sampled_from(
         [frozenset({0}), frozenset({0}), frozenset({0, 1}), frozenset({1}), frozenset()]
     ),
-    st.sampled_from([True, True, False]),
+    st.sampled_from([TOTP, TOTP, PASSKEY, NO_FACTOR]),
     st.booleans(),
 )
 
@@ -139,6 +141,7 @@ def world_st(draw: st.DrawFn) -> dict[str, Any]:
         policies.append(draw(st.one_of(*choices)))
     return {
         "is_partner": draw(st.sampled_from([True, True, False])),
+        "requires_passkey": draw(st.sampled_from([False, False, True])),
         "relationships": relationships,
         "policies": policies,
         "agents": draw(st.lists(agent_st, min_size=1, max_size=3)),
@@ -189,9 +192,11 @@ def _expected(
     """The delegated rule read off the world's description, independently of access.py:
     whether the agent reaches the customer (a relationship of its home tenant, still a partner,
     active or expiring and not past ends_at, with an access assignment to one of its groups),
-    and what it may do there (with MFA: what the relationship's and the assignment's shared
-    roles grant, minus the exclusions and the customer's partner policy)."""
-    groups, mfa, _ = world["agents"][agent]
+    and what it may do there (with MFA, a passkey where the partner requires one: what the
+    relationship's and the assignment's shared roles grant, minus the exclusions and the
+    customer's partner policy)."""
+    groups, factor, _ = world["agents"][agent]
+    factor_ok = factor != NO_FACTOR and (factor == PASSKEY or not world["requires_passkey"])
     reached = False
     granted: set[Permission] = set()
     links = _created(world)
@@ -228,12 +233,13 @@ def _expected(
             ):
                 granted |= ROLE_PERMISSIONS[act["role"]]
     blocked = {Permission(p) for p in world["policies"][customer]}
-    return reached, frozenset(granted - EXCLUDED - blocked) if mfa else frozenset()
+    return reached, frozenset(granted - EXCLUDED - blocked) if factor_ok else frozenset()
 
 
 def _build(session: Session, world: dict[str, Any], now: datetime) -> dict[str, Any]:
     label = "w" + uuid.uuid4().hex[:10]
     partner = factories.tenant(session, f"{label} Partner", now, is_partner=world["is_partner"])
+    partner.require_phishing_resistant_mfa = world["requires_passkey"]
     customers = []
     ga_approval = world.get("ga_approval", [False] * 3)
     for i, blocked in enumerate(world["policies"]):
@@ -289,8 +295,8 @@ def _build(session: Session, world: dict[str, Any], now: datetime) -> dict[str, 
             customer_approved=act["customer_approved"],
         )
     principals = [
-        factories.principal(a, mfa=mfa)
-        for a, (_, mfa, _) in zip(agents, world["agents"], strict=True)
+        factories.principal(a, mfa=factor != NO_FACTOR, factor=factor)
+        for a, (_, factor, _) in zip(agents, world["agents"], strict=True)
     ]
     return {"label": label, "partner": partner, "customers": customers, "principals": principals}
 
@@ -325,7 +331,7 @@ def _check(
                 )
             )
             expected = {tid for tid, d in decisions.items() if d.delegated and d.allows(permission)}
-            assert allowed == expected, (permission, principal.mfa)
+            assert allowed == expected, (permission, principal.second_factor)
         reached = set(
             session.scalars(
                 select(Tenant.id).where(
@@ -448,13 +454,17 @@ def _link(
 def _world(
     *links: dict[str, Any],
     policies: list[frozenset[str]] = NO_POLICY,
-    agents: tuple[tuple[frozenset[int], bool, bool], ...] = ((frozenset({0}), True, False),),
+    agents: tuple[tuple[frozenset[int], SecondFactor, bool], ...] = (
+        (frozenset({0}), TOTP, False),
+    ),
     is_partner: bool = True,
     activations: tuple[dict[str, Any], ...] = (),
     ga_approval: tuple[bool, bool, bool] = (False, False, False),
+    requires_passkey: bool = False,
 ) -> dict[str, Any]:
     return {
         "is_partner": is_partner,
+        "requires_passkey": requires_passkey,
         "relationships": list(links),
         "policies": policies,
         "agents": list(agents),
@@ -509,14 +519,28 @@ EXAMPLES = {
         ],
     ),
     # MFA: the same link for an agent with and one without a second factor.
-    "mfa": _world(_link(0), agents=((frozenset({0}), True, False), (frozenset({0}), False, False))),
+    "mfa": _world(
+        _link(0), agents=((frozenset({0}), TOTP, False), (frozenset({0}), NO_FACTOR, False))
+    ),
+    # The partner requires a passkey: the same link for agents signed in with a TOTP code, a
+    # passkey, and no second factor.
+    "passkey": _world(
+        _link(0),
+        _link(1, status="expiring", days=5),
+        agents=(
+            (frozenset({0}), TOTP, False),
+            (frozenset({0}), PASSKEY, False),
+            (frozenset({0}), NO_FACTOR, False),
+        ),
+        requires_passkey=True,
+    ),
     # Live status: expired, terminated and pending relationships with time left (seen by a
     # partner admin too, who lists the pending one by name).
     "status": _world(
         _link(0, status="expired"),
         _link(1, status="terminated"),
         _link(2, status="approval_pending"),
-        agents=((frozenset({0}), True, False), (frozenset({0}), True, True)),
+        agents=((frozenset({0}), TOTP, False), (frozenset({0}), TOTP, True)),
     ),
     # ends_at: active and expiring past their end (auto-extend or not), and no end at all.
     "ends_at": _world(_link(0, days=-3), _link(1, status="expiring", days=-3), _link(2, days=None)),
@@ -561,7 +585,7 @@ EXAMPLES = {
             _act(2, Role.GLOBAL_ADMINISTRATOR),
             _act(0, Role.USER_ADMINISTRATOR, agent=1),
         ),
-        agents=((frozenset({0}), True, False), (frozenset({0}), True, False)),
+        agents=((frozenset({0}), TOTP, False), (frozenset({0}), TOTP, False)),
     ),
     # The customer's own approval of Global Administrator: asked for by customers 0 and 1,
     # given only in customer 1; an agent that left the group its role is eligible through.
@@ -585,7 +609,7 @@ EXAMPLES = {
         _link(0, assignments=((1, None),)),
         _link(1, assignments=()),
         _link(2),
-        agents=((frozenset({0}), True, False), (frozenset(), True, False)),
+        agents=((frozenset({0}), TOTP, False), (frozenset(), TOTP, False)),
     ),
 }
 
@@ -598,6 +622,7 @@ EXAMPLES = {
 @given(world=world_st())
 @example(world=EXAMPLES["policy"])
 @example(world=EXAMPLES["mfa"])
+@example(world=EXAMPLES["passkey"])
 @example(world=EXAMPLES["status"])
 @example(world=EXAMPLES["ends_at"])
 @example(world=EXAMPLES["still_partner"])

@@ -116,6 +116,7 @@ def test_check_demo_and_outbox(cli_env: None, database_url: str) -> None:
     assert checked.exit_code == 0
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
     assert "schema revision" in checked.output and str(head) in checked.output
+    assert "passkeys" in checked.output and "RP id" in checked.output
     first, second = run("demo"), run("demo")
     assert first.exit_code == 0 and second.exit_code == 0
     assert "admin@fabrikam.tenantry.test" in second.output

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.access.roles import Role
 from tenantry.core.config import Settings
+from tenantry.identity.passkeys import relying_party
 from tenantry.models import AuditEvent, AuditOutcome, OutboxMessage
 from tests.conftest import (
     PASSWORD,
@@ -30,6 +31,7 @@ from tests.conftest import (
     make_partner,
     sign_in,
 )
+from tests.identity.softauthn import SoftAuthenticator, add_passkey, sign_in_with_passkey
 
 GA, READER, USERS = "global_administrator", "global_reader", "user_administrator"
 
@@ -215,6 +217,35 @@ def test_activating_needs_a_recent_second_factor(
     newcomer.post("/me/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, expect=200)
     refused = activate(newcomer, relationship, USERS, expect=403)
     assert refused["type"] == "urn:tenantry:problem:recent-mfa-required"
+
+
+def test_a_partner_requiring_passkeys_gets_activations_only_from_passkey_sign_ins(
+    partner: Partner, org: Org, clock: FakeClock, settings: Settings
+) -> None:
+    """Where the partner requires phishing-resistant sign-ins of its agents, a TOTP sign-in
+    neither requests nor approves an activation (its power would be held back anyway; the
+    approval must not be easier to get than the power)."""
+    relationship, requester, approver = approval_world(partner, org)
+    partner.admin.request(
+        "PATCH", "/partner/settings", 200, json={"require_phishing_resistant_mfa": True}
+    )
+    refused = activate(requester.fresh(), relationship, USERS, expect=403)
+    assert refused["type"] == "urn:tenantry:problem:passkey-required"
+    assert "phishing-resistant" in refused["detail"]
+    origin = relying_party(settings).origin
+    keys = {who.upn: SoftAuthenticator(origin) for who in (requester, approver)}
+    for who in (requester, approver):
+        add_passkey(who.fresh(), keys[who.upn])
+
+    def with_passkey(who: Member) -> Api:
+        return sign_in_with_passkey(partner.org.client, who.upn, keys[who.upn])
+
+    pending = activate(with_passkey(requester), relationship, USERS)
+    assert pending["status"] == "pending_approval"
+    decide = f"/partner/activations/{pending['id']}/approve"
+    totp_approval = approver.fresh().post(decide, expect=403).json()
+    assert totp_approval["type"] == "urn:tenantry:problem:passkey-required"
+    assert with_passkey(approver).post(decide, expect=200).json()["status"] == "active"
 
 
 def test_requests_outside_the_assignment_are_refused(partner: Partner, org: Org) -> None:

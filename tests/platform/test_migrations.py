@@ -338,3 +338,79 @@ def test_0006_upgrades_data_from_the_previous_release(empty_database: str) -> No
     mfa_at = datetime.fromisoformat(mfa_at) if isinstance(mfa_at, str) else mfa_at
     assert abs(mfa_at.replace(tzinfo=UTC) - issued) < timedelta(seconds=1)
     assert count == 0
+
+
+def test_0007_upgrades_tokens_and_keeps_every_tenants_rows(empty_database: str) -> None:
+    """A token of the previous release with MFA was proven by a TOTP code (the only factor
+    there was), one without by none; partners don't require passkeys until they say so. The
+    new column on tenants is added in place: on SQLite a copy of the table would drop it, and
+    ON DELETE CASCADE every row of every tenant (users, tokens) with it, both ways."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0006")
+    engine = make_engine(empty_database)
+    now = datetime.now(UTC)
+    tenant, user = uuid.uuid4(), uuid.uuid4()
+    tokens = {True: uuid.uuid4(), False: uuid.uuid4()}
+
+    def key(value: uuid.UUID) -> object:
+        return value.hex if engine.dialect.name == "sqlite" else value
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO tenants (id, name, street, city, postal_code, country, phone, "
+                    "technical_contact_email, is_partner, audit_seq, audit_head_hash, "
+                    "created_at, updated_at) VALUES (:id, 'Fabrikam', '', '', '', '', '', '', "
+                    ":partner, 0, :hash, :now, :now)"
+                ),
+                {"id": key(tenant), "partner": True, "hash": "0" * 64, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, tenant_id, user_principal_name, display_name, "
+                    "must_change_password, enabled, mfa_enabled, created_at, updated_at) "
+                    "VALUES (:id, :tenant, 'ann@fabrikam.test', 'Ann', :no, :yes, :yes, :now, "
+                    ":now)"
+                ),
+                {"id": key(user), "tenant": key(tenant), "no": False, "yes": True, "now": now},
+            )
+            for mfa, token in tokens.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO api_tokens (id, user_id, token_hash, mfa, created_at, "
+                        "expires_at) VALUES (:id, :user, :hash, :mfa, :now, :later)"
+                    ),
+                    {
+                        "id": key(token),
+                        "user": key(user),
+                        "hash": token.hex * 2,
+                        "mfa": mfa,
+                        "now": now,
+                        "later": now + timedelta(hours=1),
+                    },
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            factors = {
+                uuid.UUID(str(t)): f
+                for t, f in conn.execute(text("SELECT id, second_factor FROM api_tokens"))
+            }
+            required = conn.execute(
+                text("SELECT require_phishing_resistant_mfa FROM tenants")
+            ).scalar_one()
+            users = conn.execute(text("SELECT count(*) FROM users")).scalar_one()
+        command.downgrade(config, "0006")
+        with engine.connect() as conn:
+            kept = [
+                conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
+                for t in ("tenants", "users", "api_tokens")
+            ]
+    finally:
+        engine.dispose()
+    assert factors == {tokens[True]: "totp", tokens[False]: "none"}
+    assert not required and users == 1
+    assert kept == [1, 1, 2]

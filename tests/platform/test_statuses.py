@@ -15,12 +15,13 @@ from pathlib import Path
 import tenantry
 import tenantry.models
 from tenantry.access.grants import DecisionPath
+from tenantry.core.context import SecondFactor
 
 SRC = Path(tenantry.__file__).parent
 SKIPPED_DIRS = ("models", "migrations")
 
 # Enums defined outside tenantry.models (those inside are found on their own).
-ENUMS_ELSEWHERE: tuple[type[StrEnum], ...] = (DecisionPath,)
+ENUMS_ELSEWHERE: tuple[type[StrEnum], ...] = (DecisionPath, SecondFactor)
 
 # (file or folder under src/tenantry, value): why a bare string equal to a status is right
 # there. Folders, not files, where a split of the folder's modules is under way.

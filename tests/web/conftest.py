@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,13 @@ CHROMIUM = os.environ.get("TENANTRY_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def server(
-    backend: str, dns: LoopbackDns, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def demo_server(
+    backend: str, dns: LoopbackDns, tmp: Path, host: str = "127.0.0.1"
 ) -> Iterator[str]:
     """The demo platform, as `make run` serves it, on this backend, asking the loopback DNS
-    server (the suite's ``dns`` fixture) for TXT records."""
-    tmp = tmp_path_factory.mktemp("web")
+    server (the suite's ``dns`` fixture) for TXT records, at http://``host``:port (also its
+    TENANTRY_PUBLIC_URL: WebAuthn wants a host name, ``localhost``, not an address)."""
     with fresh_database(backend, tmp) as url:
         env = {
             **os.environ,
@@ -39,7 +40,8 @@ def server(
             "TENANTRY_DNS_TIMEOUT_SECONDS": "2",
         }
         port = free_tcp_port()
-        env["TENANTRY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+        base = f"http://{host}:{port}"
+        env["TENANTRY_PUBLIC_URL"] = base
         cli = str(Path(sys.executable).with_name("tenantry"))
         for args in (["db", "upgrade"], ["demo"]):
             subprocess.run([cli, *args], env=env, check=True, capture_output=True)
@@ -49,13 +51,21 @@ def server(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(base, process)
             yield base
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(
+    backend: str, dns: LoopbackDns, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The demo platform at http://127.0.0.1:port."""
+    with demo_server(backend, dns, tmp_path_factory.mktemp("web")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ modules, from the bottom up:
 - ``grants``: ``Grant`` and ``Decision``, and the wording that explains a decision;
 - ``json_lists``: JSON lists of roles in SQL (holds, shares), for the paths and the SQL rule;
 - ``paths``: the member and delegated paths into a tenant (standing roles and just-in-time
-  activations), and the MFA rule for agents;
+  activations), and the MFA rule for agents (a passkey where the partner requires one);
 - ``sql``: the delegated rule as a SQL condition for sets (``restrict_to``, ``administrable``);
 - ``gate``: ``permissions``, ``decide``, ``require``, ``deny`` and the audit of a refusal;
 - ``privilege``: privileged groups and users, and the gates that guard them.
@@ -26,6 +26,8 @@ from tenantry.access.paths import (
     delegated_links,
     delegated_path,
     member_path,
+    partner_requires_passkey,
+    second_factor_held_back,
 )
 from tenantry.access.privilege import (
     PARTNER_PROGRAMME_NEVER,
@@ -74,6 +76,7 @@ __all__ = [
     "member_path",
     "own_partner_only",
     "partner_may_mint_power",
+    "partner_requires_passkey",
     "permissions",
     "privileged_because",
     "require",
@@ -82,5 +85,6 @@ __all__ = [
     "require_role_grant",
     "restrict_to",
     "runs_partner_programme",
+    "second_factor_held_back",
     "user_roles",
 ]

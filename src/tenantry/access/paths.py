@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Exists, Select, or_, select
 from sqlalchemy.orm import Session
 
 from tenantry.access.grants import Decision, DecisionPath, Grant
@@ -25,7 +25,7 @@ from tenantry.access.roles import (
     Permission,
     Role,
 )
-from tenantry.core.context import Principal
+from tenantry.core.context import Principal, SecondFactor
 from tenantry.models import (
     AccessAssignment,
     Activation,
@@ -82,6 +82,43 @@ MFA_REQUIRED = (
     "before acting on behalf of a customer. Enrol at POST /me/mfa/totp, then sign in again "
     "with totp_code."
 )
+
+
+# What a sign-in's second factor is called in a refusal.
+FACTOR_WORDS = {
+    SecondFactor.NONE: "no second factor",
+    SecondFactor.TOTP: "a TOTP code",
+    SecondFactor.PASSKEY: "a passkey",
+}
+
+
+def partner_requires_passkey(principal: Principal) -> Exists:
+    """SQL: the principal's home tenant (the partner) requires its agents to sign in with a
+    phishing-resistant factor, a passkey, before they act on behalf."""
+    return (
+        select(Tenant.id)
+        .where(Tenant.id == principal.tenant_id, Tenant.require_phishing_resistant_mfa)
+        .exists()
+    )
+
+
+def second_factor_held_back(session: Session, principal: Principal) -> str | None:
+    """Why the agent's delegated grants are all held back for its sign-in's second factor
+    (None when they are not): the sign-in proved no second factor, or the agent's partner
+    requires a passkey and the sign-in proved another factor (a TOTP code)."""
+    who = principal.user_principal_name
+    if not principal.mfa:
+        return f"{who}: {MFA_REQUIRED}"
+    if principal.second_factor == SecondFactor.PASSKEY:
+        return None
+    if not session.scalar(select(partner_requires_passkey(principal))):
+        return None
+    return (
+        f"{who}: the partner requires a passkey; this sign-in used "
+        f"{FACTOR_WORDS[principal.second_factor]}. Its agents act on behalf of customers only "
+        "after signing in with a passkey (phishing-resistant). Add one on your account page or "
+        "at POST /me/passkeys/register/options, then sign in again with it."
+    )
 
 
 def delegated_links(
@@ -231,7 +268,7 @@ def delegated_path(
         tuple(grants),
         partner_tenant_id=principal.tenant_id,
         relationship_id=rows[0][0],
-        blocked=None if principal.mfa else f"{principal.user_principal_name}: {MFA_REQUIRED}",
+        blocked=second_factor_held_back(session, principal),
         policy_blocked=blocked,
         eligible=tuple(g for g in eligible if (g.role, g.relationship_id) not in active_roles),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tenantry.cli.base import app, friendly, group, operator_context, out, safe_url
 from tenantry.core.config import Settings, load_settings
 from tenantry.core.db import make_engine
+from tenantry.identity import passkeys
 from tenantry.operations import demo
 
 db_app = group("db", "Database schema.")
@@ -100,6 +101,11 @@ def check() -> None:
     table.add_row("/metrics", "bearer token" if settings.metrics_token else "no token needed")
     table.add_row("log format", settings.log_format)
     table.add_row("lock wait", f"{settings.database_lock_wait_seconds:g} s, then 503")
+    rp = passkeys.relying_party(settings)
+    problem = passkeys.relying_party_problem(settings)
+    table.add_row(
+        "passkeys", f"RP id {rp.id}, origin {rp.origin}" + (f" ({problem})" if problem else "")
+    )
     engine = make_engine(settings.effective_database_url, settings.database_lock_wait_seconds)
     try:
         with engine.connect() as conn:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +14,16 @@ from sqlalchemy.orm import Session
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
 from tenantry.core.errors import Unauthenticated
+
+
+class SecondFactor(StrEnum):
+    """Which second factor a sign-in proved (recorded on its token). A passkey (WebAuthn) is
+    phishing-resistant: its signature is bound to this site's origin; a TOTP code can be
+    typed into a look-alike page and relayed."""
+
+    NONE = "none"
+    TOTP = "totp"
+    PASSKEY = "passkey"
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,9 @@ class Principal:
     # When this sign-in proved its second factor (None: it did not); some acts need a recent
     # one (a just-in-time activation and its approval).
     mfa_at: datetime | None = None
+    # The factor this sign-in proved (``mfa`` says whether it proved one at all): a partner
+    # may require a passkey of its agents before they act on behalf.
+    second_factor: SecondFactor = SecondFactor.NONE
 
 
 @dataclass

@@ -17,7 +17,7 @@ from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.directory import notices
 from tenantry.directory.role_assignments import ensure_global_admin_remains
-from tenantry.identity import factors, passwords, tokens
+from tenantry.identity import factors, passkeys, passwords, tokens
 from tenantry.models import Domain, LicenseAssignment, RoleAssignment, Subscription, User
 from tenantry.models.domains import DomainStatus
 
@@ -225,7 +225,9 @@ def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> st
     temporary = passwords.temporary_password()
     user.password_hash = passwords.hash_password(ctx.settings, temporary)
     user.must_change_password = True
-    user.totp_pending_secret = None  # an enrolment begun before the reset is not finished after it
+    # An enrolment begun before the reset is not finished after it (TOTP, or a passkey's).
+    user.totp_pending_secret = None
+    passkeys.forget_challenges(ctx, user.id)
     user.updated_at = ctx.now
     tokens.revoke_user_tokens(ctx, user.id)
     audit.record(
@@ -356,7 +358,7 @@ def _reset(ctx: Context, user: User, *, by: str) -> None:
         raise Conflict(
             f"{user.user_principal_name} has no second factor to reset.", slug="no-second-factor"
         )
-    factors.remove_second_factors(ctx, user)
+    removed_passkeys = factors.remove_second_factors(ctx, user)
     audit.record(
         ctx,
         user.tenant_id,
@@ -365,6 +367,7 @@ def _reset(ctx: Context, user: User, *, by: str) -> None:
         details={
             "upn": user.user_principal_name,
             "by": "operator" if ctx.principal is None else "admin",
+            "passkeys_removed": removed_passkeys,
         },
     )
     notices.second_factor_reset(ctx, user, by)

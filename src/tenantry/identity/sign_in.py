@@ -1,19 +1,20 @@
-"""Signing in: the password, then the second factor for enrolled accounts, then a token; and
-the signed-in user's own password change.
+"""Signing in: the password, then the second factor for enrolled accounts (a TOTP code or a
+passkey), then a token; and the signed-in user's own password change.
 """
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 import pyotp
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tenantry.audit import chain as audit
-from tenantry.core.context import Context
-from tenantry.core.errors import InvalidInput, Unauthenticated
-from tenantry.identity import passwords, throttle
+from tenantry.core.context import Context, SecondFactor
+from tenantry.core.errors import Conflict, InvalidInput, Unauthenticated
+from tenantry.identity import passkeys, passwords, throttle
 from tenantry.identity.tokens import IssuedToken, issue_token, revoke_user_tokens
 from tenantry.models import User
 
@@ -29,21 +30,48 @@ def _fail(ctx: Context, user: User | None, reason: str) -> Unauthenticated:
     )
 
 
-def sign_in(ctx: Context, username: str, password: str, totp_code: str | None) -> IssuedToken:
-    """The API's one-call sign-in: password and, for enrolled accounts, the TOTP code."""
+def sign_in(
+    ctx: Context,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    passkey: dict[str, Any] | None = None,
+) -> IssuedToken:
+    """The API's one-call sign-in: password and, for enrolled accounts, the TOTP code or a
+    passkey's answer to the options of ``passkey_options``."""
     user = check_password(ctx, username, password)
     if user.mfa_enabled:
+        if passkey is not None:
+            _check_passkey(ctx, user, passkey)  # the password's attempt counts for it too
+            return complete_sign_in(ctx, user, SecondFactor.PASSKEY, password)
         if not totp_code:
             # The password was right: the attempt is given back once the refusal rolls back.
             upn = user.user_principal_name
             ctx.after_rollback.append(lambda fresh: throttle.give_back_attempt(fresh, upn))
             raise Unauthenticated(
-                "This account uses two-step verification: send totp_code as well.",
+                "This account uses two-step verification: send totp_code as well, or passkey "
+                "with a passkey's answer to the options of POST /auth/passkey/options.",
                 slug="mfa-required",
                 title="Verification code required",
             )
         _check_totp(ctx, user, totp_code)  # the password's attempt counts for the code too
-    return complete_sign_in(ctx, user, password)
+        return complete_sign_in(ctx, user, SecondFactor.TOTP, password)
+    return complete_sign_in(ctx, user, SecondFactor.NONE, password)
+
+
+def passkey_options(ctx: Context, username: str, password: str) -> dict[str, Any]:
+    """The first half of a sign-in with a passkey: the password is verified first (counted by
+    the throttle, refused with the one answer for every wrong proof, whether the user exists
+    or not), then the options for ``navigator.credentials.get()`` with a challenge issued to
+    this user. An account without a passkey is told so only once its password is proven."""
+    user = check_password(ctx, username, password)
+    if not passkeys.has_passkey(ctx, user.id):
+        raise Conflict(
+            "This account has no passkey: sign in with the password (and a code, when it has "
+            "two-step verification with an app).",
+            slug="no-passkey",
+        )
+    return passkeys.sign_in_options(ctx, user, passkeys.issue_sign_in_challenge(ctx, user))
 
 
 def check_password(ctx: Context, username: str, password: str) -> User:
@@ -71,26 +99,54 @@ def check_second_factor(ctx: Context, user: User, totp_code: str) -> None:
     throttle.give_back_attempt(ctx, user.user_principal_name)
 
 
+def check_passkey_step(ctx: Context, user: User, credential: dict[str, Any]) -> None:
+    """The web's second step with a passkey: an attempt of its own, like a code's."""
+    throttle.claim_attempt(ctx, user.user_principal_name)
+    _check_passkey(ctx, user, credential)
+    throttle.give_back_attempt(ctx, user.user_principal_name)
+
+
+def _check_passkey(ctx: Context, user: User, credential: dict[str, Any]) -> None:
+    if not user.enabled:
+        raise _fail(ctx, user, "disabled")
+    try:
+        passkeys.verify_sign_in(ctx, user, credential)
+    except passkeys.PasskeyRefused as refused:
+        raise _fail(ctx, user, refused.reason) from None
+
+
 def _check_totp(ctx: Context, user: User, totp_code: str) -> None:
     if not user.enabled:
         raise _fail(ctx, user, "disabled")
     if not accept_totp(ctx, user, user.totp_secret, totp_code.strip()):
-        raise _fail(ctx, user, "totp")
+        raise _fail(ctx, user, SecondFactor.TOTP)
 
 
-def complete_sign_in(ctx: Context, user: User, password: str | None = None) -> IssuedToken:
-    """Issue the token (or web session) once every factor the account has is proven."""
+def complete_sign_in(
+    ctx: Context, user: User, factor: SecondFactor, password: str | None = None
+) -> IssuedToken:
+    """Issue the token (or web session) once every factor the account has is proven:
+    ``factor`` is the second factor this sign-in proved (``none`` for an account without
+    one), recorded on the token."""
     if password and user.password_hash and passwords.needs_rehash(ctx.settings, user.password_hash):
         user.password_hash = passwords.hash_password(ctx.settings, password)
     throttle.clear_account_failures(ctx, user.user_principal_name)
     user.last_sign_in_at = ctx.now
-    issued = issue_token(ctx, user, mfa=user.mfa_enabled)
+    if user.mfa_enabled and factor == SecondFactor.NONE:
+        raise Unauthenticated(  # a caller's mistake, never a way in: say no
+            "This account uses two-step verification.", slug="mfa-required"
+        )
+    issued = issue_token(ctx, user, factor=factor)
     audit.record(
         ctx,
         user.tenant_id,
         "auth.sign_in",
         f"user:{user.id}",
-        details={"mfa": user.mfa_enabled, "upn": user.user_principal_name},
+        details={
+            "mfa": factor != SecondFactor.NONE,
+            "second_factor": factor.value,
+            "upn": user.user_principal_name,
+        },
     )
     return issued
 

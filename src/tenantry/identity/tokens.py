@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tenantry.audit import chain as audit
-from tenantry.core.context import Context, Principal
+from tenantry.core.context import Context, Principal, SecondFactor
 from tenantry.models import ApiToken, User
 
 TOKEN_PREFIX = "tnry_"  # noqa: S105 - a public prefix, not a secret
@@ -34,15 +34,18 @@ class IssuedToken:
     user: User
 
 
-def issue_token(ctx: Context, user: User, *, mfa: bool) -> IssuedToken:
+def issue_token(ctx: Context, user: User, *, factor: SecondFactor) -> IssuedToken:
+    """A token for a sign-in that proved the password and ``factor`` (``none``: no second
+    factor): the token records which, and is multi-factor exactly when it proved one."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     lifetime = ctx.settings.token_lifetime_seconds
     ctx.session.add(
         ApiToken(
             user_id=user.id,
             token_hash=hash_token(token),
-            mfa=mfa,
-            mfa_at=ctx.now if mfa else None,
+            mfa=factor != SecondFactor.NONE,
+            mfa_at=ctx.now if factor != SecondFactor.NONE else None,
+            second_factor=factor,
             created_at=ctx.now,
             expires_at=ctx.now + timedelta(seconds=lifetime),
             client_address=ctx.client_address,
@@ -78,6 +81,7 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
         must_change_password=user.must_change_password,
         token_id=api_token.id,
         mfa_at=api_token.mfa_at if api_token.mfa else None,
+        second_factor=api_token.second_factor if api_token.mfa else SecondFactor.NONE,
     )
 
 

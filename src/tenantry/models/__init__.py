@@ -1,7 +1,13 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
 from tenantry.models.audit import AuditEvent, AuditOutcome
-from tenantry.models.auth import ApiToken, SignInThrottle
+from tenantry.models.auth import (
+    ApiToken,
+    ChallengePurpose,
+    Passkey,
+    SignInThrottle,
+    WebAuthnChallenge,
+)
 from tenantry.models.base import Base
 from tenantry.models.billing import LicenseAssignment, Sku, Subscription, SubscriptionStatus
 from tenantry.models.devices import Device
@@ -34,6 +40,7 @@ __all__ = [
     "AuditEvent",
     "AuditOutcome",
     "Base",
+    "ChallengePurpose",
     "Device",
     "Domain",
     "DomainCapability",
@@ -47,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "PartnerBlock",
     "PartnerPolicy",
+    "Passkey",
     "Relationship",
     "RequestStatus",
     "RoleAssignment",
@@ -61,4 +69,5 @@ __all__ = [
     "SubscriptionStatus",
     "Tenant",
     "User",
+    "WebAuthnChallenge",
 ]

@@ -22,6 +22,7 @@ from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.db import transaction
+from tenantry.identity import passkeys
 from tenantry.models import Relationship
 from tenantry.models.partners import LIVE_STATUSES, RelationshipStatus
 from tenantry.operations import outbox
@@ -149,11 +150,14 @@ def run_once(
     request_id: str = "sweeper",
 ) -> tuple[SweepReport, int]:
     """Sweep relationships and commit (the moves, their audit and their mail together),
-    then deliver e-mail in a transaction of its own: mail that fails never undoes a move,
-    so the next run neither resends nor finds the same work."""
+    forget expired passkey challenges, then deliver e-mail in a transaction of its own: mail
+    that fails never undoes a move, so the next run neither resends nor finds the same
+    work."""
     moment = now or utcnow()
     with transaction(sessions) as session:
         report = sweep_relationships(_job_context(session, settings, request_id, moment))
+    with transaction(sessions) as session:
+        passkeys.forget_expired_challenges(_job_context(session, settings, request_id, moment))
     with transaction(sessions) as session:
         sent = outbox.deliver_pending(_job_context(session, settings, request_id, moment))
     return report, sent

@@ -24,7 +24,7 @@ from tenantry import access
 from tenantry.access.grants import Decision, DecisionPath
 from tenantry.access.roles import ROLE_NAMES, Permission, Role
 from tenantry.audit import chain as audit
-from tenantry.core.context import Context
+from tenantry.core.context import Context, SecondFactor
 from tenantry.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
@@ -128,9 +128,30 @@ RECENT_MFA_NEEDED = (
 )
 
 
+PASSKEY_NEEDED = (
+    "{what} needs a sign-in with a passkey: your organisation requires phishing-resistant "
+    "sign-ins of its agents. Sign in again with your passkey, then retry."
+)
+
+
 def _has_recent_mfa(ctx: Context) -> bool:
     proven = ctx.require_principal().mfa_at
     return proven is not None and ctx.now - proven <= RECENT_MFA
+
+
+def _agent_factor_problem(ctx: Context, what: str) -> tuple[str, str] | None:
+    """Why this partner-side sign-in may not request or approve an activation (reason, slug),
+    or None: a second factor proven in the last 15 minutes and, where the partner requires
+    phishing-resistant sign-ins of its agents, a passkey (the power an activation gives would
+    be held back from a TOTP sign-in anyway; its approval must not be easier to get)."""
+    if not _has_recent_mfa(ctx):
+        return RECENT_MFA_NEEDED.format(what=what), "recent-mfa-required"
+    principal = ctx.require_principal()
+    if principal.second_factor != SecondFactor.PASSKEY:
+        home = ctx.session.get(Tenant, principal.tenant_id)
+        if home is not None and home.require_phishing_resistant_mfa:
+            return PASSKEY_NEEDED.format(what=what), "passkey-required"
+    return None
 
 
 def _customer_must_approve(ctx: Context, customer_id: uuid.UUID, role: str) -> bool:
@@ -219,10 +240,10 @@ def request_activation(
             "This relationship is not live: nothing can be activated in it.",
             slug="relationship-not-live",
         )
-    if not _has_recent_mfa(ctx):
-        reason = RECENT_MFA_NEEDED.format(what="Activating a role")
+    if (problem := _agent_factor_problem(ctx, "Activating a role")) is not None:
+        reason, slug = problem
         _refuse(ctx, (partner.id,), REQUEST, target, reason)
-        raise Forbidden(reason, slug="recent-mfa-required", title="Recent second factor required")
+        raise Forbidden(reason, slug=slug, title="A stronger sign-in is required")
     justification = justification.strip()
     if not justification:
         raise InvalidInput("Say why you need the role (justification).", slug="justification")
@@ -431,14 +452,8 @@ def approve_for_partner(ctx: Context, activation_id: uuid.UUID) -> Activation:
     approves; the clock starts now, unless the customer's approval is still needed."""
     _, activation, _ = _for_partner(ctx, activation_id)
     _check_partner_approver(ctx, activation, APPROVE)
-    if not _has_recent_mfa(ctx):
-        raise _refuse_move(
-            ctx,
-            activation,
-            APPROVE,
-            RECENT_MFA_NEEDED.format(what="Approving an activation"),
-            "recent-mfa-required",
-        )
+    if (problem := _agent_factor_problem(ctx, "Approving an activation")) is not None:
+        raise _refuse_move(ctx, activation, APPROVE, *problem)
     principal = ctx.require_principal()
     if not _move(
         ctx,

@@ -10,6 +10,7 @@ sign-in, of a random per-browser nonce cookie — compared in constant time on e
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -130,11 +131,37 @@ def take_flash(request: Request) -> dict[str, str] | None:
 
 
 def remember_pending(
-    response: Response, request: Request, user_id: uuid.UUID, next_url: str
+    response: Response,
+    request: Request,
+    user_id: uuid.UUID,
+    next_url: str,
+    challenge: bytes | None = None,
 ) -> None:
-    """Password accepted, verification code still to come: who, for five minutes."""
-    value = _serializer(request, "pending").dumps({"user": str(user_id), "next": next_url})
-    set_cookie(response, request, PENDING_COOKIE, value, PENDING_SECONDS)
+    """Password accepted, second factor still to come: who, for five minutes, and the passkey
+    challenge issued to it, if it has a passkey (kept server-side as well: the cookie only
+    names it; the server spends it once)."""
+    value: dict[str, str] = {"user": str(user_id), "next": next_url}
+    if challenge is not None:
+        value["challenge"] = base64.urlsafe_b64encode(challenge).decode()
+    set_cookie(
+        response,
+        request,
+        PENDING_COOKIE,
+        _serializer(request, "pending").dumps(value),
+        PENDING_SECONDS,
+    )
+
+
+def pending_challenge(request: Request) -> bytes | None:
+    """The passkey challenge of the pending sign-in, if one was issued."""
+    raw = request.cookies.get(PENDING_COOKIE)
+    if not raw:
+        return None
+    try:
+        value: Any = _serializer(request, "pending").loads(raw, max_age=PENDING_SECONDS)
+        return base64.urlsafe_b64decode(str(value["challenge"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
 
 
 def pending(request: Request) -> tuple[uuid.UUID, str] | None:

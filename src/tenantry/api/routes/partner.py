@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
+from tenantry import access
 from tenantry.access.roles import ROLE_NAMES, AgentLevel
 from tenantry.api.converters import (
     contact,
@@ -37,6 +38,8 @@ from tenantry.api.schemas.partners import (
     OfferIn,
     OfferOut,
     OfferPatch,
+    PartnerSettingsOut,
+    PartnerSettingsPatch,
     RelationshipOut,
     RelationshipPatch,
     RelationshipStatus,
@@ -46,6 +49,7 @@ from tenantry.core.context import Context
 from tenantry.models import User
 from tenantry.partners import agents, assignments, offers, partner_side
 from tenantry.partners import enrolment as partners
+from tenantry.partners import settings as partner_settings
 from tenantry.partners import views as partner_views
 
 api = router("partner center")
@@ -262,7 +266,7 @@ def customer_access(tid: uuid.UUID, ctx: Ctx) -> AccessExplanationOut:
         tenant_id=decision.tenant_id,
         tenant_name=decision.tenant_name,
         path=decision.path,
-        mfa_satisfied=ctx.require_principal().mfa,
+        mfa_satisfied=access.second_factor_held_back(ctx.session, ctx.require_principal()) is None,
         permissions=sorted(p.value for p in decision.permissions) if not decision.blocked else [],
         grants=[
             GrantOut(
@@ -305,3 +309,19 @@ def partner_audit_events(
 ) -> ItemList[AuditEventOut]:
     page = partner_views.partner_audit(ctx, cursor=cursor, limit=limit)
     return ItemList(items=[event_out(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+@api.get("/partner/settings", response_model=PartnerSettingsOut)
+def get_partner_settings(ctx: Ctx) -> PartnerSettingsOut:
+    """The partner's own settings (its admins: partner.manage on its member path)."""
+    return PartnerSettingsOut(**vars(partner_settings.get_settings(ctx)))
+
+
+@api.patch("/partner/settings", response_model=PartnerSettingsOut)
+def patch_partner_settings(body: PartnerSettingsPatch, ctx: Ctx) -> PartnerSettingsOut:
+    """``require_phishing_resistant_mfa``: the partner's agents act on behalf of customers only
+    from a sign-in with a passkey; a TOTP sign-in is refused, with the reason. Audited."""
+    done = partner_settings.update_settings(
+        ctx, require_phishing_resistant_mfa=body.require_phishing_resistant_mfa
+    )
+    return PartnerSettingsOut(**vars(done))

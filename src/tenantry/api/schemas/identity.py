@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tenantry.api.schemas.common import Body, Name, Password, SingleLine, SingleLineOrNone
+from tenantry.api.schemas.common import (
+    Body,
+    Name,
+    Out,
+    Password,
+    SingleLine,
+    SingleLineOrNone,
+)
+from tenantry.core.context import SecondFactor
 
 
 class SignupIn(Body):
@@ -32,6 +41,16 @@ class TokenIn(Body):
     username: SingleLine = Field(min_length=1, max_length=320)
     password: str = Password
     totp_code: SingleLineOrNone = Field(default=None, max_length=16)
+    passkey: dict[str, Any] | None = Field(
+        default=None,
+        description="Instead of totp_code: a passkey's answer to the options of POST "
+        "/auth/passkey/options (navigator.credentials.get()'s PublicKeyCredential as JSON)",
+    )
+
+
+class PasskeySignInIn(Body):
+    username: SingleLine = Field(min_length=1, max_length=320)
+    password: str = Password
 
 
 class TokenOut(BaseModel):
@@ -49,6 +68,10 @@ class MeOut(BaseModel):
     is_partner_agent: bool
     mfa_enabled: bool
     must_change_password: bool
+    second_factor: SecondFactor = Field(
+        default=SecondFactor.NONE,
+        description="The second factor this session's sign-in proved: none, totp or passkey",
+    )
 
 
 class PasswordChangeIn(Body):
@@ -73,3 +96,30 @@ class TotpConfirmIn(Body):
 
 class MfaStatusOut(BaseModel):
     mfa_enabled: bool
+
+
+class CurrentPasswordIn(Body):
+    password: str = Field(
+        min_length=1, max_length=256, description="The current password of the signed-in user"
+    )
+
+
+class PasskeyRegistrationIn(Body):
+    name: SingleLine = Field(
+        min_length=1, max_length=64, description="What the user calls it ('Work laptop')"
+    )
+    credential: dict[str, Any] = Field(
+        description="navigator.credentials.create()'s PublicKeyCredential as JSON, answering "
+        "the options of POST /me/passkeys/register/options"
+    )
+
+
+class PasskeyOut(Out):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    aaguid: str = Field(description="The authenticator model as it says (not verified)")
+    backup_eligible: bool = Field(description="A synced (multi-device) passkey")
+    backed_up: bool
+    transports: list[str]

@@ -233,6 +233,17 @@ class AgentOut(BaseModel):
     access: AgentLevel
 
 
+class PartnerSettingsOut(BaseModel):
+    require_phishing_resistant_mfa: bool = Field(
+        description="Agents act on behalf of customers only after signing in with a passkey "
+        "(not a TOTP code)"
+    )
+
+
+class PartnerSettingsPatch(Body):
+    require_phishing_resistant_mfa: bool | None = None
+
+
 class PartnerPolicyIO(Body):
     blocked_permissions: list[str] = Field(default_factory=list, max_length=100)
     allow_privileged_roles: bool = Field(

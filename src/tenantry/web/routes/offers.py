@@ -10,6 +10,7 @@ from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.api.schemas.identity import SignupIn
 from tenantry.billing import subscriptions as billing
+from tenantry.core.context import SecondFactor
 from tenantry.core.errors import InvalidInput
 from tenantry.identity import sign_in
 from tenantry.partners import blocks as partner_blocks
@@ -82,7 +83,7 @@ def sign_up(request: Request, ctx: MaybeSignedIn, token: str, form: Posted) -> R
         admin_display_name=body.admin_display_name,
         offer_token=token,
     )
-    issued = sign_in.complete_sign_in(ctx, done.created.admin)
+    issued = sign_in.complete_sign_in(ctx, done.created.admin, SecondFactor.NONE)
     response = redirect(
         request,
         f"/admin/{done.created.tenant.id}",
