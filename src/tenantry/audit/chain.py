@@ -54,6 +54,13 @@ def _canonical(event: AuditEvent) -> bytes:
         "client_address": event.client_address,
         "prev_hash": event.prev_hash,
     }
+    # Fields added after the first release enter the hash only when set: an event written
+    # before they existed (or without them) hashes exactly as it always did.
+    later = {
+        "actor_client_id": s(event.actor_client_id),
+        "actor_client_name": event.actor_client_name,
+    }
+    payload.update({key: value for key, value in later.items() if value is not None})
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 

@@ -1,5 +1,13 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
+from tenantry.models.api_clients import (
+    ApiClient,
+    ApiClientAssertion,
+    ApiClientGroup,
+    ApiClientKind,
+    ApiClientRole,
+    ApiClientToken,
+)
 from tenantry.models.audit import AuditEvent, AuditOutcome
 from tenantry.models.auth import ApiToken, SignInThrottle
 from tenantry.models.base import Base
@@ -26,6 +34,12 @@ from tenantry.models.tenancy import Tenant
 
 __all__ = [
     "AccessAssignment",
+    "ApiClient",
+    "ApiClientAssertion",
+    "ApiClientGroup",
+    "ApiClientKind",
+    "ApiClientRole",
+    "ApiClientToken",
     "ApiToken",
     "AuditEvent",
     "AuditOutcome",
