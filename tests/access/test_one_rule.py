@@ -145,14 +145,18 @@ def _created(world: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _expected(
-    world: dict[str, Any], agent: int, customer: int
+    world: dict[str, Any], agent: int, customer: int, *, client: bool = False
 ) -> tuple[bool, frozenset[Permission]]:
     """The delegated rule read off the world's description, independently of access.py:
     whether the agent reaches the customer (a relationship of its home tenant, still a partner,
     active or expiring and not past ends_at, with an access assignment to one of its groups),
     and what it may do there (with MFA: what the relationship's and the assignment's shared
-    roles grant, minus the exclusions and the customer's partner policy)."""
+    roles grant, minus the exclusions and the customer's partner policy). ``client``: the
+    partner's API client in the agent's groups instead, which counts as multi-factor and never
+    holds Global Administrator."""
     groups, mfa, _ = world["agents"][agent]
+    mfa = mfa or client
+    never = {Role.GLOBAL_ADMINISTRATOR} if client else set()
     reached = False
     granted: set[Permission] = set()
     for link in _created(world):
@@ -163,7 +167,7 @@ def _expected(
         for g, assigned in link["by_group"].items():
             if g in groups:
                 reached = True
-                for role in link["roles"] & assigned:
+                for role in (link["roles"] & assigned) - never:
                     granted |= ROLE_PERMISSIONS[role]
     blocked = {Permission(p) for p in world["policies"][customer]}
     return reached, frozenset(granted - EXCLUDED - blocked) if mfa else frozenset()
@@ -216,7 +220,27 @@ def _build(session: Session, world: dict[str, Any], now: datetime) -> dict[str, 
         factories.principal(a, mfa=mfa)
         for a, (_, mfa, _) in zip(agents, world["agents"], strict=True)
     ]
-    return {"label": label, "partner": partner, "customers": customers, "principals": principals}
+    # Beside each agent, an API client of the partner in the same groups.
+    clients = [
+        factories.client_principal(
+            factories.api_client(
+                session,
+                partner,
+                f"App {j}",
+                now,
+                groups=[groups[g] for g in sorted(member_of)],
+            ),
+            partner,
+        )
+        for j, (member_of, _, _) in enumerate(world["agents"])
+    ]
+    return {
+        "label": label,
+        "partner": partner,
+        "customers": customers,
+        "principals": principals,
+        "clients": clients,
+    }
 
 
 def _check(
@@ -229,11 +253,13 @@ def _check(
     partner: Tenant = built["partner"]
     customers: list[Tenant] = built["customers"]
     ids = [c.id for c in customers]
-    for j, principal in enumerate(built["principals"]):
+    acting = [(j, p, False) for j, p in enumerate(built["principals"])]
+    acting += [(j, p, True) for j, p in enumerate(built["clients"])]
+    for j, principal, is_client in acting:
         decisions = {c.id: access.permissions(session, principal, c.id, now) for c in customers}
         # The decision is the rule, as the world's description says it.
         for i, customer in enumerate(customers):
-            reached, may = _expected(world, j, i)
+            reached, may = _expected(world, j, i, client=is_client)
             decision = decisions[customer.id]
             assert decision.path == ("delegated" if reached else None), (j, i, world)
             allowed = {p for p in Permission if decision.allows(p)}

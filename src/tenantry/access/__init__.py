@@ -9,6 +9,8 @@ modules, from the bottom up:
 - ``roles``: permissions and the built-in roles (data, not logic);
 - ``grants``: ``Grant`` and ``Decision``, and the wording that explains a decision;
 - ``paths``: the member and delegated paths into a tenant, and the MFA rule for agents;
+- ``principals``: the groups a principal acts through (a user's, an API client's) and what an
+  API client never holds;
 - ``sql``: the delegated rule as a SQL condition for sets (``restrict_to``, ``administrable``);
 - ``gate``: ``permissions``, ``decide``, ``require``, ``deny`` and the audit of a refusal;
 - ``privilege``: privileged groups and users, and the gates that guard them.
@@ -23,6 +25,11 @@ from tenantry.access.paths import (
     delegated_links,
     delegated_path,
     member_path,
+)
+from tenantry.access.principals import (
+    CLIENTS_NEVER_HOLD,
+    held_back_for_clients,
+    principal_groups,
 )
 from tenantry.access.privilege import (
     PARTNER_PROGRAMME_NEVER,
@@ -46,6 +53,7 @@ from tenantry.access.sql import (
 )
 
 __all__ = [
+    "CLIENTS_NEVER_HOLD",
     "MFA_REQUIRED",
     "PARTNER_PROGRAMME_NEVER",
     "PATHS",
@@ -61,12 +69,14 @@ __all__ = [
     "explain",
     "granting_roles",
     "group_power",
+    "held_back_for_clients",
     "is_privileged",
     "json_has_any",
     "json_lists_share",
     "member_path",
     "partner_may_mint_power",
     "permissions",
+    "principal_groups",
     "privileged_because",
     "require",
     "require_group_change",

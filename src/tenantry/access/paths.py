@@ -12,16 +12,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, String, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from tenantry.access.grants import Decision, DecisionPath, Grant
+from tenantry.access.principals import principal_groups
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
 from tenantry.core.context import Principal
 from tenantry.models import (
     AccessAssignment,
+    ApiClientRole,
     Group,
-    GroupMember,
     PartnerPolicy,
     Relationship,
     RoleAssignment,
@@ -38,28 +39,35 @@ def member_path(
     """Home tenant: roles assigned to the user and to its groups, in one query."""
     if principal.tenant_id != tenant.id:
         return None
-    in_groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
-    rows = session.execute(
-        select(RoleAssignment.role, RoleAssignment.user_id, Group.name)
-        .outerjoin(Group, Group.id == RoleAssignment.group_id)
-        .where(
-            RoleAssignment.tenant_id == tenant.id,
-            or_(
-                RoleAssignment.user_id == principal.user_id,
-                RoleAssignment.group_id.in_(in_groups),
-            ),
+    in_groups = principal_groups(principal)
+    # An API client has no user id (and never matches a user's direct assignments); a tenant
+    # client's own roles are given to it directly.
+    direct = (
+        select(RoleAssignment.role, literal(True), literal(None, String())).where(
+            RoleAssignment.tenant_id == tenant.id, RoleAssignment.user_id == principal.user_id
         )
-    ).all()
+        if principal.user_id is not None
+        else select(ApiClientRole.role, literal(True), literal(None, String())).where(
+            ApiClientRole.client_id == principal.client_id
+        )
+    )
+    through_groups = (
+        select(RoleAssignment.role, literal(False), Group.name)
+        .join(Group, Group.id == RoleAssignment.group_id)
+        .where(RoleAssignment.tenant_id == tenant.id, RoleAssignment.group_id.in_(in_groups))
+    )
+    rows = session.execute(union_all(direct, through_groups)).all()
     grants = tuple(
         sorted(
             (
                 Grant(
                     role=Role(role),
                     path=DecisionPath.MEMBER,
-                    via="assigned directly" if user_id else f"through group '{group_name}'",
+                    via="assigned directly" if directly else f"through group '{group_name}'",
                     permissions=ROLE_PERMISSIONS[Role(role)],
                 )
-                for role, user_id, group_name in rows
+                for role, directly, group_name in rows
+                if role in Role._value2member_map_
             ),
             key=lambda g: (g.role.value, g.via),
         )
@@ -81,7 +89,7 @@ def delegated_links(
     or a correlated tenant column): a relationship of its home tenant — still a partner — that
     is active or expiring and not past ``ends_at``, and an assignment whose group holds the
     agent. Auto-extend keeps nothing alive past ``ends_at``: the sweep moves ``ends_at``."""
-    groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+    groups = principal_groups(principal)
     still_partner = (
         select(Tenant.id).where(Tenant.id == principal.tenant_id, Tenant.is_partner).exists()
     )

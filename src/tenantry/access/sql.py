@@ -18,6 +18,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from tenantry.access.paths import delegated_links
+from tenantry.access.principals import CLIENTS_NEVER_HOLD
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
 from tenantry.core.context import Principal
 from tenantry.models import AccessAssignment, PartnerPolicy, Relationship
@@ -99,10 +100,12 @@ def restrict_to(
     """A SQL condition true exactly when ``permissions(principal, tenant).allows(permission)``
     on the delegated path, for the tenant in ``tenant_column``: MFA, a live link whose
     relationship and assignment share a role granting it, not a delegation exclusion, not
-    blocked by the customer's partner policy."""
+    blocked by the customer's partner policy; for an API client, not through a role clients
+    never hold (``held_back_for_clients``)."""
     if not principal.mfa or permission in DELEGATION_EXCLUSIONS:
         return false()
-    roles = [r.value for r in granting_roles(permission)]
+    never = CLIENTS_NEVER_HOLD if principal.is_client else frozenset()
+    roles = [r.value for r in granting_roles(permission) - never]
     granted = (
         delegated_links(principal, now, tenant_column)
         .where(json_lists_share(Relationship.roles, AccessAssignment.roles, roles))

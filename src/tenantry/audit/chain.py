@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantry.core.config import Settings
@@ -118,6 +118,8 @@ def record(
         actor_user_id=principal.user_id if principal else None,
         actor_user_principal_name=principal.user_principal_name if principal else None,
         actor_tenant_id=principal.tenant_id if principal else None,
+        actor_client_id=principal.client_id if principal else None,
+        actor_client_name=principal.display_name if principal and principal.is_client else None,
         partner_tenant_id=partner_tenant_id,
         relationship_id=relationship_id,
         target=target[:512],
@@ -168,7 +170,12 @@ def list_events(
         stmt = stmt.where(AuditEvent.action.startswith(filters.action, autoescape=True))
     if filters.actor:
         stmt = stmt.where(
-            AuditEvent.actor_user_principal_name.startswith(filters.actor.lower(), autoescape=True)
+            or_(
+                AuditEvent.actor_user_principal_name.startswith(
+                    filters.actor.lower(), autoescape=True
+                ),
+                AuditEvent.actor_client_name.startswith(filters.actor, autoescape=True),
+            )
         )
     if filters.outcome:
         stmt = stmt.where(AuditEvent.outcome == filters.outcome)
