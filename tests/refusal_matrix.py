@@ -160,6 +160,14 @@ ROUTES: dict[Route, Expectation] = {
     ("DELETE", f"{API}/tenants/{{tid}}/partner-blocks/{{pid}}"): TenantScoped(),
     ("GET", f"{API}/tenants/{{tid}}/partner-policy"): TenantScoped(),
     ("PUT", f"{API}/tenants/{{tid}}/partner-policy"): TenantScoped({"blocked_permissions": []}),
+    ("GET", f"{API}/tenants/{{tid}}/api-clients"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/api-clients"): TenantScoped(
+        {"name": "App", "roles": ["global_reader"]}
+    ),
+    ("GET", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped(),
+    ("PATCH", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped({"enabled": False}),
+    ("DELETE", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/api-clients/{{cid}}/secret"): TenantScoped({}),
     # --- API: the Partner center ----------------------------------------------------------
     ("GET", f"{API}/partner/offers"): PartnerCenter(admins_only=True),
     ("POST", f"{API}/partner/offers"): PartnerCenter({}, admins_only=True),
@@ -187,6 +195,16 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),
     ("GET", f"{API}/partner/lookup"): PartnerCenter(query="?q=contoso"),
+    ("GET", f"{API}/partner/api-clients"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/api-clients"): PartnerCenter(
+        {"name": "App", "group_ids": [NO_ID]}, admins_only=True
+    ),
+    ("GET", f"{API}/partner/api-clients/{{cid}}"): PartnerCenter(admins_only=True),
+    ("PATCH", f"{API}/partner/api-clients/{{cid}}"): PartnerCenter(
+        {"enabled": False}, admins_only=True
+    ),
+    ("DELETE", f"{API}/partner/api-clients/{{cid}}"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/api-clients/{{cid}}/secret"): PartnerCenter({}, admins_only=True),
     # --- web: signing in and one's own account --------------------------------------------
     ("GET", "/"): Public("only a redirect: to the sign-in page, or to one's own home"),
     ("GET", "/sign-in"): Public("the sign-in form"),

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from tenantry.api import problems
 from tenantry.api.routes import (
+    api_clients,
     audit,
     auth,
     billing,
@@ -39,5 +40,6 @@ def install(app: FastAPI) -> None:
         customer_partners,
         offers,
         partner,
+        api_clients,
     ):
         app.include_router(module.api, prefix=PREFIX)

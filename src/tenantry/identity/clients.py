@@ -22,12 +22,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, Key, OKPKey, RSAKey, import_key
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tenantry.core.context import Context, Principal
-from tenantry.core.errors import Forbidden, Unauthenticated
+from tenantry.core.errors import Forbidden, InvalidInput, Unauthenticated
 from tenantry.models import ApiClient, ApiClientKind, ApiClientToken, Tenant
 
 CLIENT_ID_PREFIX = "tnryc_"
@@ -70,6 +73,59 @@ def secret_matches(client: ApiClient, secret: str, now: datetime) -> bool:
         and hmac.compare_digest(client.previous_secret_hash, given)
     )
     return current or previous
+
+
+MIN_RSA_BITS = 2048
+EC_CURVES = frozenset({"P-256", "P-384", "P-521"})
+OKP_CURVES = frozenset({"Ed25519", "Ed448"})
+MAX_NETWORKS = 50
+
+
+def public_key(jwk: dict[str, Any]) -> Key:
+    """A client's public key from its JWK: RSA (2048 bits or more), EC (P-256/384/521) or
+    OKP (Ed25519/Ed448); a private key, a symmetric key or a malformed one is refused (422)."""
+    try:
+        key = import_key(jwk)
+    except JoseError as exc:
+        raise InvalidInput(f"public_jwk is not a usable JSON Web Key: {exc}") from None
+    except Exception:  # whatever a malformed key makes the parsers raise
+        raise InvalidInput("public_jwk is not a usable JSON Web Key.") from None
+    if key.is_private:
+        raise InvalidInput(
+            "public_jwk holds a private key: send only the public part (keep the private key "
+            "with the app).",
+            slug="private-key-sent",
+        )
+    if isinstance(key, RSAKey):
+        if key.raw_value.key_size < MIN_RSA_BITS:
+            raise InvalidInput(f"An RSA key needs at least {MIN_RSA_BITS} bits.")
+    elif isinstance(key, ECKey | OKPKey):
+        curve = str(key.get("crv"))
+        if curve not in (EC_CURVES if isinstance(key, ECKey) else OKP_CURVES):
+            raise InvalidInput(f"The curve {curve} is not accepted.")
+    else:
+        raise InvalidInput("public_jwk must be an RSA, EC or OKP public key.")
+    return key
+
+
+def stored_jwk(jwk: dict[str, Any]) -> dict[str, Any]:
+    """The checked public key as stored: its public members only (and its kid, if any)."""
+    return dict(public_key(jwk).as_dict(private=False))
+
+
+def networks(values: list[str]) -> list[str]:
+    """Allowed networks, checked and written canonically (``192.0.2.7`` -> ``192.0.2.7/32``)."""
+    if len(values) > MAX_NETWORKS:
+        raise InvalidInput(f"Give at most {MAX_NETWORKS} networks.")
+    out: list[str] = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise InvalidInput(f"'{value}' is not an IP address or network (CIDR).") from None
+        if str(network) not in out:
+            out.append(str(network))
+    return out
 
 
 def address_allowed(allowed_ips: list[str], address: str | None) -> bool:

@@ -3,6 +3,7 @@
 from tenantry.models.api_clients import (
     ApiClient,
     ApiClientAssertion,
+    ApiClientCredential,
     ApiClientGroup,
     ApiClientKind,
     ApiClientRole,
@@ -36,6 +37,7 @@ __all__ = [
     "AccessAssignment",
     "ApiClient",
     "ApiClientAssertion",
+    "ApiClientCredential",
     "ApiClientGroup",
     "ApiClientKind",
     "ApiClientRole",

@@ -24,6 +24,16 @@ class ApiClientKind(StrEnum):
     TENANT = "tenant"
 
 
+class ApiClientCredential(StrEnum):
+    """How a client proves itself at the token endpoint (derived, never stored): a secret
+    (client_secret_basic or client_secret_post), a JWT signed by its key (private_key_jwt), or
+    nothing yet (its key was removed: give it a secret or a key again)."""
+
+    SECRET = "client_secret"  # noqa: S105 - the name of a method, not a secret
+    PRIVATE_KEY_JWT = "private_key_jwt"
+    NONE = "none"
+
+
 class ApiClient(Base):
     __tablename__ = "api_clients"
     __table_args__ = (
@@ -57,6 +67,14 @@ class ApiClient(Base):
     # No foreign key: the client (and the audit log naming its maker) outlives the user.
     created_by_user_id: Mapped[uuid.UUID | None]
     last_used_at: Mapped[datetime | None]
+
+    @property
+    def credential(self) -> ApiClientCredential:
+        if self.public_jwk is not None:
+            return ApiClientCredential.PRIVATE_KEY_JWT
+        if self.secret_hash is not None:
+            return ApiClientCredential.SECRET
+        return ApiClientCredential.NONE
 
 
 class ApiClientGroup(Base):
