@@ -75,6 +75,10 @@ ROUTES: dict[Route, Expectation] = {
     # --- API: signing up and in -----------------------------------------------------------
     ("POST", f"{API}/signup"): Public("creating a new organisation: there is no one yet"),
     ("POST", f"{API}/auth/token"): Public("signing in: the password is the credential"),
+    ("POST", "/oauth2/token"): Public(
+        "API clients get tokens (OAuth 2.0 client credentials): the client's secret or signed "
+        "assertion is the credential"
+    ),
     ("POST", f"{API}/auth/logout"): SignedIn(),
     ("GET", f"{API}/me"): SignedIn(),
     ("POST", f"{API}/me/password"): SignedIn(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tenantry.api import problems
+from tenantry.api import oauth, problems
 from tenantry.api.routes import (
     api_clients,
     audit,
@@ -43,3 +43,4 @@ def install(app: FastAPI) -> None:
         api_clients,
     ):
         app.include_router(module.api, prefix=PREFIX)
+    app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix

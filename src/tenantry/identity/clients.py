@@ -27,11 +27,12 @@ from typing import Any
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey, import_key
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenantry.core.context import Context, Principal
 from tenantry.core.errors import Forbidden, InvalidInput, Unauthenticated
-from tenantry.models import ApiClient, ApiClientKind, ApiClientToken, Tenant
+from tenantry.models import ApiClient, ApiClientAssertion, ApiClientKind, ApiClientToken, Tenant
 
 CLIENT_ID_PREFIX = "tnryc_"
 SECRET_PREFIX = "tnrysec_"  # noqa: S105 - a public prefix, not a secret
@@ -261,3 +262,25 @@ def revoke_client_tokens(ctx: Context, client: ApiClient) -> None:
         .where(ApiClientToken.client_id == client.id, ApiClientToken.revoked_at.is_(None))
         .values(revoked_at=ctx.now)
     )
+
+
+def spend_assertion(ctx: Context, client: ApiClient, jti: str, expires_at: datetime) -> bool:
+    """Record a client assertion's ``jti`` as used; False when it was used before (a replay).
+    One conditional insert, so of two parallel uses of one assertion only one wins; the
+    client's spent assertions that expired are forgotten (their ``exp`` refuses them now)."""
+    ctx.session.execute(
+        delete(ApiClientAssertion).where(
+            ApiClientAssertion.client_id == client.id, ApiClientAssertion.expires_at < ctx.now
+        )
+    )
+    dialect = ctx.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    spent = ctx.session.scalar(
+        insert(ApiClientAssertion)
+        .values(client_id=client.id, jti=jti, expires_at=expires_at)
+        .on_conflict_do_nothing(
+            index_elements=[ApiClientAssertion.client_id, ApiClientAssertion.jti]
+        )
+        .returning(ApiClientAssertion.jti)
+    )
+    return spent is not None
