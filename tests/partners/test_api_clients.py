@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tenantry.access.roles import Role
 from tests.conftest import Api, Org, Partner, accepted
 
 
@@ -191,3 +192,34 @@ def test_a_partner_never_manages_a_customers_clients_on_behalf(partner: Partner,
     agent.delete(f"{org.base}/api-clients/{own['id']}", expect=403)
     denied = org.admin.get(f"{org.base}/audit-events?outcome=denied").json()["items"]
     assert any("never on behalf" in e["details"].get("reason", "") for e in denied)
+
+
+def test_nobody_mints_a_client_with_more_than_they_have(partner: Partner, org: Org) -> None:
+    """A Helpdesk agent putting an app in *Admin agents*, the partner's User Administrator
+    making an app at all, a customer's User Administrator making an app that would keep its
+    power after it leaves: each refused, on the member path too."""
+    accepted(partner, org)
+    admins = group_ids(partner.org)["Admin agents"]
+    limited = partner.agent("limited")
+    refused = limited.post(
+        "/partner/api-clients", {"name": "Up", "group_ids": [admins]}, expect=403
+    )
+    assert "partner.manage" in refused.json()["detail"]
+    insider = partner.org.user_api(roles=(Role.USER_ADMINISTRATOR,))
+    insider.post("/partner/api-clients", {"name": "Up", "group_ids": [admins]}, expect=403)
+    insider.post(
+        f"{partner.org.base}/api-clients",
+        {"name": "Up", "roles": ["user_administrator"]},
+        expect=403,
+    )
+    user_admin = org.user_api(roles=(Role.USER_ADMINISTRATOR,))
+    refused = user_admin.post(
+        f"{org.base}/api-clients", {"name": "Keep", "roles": ["user_administrator"]}, expect=403
+    )
+    assert refused.json()["detail"].startswith("Denied: roles.assign")
+    for api in (partner.admin, org.admin):
+        assert api.get(
+            "/partner/api-clients" if api is partner.admin else f"{org.base}/api-clients"
+        )
+    assert partner.admin.get("/partner/api-clients").json()["items"] == []
+    assert org.admin.get(f"{org.base}/api-clients").json()["items"] == []
