@@ -11,6 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.core.db import transaction
+from tenantry.directory import tenants
+from tenantry.partners import enrolment as partners
 from tests.conftest import Api, FakeClock, Org, Partner, accepted, make_org, make_partner
 from tests.identity.test_client_tokens import get_token
 from tests.partners.test_api_clients import group_ids
@@ -173,3 +177,22 @@ def test_a_partner_client_never_reaches_customers_customers_nor_their_clients(
     app.post(
         f"{litware.org.base}/groups/{groups['Admin agents']}/members", {"user_id": mole}, expect=403
     )
+
+
+def test_unenrolling_a_partner_disables_its_clients_and_ends_their_tokens(
+    partner: Partner, org: Org, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """A former partner has no Partner center to manage its apps in: they are disabled with
+    their tokens (even at home, where their groups may hold roles)."""
+    accepted(partner, org)
+    made, app = app_of(partner, ["Helpdesk agents"])
+    app.get("/partner/customers")
+    with transaction(sessions) as session:
+        ctx = Context(session=session, settings=settings)
+        partners.unenroll(ctx, tenants.find_tenant(ctx, partner.org.tenant_id))
+    app.get("/partner/customers", expect=401)
+    app.get(f"{partner.org.base}", expect=401)
+    again = get_token(partner.org.client, made["client_id"], made["client_secret"])
+    assert again.status_code == 401 and "disabled" in again.json()["error_description"]
+    event = partner.admin.get(f"{partner.org.base}/audit-events?action=partner.unenroll").json()
+    assert event["items"][0]["details"]["api_clients_disabled"] == 1

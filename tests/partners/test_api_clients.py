@@ -95,9 +95,10 @@ def test_names_networks_keys_and_expiry_are_checked(org: Org) -> None:
     )
     assert "not an IP address" in bad_ip.json()["detail"]
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    org.admin.post(
-        base, {"name": "Two", "roles": ["global_reader"], "expires_at": past}, expect=422
-    )
+    for when in (past, "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:00-01:00"):
+        org.admin.post(
+            base, {"name": "Two", "roles": ["global_reader"], "expires_at": when}, expect=422
+        )
     for jwk in (
         {"kty": "oct", "k": "c2VjcmV0"},  # symmetric: not a public key
         {"kty": "RSA", "n": "abc"},  # malformed

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -143,7 +143,13 @@ def _tenant_roles(roles: list[Role]) -> list[Role]:
 
 
 def _expiry(ctx: Context, expires_at: datetime | None) -> datetime | None:
-    if expires_at is not None and expires_at <= ctx.now:
+    if expires_at is None:
+        return None
+    try:
+        expires_at = expires_at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{expires_at.isoformat()} is out of range.") from None
+    if expires_at <= ctx.now:
         raise InvalidInput("expires_at must be in the future.")
     return expires_at
 
