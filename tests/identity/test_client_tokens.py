@@ -332,3 +332,15 @@ def test_the_token_lifetime_is_a_setting(
         assert issued["expires_in"] == lifetime
     finally:
         app.state.engine.dispose()
+
+
+def test_a_client_raises_and_comments_on_service_requests(client: TestClient, org: Org) -> None:
+    made = tenant_client(org, roles=("service_support_administrator",))
+    token = get_token(client, made["client_id"], made["client_secret"]).json()["access_token"]
+    app = bearer(client, token)
+    raised = app.post(
+        f"{org.base}/service-requests", {"title": "Disk full", "description": "Alert"}, expect=201
+    ).json()
+    app.post(f"{org.base}/service-requests/{raised['id']}/comments", {"body": "Auto"}, expect=201)
+    comments = org.admin.get(f"{org.base}/service-requests/{raised['id']}/comments").json()
+    assert made["name"] in str(comments)

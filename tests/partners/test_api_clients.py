@@ -30,7 +30,7 @@ def test_a_partner_client_is_made_listed_changed_and_deleted(partner: Partner) -
     made = partner_client(partner, ("Helpdesk agents",), allowed_ips=["192.0.2.7", "2001:db8::/32"])
     assert made["client_id"].startswith("tnryc_")
     assert made["client_secret"].startswith("tnrysec_")
-    assert made["kind"] == "partner" and made["credential"] == "client_secret"
+    assert made["kind"] == "partner" and made["credential"] == "secret"
     assert made["allowed_ips"] == ["192.0.2.7/32", "2001:db8::/32"]
     assert made["enabled"] and made["created_by_user_id"] == partner.org.admin_id
     listed = partner.admin.get("/partner/api-clients").json()["items"]

@@ -40,7 +40,7 @@ from sqlalchemy import select
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.identity import clients as credentials
-from tenantry.models import ApiClient, Tenant
+from tenantry.models import ApiClient, ApiClientCredential, Tenant
 from tenantry.models.audit import AuditOutcome
 
 log = logging.getLogger("tenantry.oauth")
@@ -49,7 +49,7 @@ TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a secret
 CLIENT_CREDENTIALS = "client_credentials"
 SECRET_BASIC = "client_secret_basic"  # noqa: S105 - the name of a method
 SECRET_POST = "client_secret_post"  # noqa: S105 - the name of a method
-PRIVATE_KEY_JWT = "private_key_jwt"
+PRIVATE_KEY_JWT = ApiClientCredential.PRIVATE_KEY_JWT.value
 # Signatures a client key may make (asymmetric only: a public key never verifies an HMAC).
 ASSERTION_ALGORITHMS = [
     "RS256",

@@ -29,7 +29,7 @@ class ApiClientCredential(StrEnum):
     (client_secret_basic or client_secret_post), a JWT signed by its key (private_key_jwt), or
     nothing yet (its key was removed: give it a secret or a key again)."""
 
-    SECRET = "client_secret"  # noqa: S105 - the name of a method, not a secret
+    SECRET = "secret"  # noqa: S105 - the name of a method, not a secret
     PRIVATE_KEY_JWT = "private_key_jwt"
     NONE = "none"
 
