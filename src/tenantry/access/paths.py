@@ -36,7 +36,8 @@ PathResolver = Callable[[Session, Principal, Tenant, datetime], Decision | None]
 def member_path(
     session: Session, principal: Principal, tenant: Tenant, now: datetime
 ) -> Decision | None:
-    """Home tenant: roles assigned to the user and to its groups, in one query."""
+    """Home tenant: roles assigned to the user (or given to the API client) and to its groups,
+    in one query."""
     if principal.tenant_id != tenant.id:
         return None
     in_groups = principal_groups(principal)
