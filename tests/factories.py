@@ -39,10 +39,15 @@ from sqlalchemy.orm import Session
 
 from tenantry.access.roles import Role
 from tenantry.core.context import Principal, SecondFactor
+from tenantry.identity import clients
 from tenantry.models import (
     AccessAssignment,
     Activation,
     ActivationStatus,
+    ApiClient,
+    ApiClientGroup,
+    ApiClientKind,
+    ApiClientRole,
     Domain,
     Group,
     GroupMember,
@@ -259,3 +264,40 @@ def principal(who: User, *, mfa: bool, factor: SecondFactor | None = None) -> Pr
         must_change_password=False,
         second_factor=proven,
     )
+
+
+def api_client(
+    session: Session,
+    home: Tenant,
+    name: str,
+    now: datetime,
+    *,
+    groups: Iterable[Group] = (),
+    roles: Iterable[Role] = (),
+) -> ApiClient:
+    """A partner's API client in ``groups``, or (with ``roles``) a tenant's own client."""
+    groups, roles = list(groups), list(roles)
+    row = ApiClient(
+        tenant_id=home.id,
+        kind=ApiClientKind.TENANT if roles else ApiClientKind.PARTNER,
+        name=name,
+        client_id=clients.new_client_id(),
+        secret_hash=clients.digest(clients.new_secret()),
+        allowed_ips=[],
+        enabled=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    for g in groups:
+        session.add(ApiClientGroup(client_id=row.id, group_id=g.id, added_at=now))
+    for r in roles:
+        session.add(ApiClientRole(client_id=row.id, role=r.value, added_at=now))
+    session.flush()
+    return row
+
+
+def client_principal(client: ApiClient, home: Tenant) -> Principal:
+    """The client as a request with one of its tokens would see it."""
+    return clients.principal_of(client, home.name)

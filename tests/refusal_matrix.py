@@ -79,6 +79,10 @@ ROUTES: dict[Route, Expectation] = {
         "signing in with a passkey, step one: the password is the credential (counted by the "
         "throttle); an unknown user gets the wrong password's answer"
     ),
+    ("POST", "/oauth2/token"): Public(
+        "API clients get tokens (OAuth 2.0 client credentials): the client's secret or signed "
+        "assertion is the credential"
+    ),
     ("POST", f"{API}/auth/logout"): SignedIn(),
     ("GET", f"{API}/me"): SignedIn(),
     ("POST", f"{API}/me/password"): SignedIn(
@@ -172,6 +176,14 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", f"{API}/tenants/{{tid}}/partner-activations/{{aid}}/approve"): TenantScoped(),
     ("POST", f"{API}/tenants/{{tid}}/partner-activations/{{aid}}/deny"): TenantScoped(),
     ("POST", f"{API}/tenants/{{tid}}/partner-activations/{{aid}}/end"): TenantScoped(),
+    ("GET", f"{API}/tenants/{{tid}}/api-clients"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/api-clients"): TenantScoped(
+        {"name": "App", "roles": ["global_reader"]}
+    ),
+    ("GET", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped(),
+    ("PATCH", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped({"enabled": False}),
+    ("DELETE", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/api-clients/{{cid}}/secret"): TenantScoped({}),
     # --- API: the Partner center ----------------------------------------------------------
     ("GET", f"{API}/partner/offers"): PartnerCenter(admins_only=True),
     ("POST", f"{API}/partner/offers"): PartnerCenter({}, admins_only=True),
@@ -213,6 +225,16 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", f"{API}/partner/activations/{{aid}}/approve"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/deny"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/end"): PartnerCenter(),
+    ("GET", f"{API}/partner/api-clients"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/api-clients"): PartnerCenter(
+        {"name": "App", "group_ids": [NO_ID]}, admins_only=True
+    ),
+    ("GET", f"{API}/partner/api-clients/{{cid}}"): PartnerCenter(admins_only=True),
+    ("PATCH", f"{API}/partner/api-clients/{{cid}}"): PartnerCenter(
+        {"enabled": False}, admins_only=True
+    ),
+    ("DELETE", f"{API}/partner/api-clients/{{cid}}"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/api-clients/{{cid}}/secret"): PartnerCenter({}, admins_only=True),
     # --- web: signing in and one's own account --------------------------------------------
     ("GET", "/"): Public("only a redirect: to the sign-in page, or to one's own home"),
     ("GET", "/sign-in"): Public("the sign-in form"),

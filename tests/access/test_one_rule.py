@@ -187,16 +187,22 @@ def _activations(world: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _expected(
-    world: dict[str, Any], agent: int, customer: int
+    world: dict[str, Any], agent: int, customer: int, *, client: bool = False
 ) -> tuple[bool, frozenset[Permission]]:
     """The delegated rule read off the world's description, independently of access.py:
     whether the agent reaches the customer (a relationship of its home tenant, still a partner,
     active or expiring and not past ends_at, with an access assignment to one of its groups),
     and what it may do there (with MFA, a passkey where the partner requires one: what the
     relationship's and the assignment's shared roles grant, minus the exclusions and the
-    customer's partner policy)."""
+    customer's partner policy). ``client``: the partner's API client in the agent's groups
+    instead, which counts as multi-factor but (with a secret) not as phishing-resistant, never
+    holds Global Administrator and never has activations."""
     groups, factor, _ = world["agents"][agent]
-    factor_ok = factor != NO_FACTOR and (factor == PASSKEY or not world["requires_passkey"])
+    if client:
+        factor_ok = not world["requires_passkey"]
+    else:
+        factor_ok = factor != NO_FACTOR and (factor == PASSKEY or not world["requires_passkey"])
+    never = {Role.GLOBAL_ADMINISTRATOR} if client else set()
     reached = False
     granted: set[Permission] = set()
     links = _created(world)
@@ -208,13 +214,13 @@ def _expected(
         for g, assigned in link["by_group"].items():
             if g in groups:
                 reached = True
-                for role in link["roles"] & assigned:
+                for role in (link["roles"] & assigned) - never:
                     granted |= ROLE_PERMISSIONS[role]
         # An activation counts while active and before its end, if one of the link's
         # assignments to a group of the agent still lists its role as eligible, the role is
         # the relationship's, and the customer approved Global Administrator if it asks to.
         for act in _activations(world):
-            if act["link"] != i or act["agent"] != agent:
+            if client or act["link"] != i or act["agent"] != agent:
                 continue
             still_eligible = any(
                 g in groups and act["role"] in link.get("eligible", {}).get(g, frozenset())
@@ -298,7 +304,27 @@ def _build(session: Session, world: dict[str, Any], now: datetime) -> dict[str, 
         factories.principal(a, mfa=factor != NO_FACTOR, factor=factor)
         for a, (_, factor, _) in zip(agents, world["agents"], strict=True)
     ]
-    return {"label": label, "partner": partner, "customers": customers, "principals": principals}
+    # Beside each agent, an API client of the partner in the same groups.
+    clients = [
+        factories.client_principal(
+            factories.api_client(
+                session,
+                partner,
+                f"App {j}",
+                now,
+                groups=[groups[g] for g in sorted(member_of)],
+            ),
+            partner,
+        )
+        for j, (member_of, _, _) in enumerate(world["agents"])
+    ]
+    return {
+        "label": label,
+        "partner": partner,
+        "customers": customers,
+        "principals": principals,
+        "clients": clients,
+    }
 
 
 def _check(
@@ -311,11 +337,13 @@ def _check(
     partner: Tenant = built["partner"]
     customers: list[Tenant] = built["customers"]
     ids = [c.id for c in customers]
-    for j, principal in enumerate(built["principals"]):
+    acting = [(j, p, False) for j, p in enumerate(built["principals"])]
+    acting += [(j, p, True) for j, p in enumerate(built["clients"])]
+    for j, principal, is_client in acting:
         decisions = {c.id: access.permissions(session, principal, c.id, now) for c in customers}
         # The decision is the rule, as the world's description says it.
         for i, customer in enumerate(customers):
-            reached, may = _expected(world, j, i)
+            reached, may = _expected(world, j, i, client=is_client)
             decision = decisions[customer.id]
             assert decision.path == ("delegated" if reached else None), (j, i, world)
             allowed = {p for p in Permission if decision.allows(p)}

@@ -177,3 +177,34 @@ def test_rewriting_an_event_with_a_fresh_hash_still_breaks_the_link(
         event.hash = audit.event_hash(event, key)
     problems = _problems(sessions, key, org.tenant_id)
     assert [(p.seq, p.problem) for p in problems] == [(3, "does not link to the event before it")]
+
+
+def test_an_api_clients_name_in_an_event_is_part_of_its_hash(
+    client: TestClient, sessions: sessionmaker[Session], key: bytes
+) -> None:
+    """Events by an API client carry its id and name, both hashed: renaming the actor of an
+    event (say, to blame another app) breaks the chain; events by people hash as before."""
+    org = make_org(client)
+    made = org.admin.post(
+        f"{org.base}/api-clients", {"name": "Sync", "roles": ["user_administrator"]}, expect=201
+    ).json()
+    issued = client.post(
+        "https://testserver/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(made["client_id"], made["client_secret"]),
+    )
+    assert issued.status_code == 200, issued.text
+    assert _problems(sessions, key, org.tenant_id) == []
+    tid = uuid.UUID(org.tenant_id)
+    with sessions.begin() as session:
+        event = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.tenant_id == tid, AuditEvent.action == "api_client.token"
+            )
+        ).one()
+        assert event.actor_client_id == uuid.UUID(made["id"])
+        assert event.actor_client_name and event.actor_client_name.startswith("app 'Sync' of ")
+        seq = event.seq
+        event.actor_client_name = "app 'Other' of Elsewhere"
+    problems = _problems(sessions, key, org.tenant_id)
+    assert [(p.seq, p.problem) for p in problems] == [(seq, "content does not match its hash")]

@@ -131,3 +131,50 @@ def test_a_removed_partner_is_denied_on_the_other_process(
     assert removed.status_code == 204
     # ...and is refused there at the very next request once the customer removed it on A.
     assert call("GET", b, f"/tenants/{customer_id}/users", partner_on_a).status_code == 404
+
+
+def test_an_api_clients_token_dies_on_the_other_process_when_it_is_disabled_or_deleted(
+    two_servers: tuple[str, str],
+) -> None:
+    """An app gets its token from server B; its organisation disables, then deletes it on
+    server A: B refuses the token at the very next request (tokens are looked up with their
+    client on every request, never cached)."""
+    a, b = two_servers
+    label = unique_label()
+    signup = httpx.post(
+        f"{a}/api/v1/signup",
+        json={"organization_name": "Apps", "initial_domain": label, "admin_password": PASSWORD},
+    ).json()
+    tid, admin = signup["tenant_id"], token(a, signup["admin_user_principal_name"])
+    made = call(
+        "POST",
+        a,
+        f"/tenants/{tid}/api-clients",
+        admin,
+        json={"name": "Sync", "roles": ["global_reader"]},
+    ).json()
+
+    def app_token() -> str:
+        # Loopback: plain HTTP is accepted (Authlib's rule for the token endpoint).
+        issued = httpx.post(
+            f"{b}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(made["client_id"], made["client_secret"]),
+        )
+        assert issued.status_code == 200, issued.text
+        return str(issued.json()["access_token"])
+
+    app = app_token()
+    assert call("GET", b, f"/tenants/{tid}/users", app).status_code == 200
+    assert (
+        call(
+            "PATCH", a, f"/tenants/{tid}/api-clients/{made['id']}", admin, json={"enabled": False}
+        ).status_code
+        == 200
+    )
+    assert call("GET", b, f"/tenants/{tid}/users", app).status_code == 401
+    call("PATCH", a, f"/tenants/{tid}/api-clients/{made['id']}", admin, json={"enabled": True})
+    app = app_token()
+    assert call("GET", b, f"/tenants/{tid}/users", app).status_code == 200
+    assert call("DELETE", a, f"/tenants/{tid}/api-clients/{made['id']}", admin).status_code == 204
+    assert call("GET", b, f"/tenants/{tid}/users", app).status_code == 401

@@ -414,3 +414,86 @@ def test_0007_upgrades_tokens_and_keeps_every_tenants_rows(empty_database: str) 
     assert factors == {tokens[True]: "totp", tokens[False]: "none"}
     assert not required and users == 1
     assert kept == [1, 1, 2]
+
+
+def test_0008_keeps_every_earlier_audit_event_verifying(empty_database: str) -> None:
+    """Audit events gain a client actor (0008); an event written before, hashed over the
+    fields it had then, still verifies after the upgrade, and the API client tables arrive
+    empty."""
+    import hashlib
+    import hmac
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from tenantry.audit import chain
+    from tenantry.models.tenancy import GENESIS_HASH
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0007")
+    engine = make_engine(empty_database)
+    key = hashlib.sha256(b"migration test audit key").digest()
+    now = datetime.now(UTC).replace(microsecond=123456)
+    tid, eid, actor = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    # The canonical form of the previous release, written out by hand.
+    old_form = {
+        "tenant_id": str(tid),
+        "seq": 1,
+        "occurred_at": now.isoformat(timespec="microseconds"),
+        "action": "user.create",
+        "outcome": "success",
+        "actor_user_id": str(actor),
+        "actor_user_principal_name": "admin@contoso.example",
+        "actor_tenant_id": str(tid),
+        "partner_tenant_id": None,
+        "relationship_id": None,
+        "target": "user:x",
+        "details": {"upn": "x@contoso.example"},
+        "request_id": "r1",
+        "client_address": "192.0.2.1",
+        "prev_hash": GENESIS_HASH,
+    }
+    digest = hmac.new(
+        key, json.dumps(old_form, sort_keys=True, separators=(",", ":")).encode(), "sha256"
+    ).hexdigest()
+
+    def bind(value: uuid.UUID) -> object:
+        return value.hex if engine.dialect.name == "sqlite" else value
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO tenants (id, name, street, city, postal_code, country, phone, "
+                    "technical_contact_email, is_partner, audit_seq, audit_head_hash, "
+                    "created_at, updated_at) VALUES (:id, 'Contoso', '', '', '', '', '', '', "
+                    "false, 1, :head, :now, :now)"
+                ),
+                {"id": bind(tid), "head": digest, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (id, tenant_id, seq, occurred_at, action, outcome, "
+                    "actor_user_id, actor_user_principal_name, actor_tenant_id, target, "
+                    "details, request_id, client_address, prev_hash, hash) VALUES (:id, :tid, "
+                    "1, :now, 'user.create', 'success', :actor, 'admin@contoso.example', :tid, "
+                    "'user:x', :details, 'r1', '192.0.2.1', :prev, :hash)"
+                ),
+                {
+                    "id": bind(eid),
+                    "tid": bind(tid),
+                    "now": now,
+                    "actor": bind(actor),
+                    "details": json.dumps(old_form["details"]),
+                    "prev": GENESIS_HASH,
+                    "hash": digest,
+                },
+            )
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            assert list(chain.verify(session, key, tid)) == []
+            assert session.execute(text("SELECT count(*) FROM api_clients")).scalar() == 0
+    finally:
+        engine.dispose()

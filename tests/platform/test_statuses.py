@@ -33,6 +33,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("web/session.py", "pending"): "the salt of the pending second sign-in step's cookie, "
     "not an outbox status",
     ("cli/", "partner"): "the name of the `tenantry partner` command group, not a party",
+    ("cli/", "tenant"): "the name of the `tenantry tenant` command group, not an API client's kind",
 }
 
 

@@ -24,6 +24,9 @@ case):
 * I5 just-in-time activations: none was approved by its own requester (on either side), an
   activation that gives power now is of a role of its relationship, and one that needed an
   approval has it.
+* I6 API clients: no client holds Global Administrator in any tenant; a client's delegated
+  permissions stay within what the customer consented to (as I2), and a client the attacker
+  made (or holds the secret of) acts outside its home only where I1 lets the attacker act.
 * No response is a 5xx.
 
 I1 and I2 hold with activations too: the decision (``access.permissions``) is what is checked,
@@ -58,13 +61,16 @@ from tenantry.access.roles import (
 )
 from tenantry.core.config import Settings
 from tenantry.core.context import Principal
+from tenantry.identity import clients as client_credentials
 from tenantry.models import (
     AccessAssignment,
     Activation,
     ActivationStatus,
+    ApiClient,
     Group,
     GroupMember,
     Relationship,
+    Tenant,
     User,
 )
 from tenantry.models.partners import LIVE_STATUSES
@@ -134,6 +140,8 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             self.minted_on_behalf: set[str] = set()
             self.initial_roles: dict[str, set[Role]] = {}
             self.initial_agent_groups: dict[str, set[str]] = {}
+            # API clients whose secret the attacker holds: client_id -> (id, secret).
+            self.attacker_clients: dict[str, tuple[str, str]] = {}
             self.log: list[str] = []
 
             a = make_partner(client, sessions, world.settings, clock, "Fabrikam")
@@ -700,6 +708,78 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             if acc:
                 self._enrol(acc)
 
+        # --- API clients ---------------------------------------------------------------
+
+        @rule(
+            data=st.data(),
+            partner_side=st.booleans(),
+            roles=st.lists(st.sampled_from([r.value for r in Role]), min_size=1, max_size=2),
+        )
+        def create_api_client(
+            self, data: st.DataObject, partner_side: bool, roles: list[str]
+        ) -> None:
+            actor = self._actor(data)
+            name = unique_label("app")
+            if partner_side:
+                group = self._pick(data, self._groups_to_empower(actor.home, actor), "group")
+                if not group:
+                    return
+                made = self.call(
+                    actor,
+                    "POST",
+                    "/partner/api-clients",
+                    json={"name": name, "group_ids": [group]},
+                )
+            else:
+                tenant = self._pick(data, self.tenants, "tenant")
+                made = self.call(
+                    actor,
+                    "POST",
+                    f"/tenants/{tenant}/api-clients",
+                    json={"name": name, "roles": sorted(set(roles))},
+                )
+            if made.status_code == 201 and actor.attacker:
+                body = made.json()
+                self.attacker_clients[body["client_id"]] = (body["id"], body["client_secret"])
+
+        @rule(data=st.data())
+        def api_client_acts(self, data: st.DataObject) -> None:
+            """The attacker uses one of its apps: it makes a user wherever it can (and then
+            controls that account)."""
+            chosen = self._pick(data, sorted(self.attacker_clients), "client")
+            if not chosen:
+                return
+            _, secret = self.attacker_clients[chosen]
+            issued = client.post(
+                "https://testserver/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(chosen, secret),
+            )
+            assert issued.status_code < 500, issued.text
+            if issued.status_code != 200:
+                return
+            with sessions() as session:
+                row = session.scalar(select(ApiClient).where(ApiClient.client_id == chosen))
+                home = str(row.tenant_id) if row else self.a
+            app = Account(
+                chosen, home, f"app {chosen}", Api(client, issued.json()["access_token"]), True
+            )
+            tenant = self._pick(data, self.tenants, "tenant")
+            upn = f"{unique_label('x')}@{self.domains[tenant]}"
+            made = self.call(
+                app,
+                "POST",
+                f"/tenants/{tenant}/users",
+                json={
+                    "user_principal_name": upn,
+                    "display_name": "Automated",
+                    "password": PASSWORD,
+                    "must_change_password": False,
+                },
+            )
+            if made.status_code == 201:
+                self._take(upn, tenant, PASSWORD, on_behalf=tenant != home)
+
         # --- invariants ----------------------------------------------------------------
 
         def _roles(self, session: Session, user_id: str) -> set[Role]:
@@ -834,6 +914,48 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                     if activation.customer_approval_required:
                         assert activation.customer_approved_at is not None, (
                             f"I5: started without the customer's approval\n  {where}"
+                        )
+
+        @invariant()
+        def api_clients_stay_within_consent(self) -> None:
+            """I6: no client holds Global Administrator; a client's delegated power stays
+            within consent; the attacker's clients act only where the attacker may."""
+            where = "\n  ".join(self.log[-40:])
+            with sessions() as session:
+                consents = self._live_consents(session)
+                for row, tenant_name in session.execute(
+                    select(ApiClient, Tenant.name)
+                    .join(Tenant, Tenant.id == ApiClient.tenant_id)
+                    .where(ApiClient.tenant_id.in_([uuid.UUID(t) for t in self.tenants]))
+                ).all():
+                    principal = client_credentials.principal_of(row, tenant_name)
+                    home = str(row.tenant_id)
+                    attacker = row.client_id in self.attacker_clients
+                    for tenant in self.tenants:
+                        decision = access.permissions(
+                            session, principal, uuid.UUID(tenant), world.clock()
+                        )
+                        assert Role.GLOBAL_ADMINISTRATOR not in decision.roles, (
+                            f"I6: {principal.name} holds Global Administrator in "
+                            f"{self._name(tenant)}\n  {where}"
+                        )
+                        held = decision.permissions
+                        if tenant == home or not held:
+                            continue
+                        consented = consents.get((tenant, home))
+                        if attacker:
+                            assert consented is not None and home == self.a, (
+                                f"I6: the attacker's {principal.name} acts in "
+                                f"{self._name(tenant)} without its consent\n  {where}"
+                            )
+                        allowed = (
+                            (consented or set())
+                            - DELEGATION_EXCLUSIONS
+                            - {Permission(p) for p in self.policy_blocked.get(tenant, ())}
+                        )
+                        assert held <= allowed, (
+                            f"I6: {principal.name} holds {sorted(held - allowed)} in "
+                            f"{self._name(tenant)} beyond consent\n  {where}"
                         )
 
         def _name(self, tenant: str) -> str:

@@ -11,6 +11,8 @@ modules, from the bottom up:
 - ``json_lists``: JSON lists of roles in SQL (holds, shares), for the paths and the SQL rule;
 - ``paths``: the member and delegated paths into a tenant (standing roles and just-in-time
   activations), and the MFA rule for agents (a passkey where the partner requires one);
+- ``principals``: the groups a principal acts through (a user's, an API client's) and what an
+  API client never holds;
 - ``sql``: the delegated rule as a SQL condition for sets (``restrict_to``, ``administrable``);
 - ``gate``: ``permissions``, ``decide``, ``require``, ``deny`` and the audit of a refusal;
 - ``privilege``: privileged groups and users, and the gates that guard them.
@@ -28,6 +30,11 @@ from tenantry.access.paths import (
     member_path,
     partner_requires_passkey,
     second_factor_held_back,
+)
+from tenantry.access.principals import (
+    CLIENTS_NEVER_HOLD,
+    held_back_for_clients,
+    principal_groups,
 )
 from tenantry.access.privilege import (
     PARTNER_PROGRAMME_NEVER,
@@ -53,6 +60,7 @@ from tenantry.access.sql import (
 )
 
 __all__ = [
+    "CLIENTS_NEVER_HOLD",
     "MFA_REQUIRED",
     "PARTNER_PROGRAMME_NEVER",
     "PATHS",
@@ -69,6 +77,7 @@ __all__ = [
     "explain",
     "granting_roles",
     "group_power",
+    "held_back_for_clients",
     "is_privileged",
     "json_has_any",
     "json_holds",
@@ -78,6 +87,7 @@ __all__ = [
     "partner_may_mint_power",
     "partner_requires_passkey",
     "permissions",
+    "principal_groups",
     "privileged_because",
     "require",
     "require_group_change",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tenantry.access.grants import Decision
 from tenantry.access.paths import PATHS
+from tenantry.access.principals import held_back_for_clients
 from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
 from tenantry.core.clock import utcnow
@@ -29,7 +30,7 @@ def permissions(
         for resolve in PATHS:
             decision = resolve(session, principal, tenant, now or utcnow())
             if decision is not None:
-                return decision
+                return held_back_for_clients(decision)
     return Decision(principal, tenant_id, None, None)
 
 

@@ -88,7 +88,7 @@ class Decision:
         return self.blocked is None and permission in self.permissions
 
     def explain(self, permission: Permission | None = None) -> str:
-        who = self.principal.user_principal_name
+        who = self.principal.name
         if not self.reachable:
             return f"{who} has no access to this organisation."
         where = self.tenant_name or str(self.tenant_id)

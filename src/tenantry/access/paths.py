@@ -13,11 +13,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, Select, or_, select
+from sqlalchemy import Exists, Select, String, false, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from tenantry.access.grants import Decision, DecisionPath, Grant
 from tenantry.access.json_lists import json_holds
+from tenantry.access.principals import principal_groups
 from tenantry.access.roles import (
     DELEGATION_EXCLUSIONS,
     ROLE_NAMES,
@@ -30,8 +31,8 @@ from tenantry.models import (
     AccessAssignment,
     Activation,
     ActivationStatus,
+    ApiClientRole,
     Group,
-    GroupMember,
     PartnerPolicy,
     Relationship,
     RoleAssignment,
@@ -45,31 +46,39 @@ PathResolver = Callable[[Session, Principal, Tenant, datetime], Decision | None]
 def member_path(
     session: Session, principal: Principal, tenant: Tenant, now: datetime
 ) -> Decision | None:
-    """Home tenant: roles assigned to the user and to its groups, in one query."""
+    """Home tenant: roles assigned to the user (or given to the API client) and to its groups,
+    in one query."""
     if principal.tenant_id != tenant.id:
         return None
-    in_groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
-    rows = session.execute(
-        select(RoleAssignment.role, RoleAssignment.user_id, Group.name)
-        .outerjoin(Group, Group.id == RoleAssignment.group_id)
-        .where(
-            RoleAssignment.tenant_id == tenant.id,
-            or_(
-                RoleAssignment.user_id == principal.user_id,
-                RoleAssignment.group_id.in_(in_groups),
-            ),
+    in_groups = principal_groups(principal)
+    # An API client has no user id (and never matches a user's direct assignments); a tenant
+    # client's own roles are given to it directly.
+    direct = (
+        select(RoleAssignment.role, literal(True), literal(None, String())).where(
+            RoleAssignment.tenant_id == tenant.id, RoleAssignment.user_id == principal.user_id
         )
-    ).all()
+        if principal.user_id is not None
+        else select(ApiClientRole.role, literal(True), literal(None, String())).where(
+            ApiClientRole.client_id == principal.client_id
+        )
+    )
+    through_groups = (
+        select(RoleAssignment.role, literal(False), Group.name)
+        .join(Group, Group.id == RoleAssignment.group_id)
+        .where(RoleAssignment.tenant_id == tenant.id, RoleAssignment.group_id.in_(in_groups))
+    )
+    rows = session.execute(union_all(direct, through_groups)).all()
     grants = tuple(
         sorted(
             (
                 Grant(
                     role=Role(role),
                     path=DecisionPath.MEMBER,
-                    via="assigned directly" if user_id else f"through group '{group_name}'",
+                    via="assigned directly" if directly else f"through group '{group_name}'",
                     permissions=ROLE_PERMISSIONS[Role(role)],
                 )
-                for role, user_id, group_name in rows
+                for role, directly, group_name in rows
+                if role in Role._value2member_map_
             ),
             key=lambda g: (g.role.value, g.via),
         )
@@ -106,13 +115,19 @@ def second_factor_held_back(session: Session, principal: Principal) -> str | Non
     """Why the agent's delegated grants are all held back for its sign-in's second factor
     (None when they are not): the sign-in proved no second factor, or the agent's partner
     requires a passkey and the sign-in proved another factor (a TOTP code)."""
-    who = principal.user_principal_name
+    who = principal.name
     if not principal.mfa:
         return f"{who}: {MFA_REQUIRED}"
-    if principal.second_factor == SecondFactor.PASSKEY:
+    if principal.phishing_resistant:
         return None
     if not session.scalar(select(partner_requires_passkey(principal))):
         return None
+    if principal.is_client:
+        return (
+            f"{who}: the partner requires phishing-resistant sign-ins of its agents; this app "
+            "proves itself with a secret, which can be copied. Register a public key for it "
+            "(public_jwk: private_key_jwt) to act on behalf of customers."
+        )
     return (
         f"{who}: the partner requires a passkey; this sign-in used "
         f"{FACTOR_WORDS[principal.second_factor]}. Its agents act on behalf of customers only "
@@ -128,7 +143,7 @@ def delegated_links(
     or a correlated tenant column): a relationship of its home tenant — still a partner — that
     is active or expiring and not past ``ends_at``, and an assignment whose group holds the
     agent. Auto-extend keeps nothing alive past ``ends_at``: the sweep moves ``ends_at``."""
-    groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+    groups = principal_groups(principal)
     still_partner = (
         select(Tenant.id).where(Tenant.id == principal.tenant_id, Tenant.is_partner).exists()
     )
@@ -168,7 +183,8 @@ def activated_links(
         delegated_links(principal, now, customer)
         .join(Activation, Activation.relationship_id == Relationship.id)
         .where(
-            Activation.requester_user_id == principal.user_id,
+            # Activations are a person's, asked for with a fresh second factor: never an app's.
+            false() if principal.is_client else Activation.requester_user_id == principal.user_id,
             Activation.status == ActivationStatus.ACTIVE,
             Activation.starts_at <= now,
             Activation.ends_at > now,

@@ -151,7 +151,7 @@ def require_group_change(
     power = group_power(ctx.session, group)
     if power is None:
         return decision
-    who = ctx.require_principal().user_principal_name
+    who = ctx.require_principal().name
     held = "; ".join(g.describe() for g in decision.grants) or "no admin role"
     if not decision.allows(Permission.ROLES_ASSIGN):
         raise deny(
@@ -245,7 +245,7 @@ def require_on_user(
             decision,
             permission,
             f"Denied: {target.user_principal_name} {because}; only a Global Administrator "
-            f"may do this. {ctx.require_principal().user_principal_name} holds "
+            f"may do this. {ctx.require_principal().name} holds "
             + ("; ".join(g.describe() for g in decision.grants) or "no admin role")
             + ".",
         )

@@ -17,8 +17,9 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from tenantry.access.grants import Decision, DecisionPath
 from tenantry.access.json_lists import json_has_any, json_holds, json_lists_share
 from tenantry.access.paths import activated_links, delegated_links, partner_requires_passkey
+from tenantry.access.principals import CLIENTS_NEVER_HOLD
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
-from tenantry.core.context import Principal, SecondFactor
+from tenantry.core.context import Principal
 from tenantry.models import AccessAssignment, Activation, PartnerPolicy, Relationship
 
 
@@ -40,11 +41,13 @@ def restrict_to(
     on the delegated path, for the tenant in ``tenant_column``: MFA, a live link whose
     relationship and assignment share a role granting it or an activation live now
     (``activated_links``) of a role granting it, not a delegation exclusion, not blocked by
-    the customer's partner policy; and a passkey sign-in where the partner requires one
-    (``second_factor_held_back``)."""
+    the customer's partner policy; a phishing-resistant sign-in where the partner requires one
+    (``second_factor_held_back``); for an API client, not through a role clients never hold
+    (``held_back_for_clients``)."""
     if not principal.mfa or permission in DELEGATION_EXCLUSIONS:
         return false()
-    roles = [r.value for r in granting_roles(permission)]
+    never = CLIENTS_NEVER_HOLD if principal.is_client else frozenset()
+    roles = [r.value for r in granting_roles(permission) - never]
     standing = (
         delegated_links(principal, now, tenant_column)
         .where(json_lists_share(Relationship.roles, AccessAssignment.roles, roles))
@@ -61,7 +64,7 @@ def restrict_to(
         )
         .exists()
     )
-    if principal.second_factor != SecondFactor.PASSKEY:
+    if not principal.phishing_resistant:
         return and_(or_(standing, activated), ~blocked, ~partner_requires_passkey(principal))
     return and_(or_(standing, activated), ~blocked)
 

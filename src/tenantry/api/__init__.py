@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tenantry.api import problems
+from tenantry.api import oauth, problems
 from tenantry.api.routes import (
     activations,
+    api_clients,
     audit,
     auth,
     billing,
@@ -41,5 +42,7 @@ def install(app: FastAPI) -> None:
         offers,
         partner,
         activations,
+        api_clients,
     ):
         app.include_router(module.api, prefix=PREFIX)
+    app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix

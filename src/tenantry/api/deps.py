@@ -14,7 +14,7 @@ from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.errors import Forbidden, Unauthenticated
-from tenantry.identity import tokens
+from tenantry.identity import clients, tokens
 from tenantry.partners.relationships import parse_version
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
@@ -46,7 +46,12 @@ def _context(
     request: Request, credentials: HTTPAuthorizationCredentials | None, required: bool
 ) -> Context:
     ctx = new_context(request)
-    if credentials is not None:
+    if credentials is not None and clients.is_client_token(credentials.credentials):
+        # An API client's token: its client must still be usable from this address.
+        ctx.principal = clients.principal_for_token(
+            ctx.session, credentials.credentials, ctx.now, ctx.client_address
+        )
+    elif credentials is not None:
         principal = tokens.principal_for_token(ctx.session, credentials.credentials, ctx.now)
         if principal is None:
             raise Unauthenticated(

@@ -57,8 +57,11 @@ def problem(
 
 
 def _for_pages(request: Request) -> bool:
-    """Errors of web pages (anything outside the API) are rendered as pages, not JSON."""
-    return hasattr(request.app.state, "page_errors") and not request.url.path.startswith("/api/")
+    """Errors of web pages (anything outside the API and OAuth's endpoints) are rendered as
+    pages, not JSON."""
+    return hasattr(request.app.state, "page_errors") and not request.url.path.startswith(
+        ("/api/", "/oauth2/")
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantry.core.config import Settings
@@ -54,6 +54,13 @@ def _canonical(event: AuditEvent) -> bytes:
         "client_address": event.client_address,
         "prev_hash": event.prev_hash,
     }
+    # Fields added after the first release enter the hash only when set: an event written
+    # before they existed (or without them) hashes exactly as it always did.
+    later = {
+        "actor_client_id": s(event.actor_client_id),
+        "actor_client_name": event.actor_client_name,
+    }
+    payload.update({key: value for key, value in later.items() if value is not None})
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -111,6 +118,8 @@ def record(
         actor_user_id=principal.user_id if principal else None,
         actor_user_principal_name=principal.user_principal_name if principal else None,
         actor_tenant_id=principal.tenant_id if principal else None,
+        actor_client_id=principal.client_id if principal else None,
+        actor_client_name=principal.display_name if principal and principal.is_client else None,
         partner_tenant_id=partner_tenant_id,
         relationship_id=relationship_id,
         target=target[:512],
@@ -161,7 +170,12 @@ def list_events(
         stmt = stmt.where(AuditEvent.action.startswith(filters.action, autoescape=True))
     if filters.actor:
         stmt = stmt.where(
-            AuditEvent.actor_user_principal_name.startswith(filters.actor.lower(), autoescape=True)
+            or_(
+                AuditEvent.actor_user_principal_name.startswith(
+                    filters.actor.lower(), autoescape=True
+                ),
+                AuditEvent.actor_client_name.startswith(filters.actor, autoescape=True),
+            )
         )
     if filters.outcome:
         stmt = stmt.where(AuditEvent.outcome == filters.outcome)

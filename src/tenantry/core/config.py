@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", repr=False)
     open_signup: bool = True
     token_lifetime_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    # Access tokens of API clients (POST /oauth2/token): short, since a client gets a new one
+    # with its secret or key whenever it needs to.
+    client_token_lifetime_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
     smtp_url: str = Field(default="", repr=False)
     mail_from: str = "Tenantry <no-reply@tenantry.test>"
     public_url: str = "http://127.0.0.1:8000"

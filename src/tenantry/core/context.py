@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
-from tenantry.core.errors import Unauthenticated
+from tenantry.core.errors import Forbidden, Unauthenticated
+
+
+class PrincipalKind(StrEnum):
+    """A person signed in, or an API client (an automation identity) with a token from the
+    token endpoint."""
+
+    USER = "user"
+    API_CLIENT = "api_client"
 
 
 class SecondFactor(StrEnum):
@@ -28,11 +36,13 @@ class SecondFactor(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """A signed-in user, as established from a bearer token for this request."""
+    """Who is asking, as established from a bearer token for this request: a signed-in user,
+    or an API client (``client_id`` set, no user: ``user_id`` and ``user_principal_name`` are
+    None, ``display_name`` says "app 'N' of partner P")."""
 
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None
     tenant_id: uuid.UUID
-    user_principal_name: str
+    user_principal_name: str | None
     display_name: str
     mfa: bool
     must_change_password: bool
@@ -43,6 +53,32 @@ class Principal:
     # The factor this sign-in proved (``mfa`` says whether it proved one at all): a partner
     # may require a passkey of its agents before they act on behalf.
     second_factor: SecondFactor = SecondFactor.NONE
+    client_id: uuid.UUID | None = None
+    # An API client that proved itself with a signed assertion of its registered key
+    # (private_key_jwt), not a secret: what can be copied can be phished.
+    client_uses_key: bool = False
+
+    @property
+    def phishing_resistant(self) -> bool:
+        """What a partner requiring phishing-resistant sign-ins of its agents accepts: a
+        person's passkey sign-in, or an API client's key (a secret can be copied)."""
+        if self.is_client:
+            return self.client_uses_key
+        return self.second_factor == SecondFactor.PASSKEY
+
+    @property
+    def kind(self) -> PrincipalKind:
+        return PrincipalKind.USER if self.client_id is None else PrincipalKind.API_CLIENT
+
+    @property
+    def is_client(self) -> bool:
+        return self.client_id is not None
+
+    @property
+    def name(self) -> str:
+        """Who, in the words of an explanation or a log: a user's UPN, a client's
+        "app 'N' of partner P"."""
+        return self.user_principal_name or self.display_name
 
 
 @dataclass
@@ -68,6 +104,19 @@ class Context:
         if self.principal is None:
             raise Unauthenticated("Sign in first.")
         return self.principal
+
+    def require_user(self) -> uuid.UUID:
+        """The signed-in person's user id; an API client's token is refused (403) where only a
+        person may act (their own account, second factors, accepting offers)."""
+        principal = self.require_principal()
+        if principal.user_id is None:
+            raise Forbidden(
+                f"{principal.name} is an API client: this needs a person signed in "
+                "(a user's token), not an app's.",
+                slug="user-required",
+                title="A person must sign in",
+            )
+        return principal.user_id
 
     def with_session(self, session: Session) -> Context:
         """The same caller on another session (for after-rollback work)."""

@@ -45,7 +45,7 @@ def privileged_password_reset_on_behalf(ctx: Context, tenant_id: uuid.UUID, user
     principal = ctx.require_principal()
     partner = ctx.session.get(Tenant, principal.tenant_id)
     body = (
-        f"{principal.user_principal_name} of your partner {partner.name if partner else '?'} "
+        f"{principal.name} of your partner {partner.name if partner else '?'} "
         f"reset the password of {user.user_principal_name}, who holds administrative power in "
         "your organisation. Its second factor was kept. If you did not expect this, remove "
         "the partner in Partner relationships and reset the password again."

@@ -280,7 +280,7 @@ def reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) 
         )
     access.require_on_user(ctx, tenant_id, RESET_MFA_PERMISSION, user)
     ctx.session.refresh(user, with_for_update=True)
-    _reset(ctx, user, by=ctx.require_principal().user_principal_name)
+    _reset(ctx, user, by=ctx.require_principal().name)
     return user
 
 

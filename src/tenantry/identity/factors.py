@@ -189,7 +189,7 @@ def _tell_user(ctx: Context, user: User, subject: str, body: str) -> None:
 
 
 def my_passkeys(ctx: Context) -> list[Passkey]:
-    return passkeys.passkeys_of(ctx, ctx.require_principal().user_id)
+    return passkeys.passkeys_of(ctx, ctx.require_user())
 
 
 def remove_passkey(ctx: Context, passkey_id: uuid.UUID, password: str) -> User:

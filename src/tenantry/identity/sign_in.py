@@ -186,8 +186,8 @@ def _spend_time_step(ctx: Context, user: User, counter: int) -> bool:
 def current_user(ctx: Context, *, lock: bool = False) -> User:
     """The signed-in user; ``lock`` holds its row until commit (factor changes are
     check-then-write: enrolment and a reset by an administrator queue, never interleave)."""
-    principal = ctx.require_principal()
-    user = ctx.session.get(User, principal.user_id, with_for_update=lock, populate_existing=lock)
+    user_id = ctx.require_user()  # an API client has no account of its own: 403
+    user = ctx.session.get(User, user_id, with_for_update=lock, populate_existing=lock)
     if user is None:
         raise Unauthenticated("Sign in again.")
     return user

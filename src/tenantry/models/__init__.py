@@ -1,5 +1,14 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
+from tenantry.models.api_clients import (
+    ApiClient,
+    ApiClientAssertion,
+    ApiClientCredential,
+    ApiClientGroup,
+    ApiClientKind,
+    ApiClientRole,
+    ApiClientToken,
+)
 from tenantry.models.audit import AuditEvent, AuditOutcome
 from tenantry.models.auth import (
     ApiToken,
@@ -36,6 +45,13 @@ __all__ = [
     "AccessAssignment",
     "Activation",
     "ActivationStatus",
+    "ApiClient",
+    "ApiClientAssertion",
+    "ApiClientCredential",
+    "ApiClientGroup",
+    "ApiClientKind",
+    "ApiClientRole",
+    "ApiClientToken",
     "ApiToken",
     "AuditEvent",
     "AuditOutcome",

@@ -27,6 +27,7 @@ class AuditEvent(Base):
         UniqueConstraint("tenant_id", "seq"),
         Index("ix_audit_events_partner_tenant_id_occurred_at", "partner_tenant_id", "occurred_at"),
         Index("ix_audit_events_actor_user_id", "actor_user_id"),
+        Index("ix_audit_events_actor_client_id", "actor_client_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -39,6 +40,11 @@ class AuditEvent(Base):
     actor_user_id: Mapped[uuid.UUID | None]
     actor_user_principal_name: Mapped[str | None] = mapped_column(String(320))
     actor_tenant_id: Mapped[uuid.UUID | None]
+    # An API client acting (no user): its id and its name in words, as it was then
+    # ("app 'Backup' of partner Fabrikam"). Hashed into the chain only when set, so events
+    # written before these columns existed verify as they did.
+    actor_client_id: Mapped[uuid.UUID | None]
+    actor_client_name: Mapped[str | None] = mapped_column(String(320))
     partner_tenant_id: Mapped[uuid.UUID | None]
     relationship_id: Mapped[uuid.UUID | None]
     target: Mapped[str] = mapped_column(String(512), default="")

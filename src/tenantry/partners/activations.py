@@ -134,6 +134,20 @@ PASSKEY_NEEDED = (
 )
 
 
+@dataclass(frozen=True)
+class _Person:
+    user_id: uuid.UUID
+    upn: str
+
+
+def _person(ctx: Context) -> _Person:
+    """The person acting: activations are asked for, approved and decided by people, with a
+    fresh second factor, never by an API client (refused, 403 ``user-required``)."""
+    user_id = ctx.require_user()
+    principal = ctx.require_principal()
+    return _Person(user_id, principal.user_principal_name or principal.display_name)
+
+
 def _has_recent_mfa(ctx: Context) -> bool:
     proven = ctx.require_principal().mfa_at
     return proven is not None and ctx.now - proven <= RECENT_MFA
@@ -222,7 +236,7 @@ def request_activation(
     relationship live, and its sign-in's second factor recent. Without approval the role is
     active at once; otherwise the request waits (24 hours at most) for its approvals."""
     partner = partners.require_partner(ctx, None)
-    principal = ctx.require_principal()
+    me = _person(ctx)
     relationship = get_scoped(
         ctx.session,
         Relationship,
@@ -247,7 +261,7 @@ def request_activation(
     justification = justification.strip()
     if not justification:
         raise InvalidInput("Say why you need the role (justification).", slug="justification")
-    my_groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+    my_groups = select(GroupMember.group_id).where(GroupMember.user_id == me.user_id)
     mine = list(
         ctx.session.scalars(
             select(AccessAssignment)
@@ -266,7 +280,7 @@ def request_activation(
             {ROLE_NAMES[Role(r)] for a in mine for r in a.eligible_roles if r in relationship.roles}
         )
         reason = (
-            f"Denied: {ROLE_NAMES[role]} is not eligible for {principal.user_principal_name} "
+            f"Denied: {ROLE_NAMES[role]} is not eligible for {me.upn} "
             f"in this relationship: no access assignment of it makes the role eligible for a "
             f"group you are in. "
             + (f"Eligible for you here: {', '.join(others)}." if others else "")
@@ -283,7 +297,7 @@ def request_activation(
     chosen = min(fitting, key=lambda a: (a.approval_required, -a.max_activation_minutes))
     already = ctx.session.scalar(
         select(Activation.id).where(
-            Activation.requester_user_id == principal.user_id,
+            Activation.requester_user_id == me.user_id,
             Activation.relationship_id == relationship.id,
             Activation.role == role.value,
             or_(
@@ -308,8 +322,8 @@ def request_activation(
         customer_tenant_id=relationship.customer_tenant_id,
         relationship_id=relationship.id,
         assignment_id=chosen.id,
-        requester_user_id=principal.user_id,
-        requester_upn=principal.user_principal_name,
+        requester_user_id=me.user_id,
+        requester_upn=me.upn,
         role=role.value,
         minutes=minutes,
         justification=justification,
@@ -393,7 +407,7 @@ def _for_partner(ctx: Context, activation_id: uuid.UUID) -> tuple[Tenant, Activa
 
 
 def _may_see(ctx: Context, activation: Activation, admin: bool) -> bool:
-    user_id = ctx.require_principal().user_id
+    user_id = _person(ctx).user_id
     return (
         admin
         or activation.requester_user_id == user_id
@@ -412,10 +426,10 @@ def get_for_partner(ctx: Context, activation_id: uuid.UUID) -> ActivationRow:
 
 def _check_partner_approver(ctx: Context, activation: Activation, action: str) -> None:
     """The requester never decides its own request; the approver is in the approver group."""
-    principal = ctx.require_principal()
+    me = _person(ctx)
     if activation.status_at(ctx.now) != ActivationStatus.PENDING_APPROVAL:
         raise _no_longer_pending(ctx, activation)
-    if activation.requester_user_id == principal.user_id:
+    if activation.requester_user_id == me.user_id:
         raise _refuse_move(
             ctx,
             activation,
@@ -436,12 +450,12 @@ def _check_partner_approver(ctx: Context, activation: Activation, action: str) -
             "customer's approval.",
             slug="activation-decided",
         )
-    if not _in_group(ctx, principal.user_id, activation.approver_group_id):
+    if not _in_group(ctx, me.user_id, activation.approver_group_id):
         raise _refuse_move(
             ctx,
             activation,
             action,
-            f"Denied: {principal.user_principal_name} is not in the approver group of this "
+            f"Denied: {me.upn} is not in the approver group of this "
             "request; only its members approve or deny it.",
             "not-an-approver",
         )
@@ -454,21 +468,21 @@ def approve_for_partner(ctx: Context, activation_id: uuid.UUID) -> Activation:
     _check_partner_approver(ctx, activation, APPROVE)
     if (problem := _agent_factor_problem(ctx, "Approving an activation")) is not None:
         raise _refuse_move(ctx, activation, APPROVE, *problem)
-    principal = ctx.require_principal()
+    me = _person(ctx)
     if not _move(
         ctx,
         activation,
         *_pending(ctx),
         Activation.partner_approved_at.is_(None),
-        Activation.requester_user_id != principal.user_id,
-        partner_approved_by_user_id=principal.user_id,
-        partner_approved_by_upn=principal.user_principal_name,
+        Activation.requester_user_id != me.user_id,
+        partner_approved_by_user_id=me.user_id,
+        partner_approved_by_upn=me.upn,
         partner_approved_at=ctx.now,
     ):
         raise _no_longer_pending(ctx, activation)
     _audit_both(ctx, activation, APPROVE, by=Party.PARTNER.value)
     _start_if_approved(ctx, activation)
-    notifications.activation_decided(ctx, activation, principal.user_principal_name, approved=True)
+    notifications.activation_decided(ctx, activation, me.upn, approved=True)
     return activation
 
 
@@ -480,19 +494,19 @@ def deny_for_partner(ctx: Context, activation_id: uuid.UUID) -> Activation:
 
 
 def _deny(ctx: Context, activation: Activation, by: Party) -> Activation:
-    principal = ctx.require_principal()
+    me = _person(ctx)
     if not _move(
         ctx,
         activation,
         *_pending(ctx),
         status=ActivationStatus.DENIED,
         denied_by=by,
-        denied_by_upn=principal.user_principal_name,
+        denied_by_upn=me.upn,
         denied_at=ctx.now,
     ):
         raise _no_longer_pending(ctx, activation)
     _audit_both(ctx, activation, DENY, by=by.value)
-    notifications.activation_decided(ctx, activation, principal.user_principal_name, approved=False)
+    notifications.activation_decided(ctx, activation, me.upn, approved=False)
     return activation
 
 
@@ -500,7 +514,7 @@ def end_for_partner(ctx: Context, activation_id: uuid.UUID) -> Activation:
     """The requester gives the role back early (or withdraws its request); a partner admin
     may end anyone's."""
     _, activation, admin = _for_partner(ctx, activation_id)
-    if not admin and activation.requester_user_id != ctx.require_principal().user_id:
+    if not admin and activation.requester_user_id != _person(ctx).user_id:
         if not _may_see(ctx, activation, admin):
             raise NotFound("Activation not found.")
         raise _refuse_move(
@@ -524,7 +538,7 @@ def _end(ctx: Context, activation: Activation, by: Party) -> Activation:
         ),
         status=ActivationStatus.ENDED,
         ended_by=by,
-        ended_by_upn=ctx.require_principal().user_principal_name,
+        ended_by_upn=_person(ctx).upn,
         ended_at=ctx.now,
     ):
         ctx.session.refresh(activation)
@@ -534,9 +548,7 @@ def _end(ctx: Context, activation: Activation, by: Party) -> Activation:
         )
     _audit_both(ctx, activation, END, by=by.value)
     if by == Party.CUSTOMER:
-        notifications.activation_ended_by_customer(
-            ctx, activation, ctx.require_principal().user_principal_name
-        )
+        notifications.activation_ended_by_customer(ctx, activation, _person(ctx).upn)
     return activation
 
 
@@ -544,13 +556,13 @@ def for_partner(ctx: Context, *, cursor: str | None, limit: int) -> Page[Activat
     """The partner's activations, newest first: its admins see all; anyone else its own
     requests and those it may approve."""
     partner = partners.require_partner(ctx, None)
-    principal = ctx.require_principal()
+    me = _person(ctx)
     stmt: Select[Any] = select(Activation).where(Activation.partner_tenant_id == partner.id)
     if not access.decide(ctx, partner.id).allows(Permission.PARTNER_MANAGE):
-        my_groups = select(GroupMember.group_id).where(GroupMember.user_id == principal.user_id)
+        my_groups = select(GroupMember.group_id).where(GroupMember.user_id == me.user_id)
         stmt = stmt.where(
             or_(
-                Activation.requester_user_id == principal.user_id,
+                Activation.requester_user_id == me.user_id,
                 Activation.approver_group_id.in_(my_groups),
             )
         )
@@ -629,7 +641,7 @@ def _require_own_global_admin(ctx: Context, decision: Decision) -> None:
         return
     reason = (
         f"Denied: only a Global Administrator of {decision.tenant_name} decides a partner's "
-        f"request for a role here. {ctx.require_principal().user_principal_name} holds "
+        f"request for a role here. {_person(ctx).upn} holds "
         + ("; ".join(g.describe() for g in decision.grants) or "no admin role")
         + "."
     )
@@ -659,20 +671,20 @@ def approve_for_customer(
             RECENT_MFA_NEEDED.format(what="Approving a partner's activation"),
             "recent-mfa-required",
         )
-    principal = ctx.require_principal()
+    me = _person(ctx)
     if not _move(
         ctx,
         activation,
         *_pending(ctx),
         Activation.customer_approved_at.is_(None),
-        customer_approved_by_user_id=principal.user_id,
-        customer_approved_by_upn=principal.user_principal_name,
+        customer_approved_by_user_id=me.user_id,
+        customer_approved_by_upn=me.upn,
         customer_approved_at=ctx.now,
     ):
         raise _no_longer_pending(ctx, activation)
     _audit_both(ctx, activation, APPROVE, by=Party.CUSTOMER.value)
     _start_if_approved(ctx, activation)
-    notifications.activation_decided(ctx, activation, principal.user_principal_name, approved=True)
+    notifications.activation_decided(ctx, activation, me.upn, approved=True)
     return activation
 
 

@@ -16,6 +16,9 @@ from tenantry.directory import tenants
 from tenantry.directory.role_assignments import global_admin_ids
 from tenantry.models import (
     AccessAssignment,
+    ApiClient,
+    ApiClientKind,
+    ApiClientToken,
     Group,
     GroupKind,
     GroupMember,
@@ -165,6 +168,27 @@ def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
             .execution_options(synchronize_session=False)
         )
     )
+    # Its API clients act through its groups and are managed in the Partner center, which it
+    # no longer has: disabled, with their tokens (enabled again once re-enrolled).
+    apps = list(
+        ctx.session.scalars(
+            update(ApiClient)
+            .where(
+                ApiClient.tenant_id == tenant.id,
+                ApiClient.kind == ApiClientKind.PARTNER,
+                ApiClient.enabled,
+            )
+            .values(enabled=False, updated_at=ctx.now)
+            .returning(ApiClient.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    ctx.session.execute(
+        update(ApiClientToken)
+        .where(ApiClientToken.client_id.in_(apps), ApiClientToken.revoked_at.is_(None))
+        .values(revoked_at=ctx.now)
+        .execution_options(synchronize_session=False)
+    )
     tenant.is_partner, tenant.partner_enrolled_at = False, None
     tenant.partner_name_key = None  # its name is free for a partner again
     ctx.session.flush()
@@ -196,6 +220,7 @@ def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
             "relationships_ended": len(moved["terminate"]),
             "requests_withdrawn": len(moved["withdraw"]),
             "offers_disabled": len(disabled),
+            "api_clients_disabled": len(apps),
         },
     )
     return Unenrolment(tenant, len(moved["terminate"]), len(moved["withdraw"]), len(disabled))

@@ -305,6 +305,7 @@ def accept(ctx: Context, token: str) -> Relationship:
     """The customer's Global Administrator accepts: one transaction makes the relationship
     live, the trial or purchase, the audit events in both tenants and the partner's e-mail."""
     offer = find_by_token(ctx, token)
+    ctx.require_user()  # consent is given by a person, never by an API client
     principal = ctx.require_principal()
     customer_id = principal.tenant_id
     if offer.customer_tenant_id is not None and offer.customer_tenant_id != customer_id:

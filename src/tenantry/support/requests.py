@@ -127,7 +127,7 @@ def add_comment(
     comment = ServiceRequestComment(
         service_request_id=request.id,
         author_user_id=principal.user_id if principal.tenant_id == tenant_id else None,
-        author_user_principal_name=principal.user_principal_name,
+        author_user_principal_name=principal.name,
         body=body.strip(),
         created_at=ctx.now,
     )

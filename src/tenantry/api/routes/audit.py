@@ -31,6 +31,8 @@ def event_out(event: AuditEvent) -> AuditEventOut:
             user_id=event.actor_user_id,
             user_principal_name=event.actor_user_principal_name,
             tenant_id=event.actor_tenant_id,
+            client_id=event.actor_client_id,
+            client_name=event.actor_client_name,
         ),
         partner_tenant_id=event.partner_tenant_id,
         relationship_id=event.relationship_id,
@@ -48,7 +50,9 @@ def list_events(
     cursor: Cursor = None,
     limit: Limit = 50,
     action: Annotated[str | None, Query(max_length=64, description="Action prefix")] = None,
-    actor: Annotated[str | None, Query(max_length=320, description="Actor UPN prefix")] = None,
+    actor: Annotated[
+        str | None, Query(max_length=320, description="Actor UPN (or API client name) prefix")
+    ] = None,
     outcome: Annotated[AuditOutcome | None, Query()] = None,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,

@@ -26,7 +26,7 @@ from tenantry.api.schemas.identity import (
     TotpEnrolmentIn,
     TotpEnrolmentOut,
 )
-from tenantry.identity import factors, sign_in, tokens
+from tenantry.identity import clients, factors, sign_in, tokens
 from tenantry.partners import enrolment as partners
 from tenantry.partners import signup as signup_service
 
@@ -72,8 +72,11 @@ def passkey_sign_in_options(body: PasskeySignInIn, ctx: AnonymousCtx) -> dict[st
 
 @api.post("/auth/logout", status_code=204)
 def logout(ctx: SignedInCtx) -> Response:
-    """Revoke the token this request carries."""
-    tokens.revoke_token(ctx)
+    """Revoke the token this request carries (a person's or an API client's)."""
+    if ctx.require_principal().is_client:
+        clients.revoke_token(ctx)
+    else:
+        tokens.revoke_token(ctx)
     return Response(status_code=204)
 
 

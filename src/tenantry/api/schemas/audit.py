@@ -13,6 +13,9 @@ class ActorOut(BaseModel):
     user_id: uuid.UUID | None
     user_principal_name: str | None
     tenant_id: uuid.UUID | None
+    # An API client acting: its id and name in words ("app 'Backup' of partner Fabrikam").
+    client_id: uuid.UUID | None = None
+    client_name: str | None = None
 
 
 class AuditEventOut(BaseModel):
