@@ -178,3 +178,129 @@ def test_an_api_clients_token_dies_on_the_other_process_when_it_is_disabled_or_d
     assert call("GET", b, f"/tenants/{tid}/users", app).status_code == 200
     assert call("DELETE", a, f"/tenants/{tid}/api-clients/{made['id']}", admin).status_code == 204
     assert call("GET", b, f"/tenants/{tid}/users", app).status_code == 401
+
+
+def signed_in_with_code(base: str, upn: str, totp: pyotp.TOTP, step: int) -> str:
+    """A sign-in proving a TOTP code (``step``: time steps ahead, as each code is single-use)."""
+    response = httpx.post(
+        f"{base}/api/v1/auth/token",
+        json={
+            "username": upn,
+            "password": PASSWORD,
+            "totp_code": totp.at(time.time(), counter_offset=step),
+        },
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def enrolled(base: str, upn: str) -> str:
+    """A bearer token of ``upn`` signed in with a second factor it just enrolled."""
+    password_only = token(base, upn)
+    secret = call("POST", base, "/me/mfa/totp", password_only, json={"password": PASSWORD})
+    totp = pyotp.TOTP(secret.json()["secret"])
+    confirmed = call("POST", base, "/me/mfa/totp/confirm", password_only, json={"code": totp.now()})
+    assert confirmed.status_code == 200, confirmed.text
+    return signed_in_with_code(base, upn, totp, 1)
+
+
+def test_an_activation_ended_on_one_process_is_refused_at_the_next_request_on_the_other(
+    two_servers: tuple[str, str], sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """An agent's just-in-time User Administrator, live through server B; the customer ends
+    it on server A; B refuses the agent's very next request (no cache, no sweeper)."""
+    a, b = two_servers
+
+    def signup(name: str) -> tuple[str, str, str]:
+        label = unique_label()
+        body = httpx.post(
+            f"{a}/api/v1/signup",
+            json={"organization_name": name, "initial_domain": label, "admin_password": PASSWORD},
+        ).json()
+        return body["tenant_id"], body["admin_user_principal_name"], label
+
+    partner_id, partner_upn, partner_label = signup("Partner")
+    customer_id, customer_upn, customer_label = signup("Customer")
+    with sessions.begin() as session:
+        ctx = Context(session=session, settings=settings)
+        partners.enroll(ctx, tenants.find_tenant(ctx, partner_id))
+    admin = enrolled(a, partner_upn)
+    roles = ["global_reader", "user_administrator"]
+    offer = call("POST", a, "/partner/offers", admin, json={"roles": roles}).json()
+    customer = token(a, customer_upn)
+    relationship = call("POST", a, f"/offers/{offer['token']}/accept", customer).json()
+    agent_upn = f"oncall@{partner_label}.tenantry.test"
+    agent_user = call(
+        "POST",
+        a,
+        f"/tenants/{partner_id}/users",
+        admin,
+        json={
+            "user_principal_name": agent_upn,
+            "display_name": "On call",
+            "password": PASSWORD,
+            "must_change_password": False,
+        },
+    ).json()
+    group = call("POST", a, f"/tenants/{partner_id}/groups", admin, json={"name": "On call"})
+    gid = group.json()["id"]
+    added = call(
+        "POST",
+        a,
+        f"/tenants/{partner_id}/groups/{gid}/members",
+        admin,
+        json={"user_id": agent_user["id"]},
+    )
+    assert added.status_code == 201, added.text
+    assigned = call(
+        "POST",
+        a,
+        f"/partner/relationships/{relationship['id']}/access-assignments",
+        admin,
+        json={
+            "group_id": gid,
+            "roles": ["global_reader"],
+            "eligible_roles": ["user_administrator"],
+        },
+    )
+    assert assigned.status_code == 201, assigned.text
+    agent = enrolled(b, agent_upn)
+
+    def new_user(number: int) -> httpx.Response:
+        return call(
+            "POST",
+            b,
+            f"/tenants/{customer_id}/users",
+            agent,
+            json={
+                "user_principal_name": f"starter{number}@{customer_label}.tenantry.test",
+                "display_name": f"Starter {number}",
+            },
+        )
+
+    assert new_user(1).status_code == 403  # eligible, not active
+    activation = call(
+        "POST",
+        b,
+        "/partner/activations",
+        agent,
+        json={
+            "relationship_id": relationship["id"],
+            "role": "user_administrator",
+            "minutes": 60,
+            "justification": "New starters today",
+        },
+    )
+    assert activation.status_code == 201, activation.text
+    assert activation.json()["status"] == "active"
+    assert new_user(2).status_code == 201
+    ended = call(
+        "POST",
+        a,
+        f"/tenants/{customer_id}/partner-activations/{activation.json()['id']}/end",
+        customer,
+    )
+    assert ended.status_code == 200, ended.text
+    refused = new_user(3)
+    assert refused.status_code == 403
+    assert "users.create" in refused.json()["detail"]
