@@ -11,12 +11,22 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from tenantry.access.roles import Role
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
 from tenantry.core.db import transaction
 from tenantry.directory import tenants
 from tenantry.partners import enrolment as partners
-from tests.conftest import Api, FakeClock, Org, Partner, accepted, make_org, make_partner
+from tests.conftest import (
+    Api,
+    FakeClock,
+    Org,
+    Partner,
+    accepted,
+    make_org,
+    make_partner,
+    sign_in,
+)
 from tests.identity.test_client_tokens import assertion, get_token, jwt_token
 from tests.partners.test_api_clients import group_ids
 
@@ -237,3 +247,57 @@ def test_a_partner_requiring_phishing_resistance_takes_keys_not_secrets_and_apps
     }
     refused = with_key.post("/partner/activations", body, expect=403).json()
     assert refused["type"] == "urn:tenantry:problem:user-required"
+
+
+def test_a_sign_in_that_may_not_act_on_behalf_mints_no_app_that_does(
+    partner: Partner, org: Org, clock: FakeClock
+) -> None:
+    """An app counts as multi-factor (and, with a key, as phishing-resistant), so making or
+    arming a partner's app is acting on behalf at one remove: it needs a sign-in that could
+    act on behalf itself. Otherwise a partner admin's password alone (no second factor), or a
+    TOTP session relayed by a look-alike page where the partner requires passkeys, mints an
+    app that administers every customer the agents do."""
+    accepted(partner, org)  # classic: Helpdesk agents hold Password Administrator
+    plain = org.create_user()
+    helpdesk = group_ids(partner.org)["Helpdesk agents"]
+    # A Global Administrator of the partner signed in with its password only: as an agent it
+    # acts nowhere (no second factor), so it mints no app that does.
+    admin_id = partner.org.create_user(roles=(Role.GLOBAL_ADMINISTRATOR,))
+    password_only = sign_in(partner.org.client, partner.org.users[admin_id])
+    refused = password_only.post(
+        "/partner/api-clients", {"name": "Side door", "group_ids": [helpdesk]}, expect=403
+    ).json()
+    assert "second factor" in refused["detail"] or "multi-factor" in refused["detail"]
+    # Nor arms one made by someone else: a new secret, new groups, a re-enabled app.
+    made, app = app_of(partner, ["Helpdesk agents"], "Desk")
+    app.post(f"{org.base}/users/{plain}/reset-password", expect=200)
+    password_only.post(f"/partner/api-clients/{made['id']}/secret", {}, expect=403)
+    password_only.patch(f"/partner/api-clients/{made['id']}", {"group_ids": [helpdesk]}, 403)
+    # Taking power away needs no second factor: renaming, disabling, deleting.
+    password_only.patch(f"/partner/api-clients/{made['id']}", {"enabled": False}, 200)
+    password_only.patch(f"/partner/api-clients/{made['id']}", {"enabled": True}, 403)
+
+    # Where the partner requires passkeys, a TOTP session neither makes a key-based app (which
+    # would act, phishing-resistant) nor puts its own key on an existing one.
+    key = ECKey.generate_key("P-256")
+    keyed = partner.admin.post(
+        "/partner/api-clients",
+        {"name": "Key desk", "group_ids": [helpdesk], "public_jwk": key.as_dict(private=False)},
+        expect=201,
+    ).json()
+    partner.admin.request(
+        "PATCH", "/partner/settings", 200, json={"require_phishing_resistant_mfa": True}
+    )
+    phished = ECKey.generate_key("P-256")
+    totp_session = partner.admin  # signed in with a TOTP code
+    refused = totp_session.post(
+        "/partner/api-clients",
+        {"name": "Phished", "group_ids": [helpdesk], "public_jwk": phished.as_dict(private=False)},
+        expect=403,
+    ).json()
+    assert "passkey" in refused["detail"]
+    totp_session.patch(
+        f"/partner/api-clients/{keyed['id']}", {"public_jwk": phished.as_dict(private=False)}, 403
+    )
+    issued = jwt_token(partner.org.client, assertion(phished, keyed["client_id"], clock))
+    assert issued.status_code == 401

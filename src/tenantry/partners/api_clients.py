@@ -92,6 +92,24 @@ def _partner(ctx: Context) -> Tenant:
     return partner
 
 
+ARMS_AN_APP = (
+    "Denied: a partner's app acts on behalf of its customers with a token that counts as "
+    "multi-factor (and, with a key, as phishing-resistant), so making it, giving it groups, a "
+    "key or a secret, or enabling it needs a sign-in that could act on behalf itself. "
+)
+
+
+def _may_arm(ctx: Context, partner: Tenant) -> None:
+    """A partner's client acts on behalf like an agent of its groups, with a token that counts
+    as multi-factor: whoever makes it or adds to its power must hold a sign-in that would not
+    be held back as an agent's (``access.second_factor_held_back``), or a password-only or
+    relayed TOTP session would mint the power its own sign-in is refused."""
+    why = access.second_factor_held_back(ctx.session, ctx.require_principal())
+    if why is not None:
+        decision = access.decide(ctx, partner.id)
+        raise access.deny(ctx, decision, Permission.PARTNER_MANAGE, ARMS_AN_APP + why)
+
+
 def _tenant(ctx: Context, tenant_id: uuid.UUID) -> Tenant:
     """The tenant, managed on its member path by one of its administrators (a person)."""
     decision = access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
@@ -236,6 +254,7 @@ def create_partner_client(
     public_jwk: dict[str, Any] | None = None,
 ) -> Made:
     partner = _partner(ctx)
+    _may_arm(ctx, partner)
     groups = _partner_groups(ctx, partner, group_ids)
     made = _create(ctx, partner, ApiClientKind.PARTNER, name, allowed_ips, expires_at, public_jwk)
     for group in groups:
@@ -302,6 +321,10 @@ def update_partner_client(ctx: Context, client_id: uuid.UUID, changes: ClientCha
     client = _one(ctx, partner, ApiClientKind.PARTNER, client_id)
     if changes.roles is not None:
         raise InvalidInput("A partner's client acts through groups: change group_ids.")
+    # Renaming and disabling take no power; anything else may add to it.
+    enabling = "enabled" in changes.given and changes.enabled and not client.enabled
+    if enabling or changes.group_ids is not None or changes.given - {"name", "enabled"}:
+        _may_arm(ctx, partner)
     done: dict[str, Any] = {}
     if changes.group_ids is not None:
         groups = _partner_groups(ctx, partner, changes.group_ids)
@@ -369,7 +392,9 @@ def _update(
 def rotate_partner_secret(
     ctx: Context, client_id: uuid.UUID, overlap: timedelta | None = None
 ) -> Made:
-    client = _one(ctx, _partner(ctx), ApiClientKind.PARTNER, client_id)
+    partner = _partner(ctx)
+    client = _one(ctx, partner, ApiClientKind.PARTNER, client_id)
+    _may_arm(ctx, partner)
     return _rotate(ctx, client, overlap)
 
 
