@@ -603,6 +603,53 @@ def test_a_user_administrator_of_the_partner_cannot_join_the_approver_group(
     assert approver.user_id
 
 
+def test_a_request_is_approved_only_by_the_approvers_its_assignment_still_names(
+    partner: Partner, org: Org
+) -> None:
+    """The partner replaces an assignment to hand its approvals to another group: the former
+    approver group is no longer privileged (a User Administrator of the partner may now put
+    itself in it), so it must no longer decide the requests still waiting under the old
+    assignment."""
+    requester, insider = Member(partner), Member(partner)
+    partner.admin.post(
+        f"{partner.org.base}/role-assignments",
+        {"role": USERS, "user_id": insider.user_id},
+        expect=201,
+    )
+    relationship = accepted(partner, org, {"roles": [READER, USERS]})
+    on_call = group(partner, [requester])
+    old_approvers = group(partner, [], "Old approvers")
+    first = assign(
+        partner,
+        relationship,
+        on_call,
+        eligible_roles=[USERS],
+        approval_required=True,
+        approver_group_id=old_approvers,
+    )
+    pending = activate(requester.api, relationship, USERS)
+    partner.admin.delete(
+        f"/partner/relationships/{relationship['id']}/access-assignments/{first['id']}"
+    )
+    assign(
+        partner,
+        relationship,
+        on_call,
+        eligible_roles=[USERS],
+        approval_required=True,
+        approver_group_id=group(partner, [], "New approvers"),
+    )
+    # No longer named by any assignment, the old group is an ordinary group again.
+    insider.fresh().post(
+        f"{partner.org.base}/groups/{old_approvers}/members",
+        {"user_id": insider.user_id},
+        expect=201,
+    )
+    refused = insider.api.post(f"/partner/activations/{pending['id']}/approve", expect=403)
+    assert refused.json()["type"] == "urn:tenantry:problem:not-an-approver"
+    new_user(requester.api, org, 403)
+
+
 # --- concurrency -------------------------------------------------------------------------
 
 

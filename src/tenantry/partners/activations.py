@@ -461,11 +461,37 @@ def _check_partner_approver(ctx: Context, activation: Activation, action: str) -
         )
 
 
+def _approvers_still_named(ctx: Context, activation: Activation) -> bool:
+    """The access assignment the request was made under still exists and still asks this
+    approver group: a group no assignment names is no longer privileged (anyone with
+    ``groups.update`` may join it), so it no longer decides who gets power."""
+    return (
+        ctx.session.scalar(
+            select(AccessAssignment.id).where(
+                AccessAssignment.id == activation.assignment_id,
+                AccessAssignment.approval_required.is_(True),
+                AccessAssignment.approver_group_id == activation.approver_group_id,
+            )
+        )
+        is not None
+    )
+
+
 def approve_for_partner(ctx: Context, activation_id: uuid.UUID) -> Activation:
     """A member of the approver group (not the requester, with a recent second factor)
     approves; the clock starts now, unless the customer's approval is still needed."""
     _, activation, _ = _for_partner(ctx, activation_id)
     _check_partner_approver(ctx, activation, APPROVE)
+    if not _approvers_still_named(ctx, activation):
+        raise _refuse_move(
+            ctx,
+            activation,
+            APPROVE,
+            "Denied: the access assignment this request was made under no longer asks this "
+            "approver group (it was changed or removed), so its members no longer decide it. "
+            "Deny or end it, and ask again under the current assignment.",
+            "not-an-approver",
+        )
     if (problem := _agent_factor_problem(ctx, "Approving an activation")) is not None:
         raise _refuse_move(ctx, activation, APPROVE, *problem)
     me = _person(ctx)
