@@ -7,6 +7,7 @@ its networks; the previous secret kept only for the overlap."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +16,8 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
-from tests.conftest import Api, FakeClock, Org
+from tenantry.app import create_app
+from tests.conftest import Api, FakeClock, Org, settings_for
 
 TOKEN_URL = "https://testserver/oauth2/token"
 AUDIENCE = "http://127.0.0.1:8000/oauth2/token"  # TENANTRY_PUBLIC_URL's default + the path
@@ -344,3 +346,31 @@ def test_a_client_raises_and_comments_on_service_requests(client: TestClient, or
     app.post(f"{org.base}/service-requests/{raised['id']}/comments", {"body": "Auto"}, expect=201)
     comments = org.admin.get(f"{org.base}/service-requests/{raised['id']}/comments").json()
     assert made["name"] in str(comments)
+
+
+def test_failed_client_authentications_are_throttled_per_address(
+    database_url: str, tmp_path: Path, clock: FakeClock, org: Org
+) -> None:
+    """The token endpoint is a sign-in for apps: wrong secrets for a known client_id (which is
+    not a secret) are counted per address like a person's failed sign-ins, so that nobody can
+    write the organisation's audit chain (and hold its lock) without end; the app itself,
+    calling from elsewhere, is not locked out."""
+    made = tenant_client(org)
+    wrong = "tnrysec_" + "x" * 43
+    tight = create_app(settings_for(database_url, tmp_path, throttle_address_failures=3), clock)
+    with TestClient(tight, client=("127.0.0.77", 40000)) as near:
+        for _ in range(3):
+            refused(get_token(near, made["client_id"], wrong))
+        locked = get_token(near, made["client_id"], wrong)
+        assert locked.status_code == 429, locked.text
+        assert locked.json()["error"] == "invalid_request"
+        assert int(locked.headers["retry-after"]) > 0
+        # Even the right secret waits out the lockout from this address.
+        assert get_token(near, made["client_id"], made["client_secret"]).status_code == 429
+    with TestClient(tight, client=("127.0.0.78", 40000)) as elsewhere:
+        assert get_token(elsewhere, made["client_id"], made["client_secret"]).status_code == 200
+    tight.state.engine.dispose()
+    failures = org.admin.get(
+        f"{org.base}/audit-events?action=api_client.token&outcome=failure&limit=200"
+    ).json()["items"]
+    assert len(failures) == 3

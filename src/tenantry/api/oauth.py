@@ -21,7 +21,8 @@ from starlette.datastructures import FormData
 
 from tenantry.api.deps import new_context
 from tenantry.api.routing import TransactionalRoute
-from tenantry.identity import oauth
+from tenantry.core.errors import TooManyRequests
+from tenantry.identity import oauth, throttle
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -82,7 +83,19 @@ def _respond(server: StarletteAuthorizationServer, request: Request, form: FormD
     except InsecureTransportError as error:
         # Secrets cross only TLS (or loopback); behind a proxy, see --forwarded-allow-ips.
         return _error(error)
+    try:
+        # Failed proofs are counted per address, like a person's sign-ins.
+        throttle.claim_app_attempt(server.ctx)
+    except TooManyRequests as busy:
+        _, body, headers = InvalidRequestError(busy.detail)()
+        return Response(
+            json.dumps(body),
+            status_code=429,
+            headers={**dict(headers), "Retry-After": str(busy.retry_after)},
+        )
     response: Response = server.create_token_response(oauth_request)
+    if response.status_code == 200:
+        throttle.give_back_app_attempt(server.ctx)
     return response
 
 

@@ -98,6 +98,38 @@ def give_back_attempt(ctx: Context, username: str) -> None:
             row.locked_until = None
 
 
+def claim_app_attempt(ctx: Context) -> None:
+    """Count an attempt at proving an API client (``POST /oauth2/token``) before it is
+    verified, like ``claim_attempt`` but per client address only: a client_id is no secret,
+    so counting per client would let anyone lock an app out. Without it, wrong secrets or
+    assertions for a known client_id could be sent without end, each one audited in the
+    client's organisation (its chain grown and its lock held). Refuses (429) while the
+    address is locked out; a success gives the attempt back (``give_back_app_attempt``)."""
+    if not ctx.client_address:
+        return
+    ctx.session.commit()
+    key = f"address:{ctx.client_address}"
+    until = _count_attempt(ctx, key, ctx.settings.throttle_address_failures)
+    if until is not None:
+        ctx.session.rollback()  # a refused attempt is not counted
+        wait = math.ceil((until - ctx.now).total_seconds())
+        raise TooManyRequests(
+            f"Too many failed attempts from your address. Try again in {wait} seconds.",
+            retry_after=wait,
+        )
+    ctx.session.commit()
+
+
+def give_back_app_attempt(ctx: Context) -> None:
+    """The client proved itself: its attempt no longer counts, nor a lockout it started."""
+    if not ctx.client_address:
+        return
+    row = _locked_row(ctx, f"address:{ctx.client_address}")
+    row.failures = max(0, row.failures - 1)
+    if row.failures < ctx.settings.throttle_address_failures:
+        row.locked_until = None
+
+
 SIGNUP_WINDOW_SECONDS = 3600
 
 
