@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry.access.roles import AgentLevel, Role
-from tenantry.api.schemas.partners import AgentIn, OfferIn
+from tenantry.api.schemas.partners import AccessAssignmentIn, AgentIn, OfferIn
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import tenants, users
 from tenantry.models.partners import OfferKind
@@ -182,14 +182,44 @@ def relationship_page(request: Request, ctx: SignedIn, rid: uuid.UUID) -> Respon
     )
 
 
+def _uuid_or_none(value: str | None, refusal: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidInput(refusal) from exc
+
+
 @pages.post("/partner/relationships/{rid}/assignments")
 def add_assignment(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted) -> Response:
-    try:
-        group_id = uuid.UUID(form.get("group_id", ""))
-    except ValueError as exc:
-        raise InvalidInput("Choose one of your security groups.") from exc
-    roles = ticked(form, "role:")
-    assignments.add_assignment(ctx, rid, group_id, roles)
+    """Standing roles, eligible roles (with the longest activation, whether it needs an
+    approver and which group approves), as POST .../access-assignments takes them."""
+    group_id = _uuid_or_none(form.get("group_id"), "Choose one of your security groups.")
+    if group_id is None:
+        raise InvalidInput("Choose one of your security groups.")
+    body = parse_form(
+        form,
+        AccessAssignmentIn,
+        group_id=group_id,
+        roles=ticked(form, "role:"),
+        eligible_roles=ticked(form, "eligible:"),
+        max_activation_minutes=form.get("max_activation_minutes", "").strip() or None,
+        approval_required=form.get("approval_required") == "on",
+        approver_group_id=_uuid_or_none(
+            form.get("approver_group_id"), "Choose one of your security groups as approvers."
+        ),
+    )
+    assignments.add_assignment(
+        ctx,
+        rid,
+        body.group_id,
+        [r.value for r in body.roles],
+        eligible_roles=[r.value for r in body.eligible_roles],
+        max_activation_minutes=body.max_activation_minutes,
+        approval_required=body.approval_required,
+        approver_group_id=body.approver_group_id,
+    )
     return redirect(request, f"/partner/relationships/{rid}", "Access assigned.")
 
 
