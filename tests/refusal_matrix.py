@@ -326,6 +326,16 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("POST", "/partner/relationships/{rid}/assignments/{aid}/remove"): PartnerCenter(),
     ("GET", "/partner/audit"): PartnerCenter(),
+    # Just-in-time elevation: any agent's own access and the approvers' queue; who may
+    # approve, deny or end is decided per activation (tests/web/test_elevation_pages.py).
+    ("GET", "/partner/access"): PartnerCenter(),
+    ("POST", "/partner/access/activate"): PartnerCenter(
+        {"eligible": f"{NO_ID}:global_reader", "minutes": "60", "justification": "J"}
+    ),
+    ("POST", "/partner/access/{aid}/end"): PartnerCenter(),
+    ("GET", "/partner/approvals"): PartnerCenter(),
+    ("POST", "/partner/approvals/{aid}/approve"): PartnerCenter(),
+    ("POST", "/partner/approvals/{aid}/deny"): PartnerCenter(),
 }
 
 # Mounted applications, not routes: listed here so that a new mount fails the walker too.

@@ -1,5 +1,7 @@
 """Just-in-time elevation on the pages, without a browser: the access-assignment editor takes
-eligible roles and their terms, each refusal shown with the service's reason."""
+eligible roles and their terms, an agent activates, ends and withdraws on My access, and an
+approver decides in Approvals (never its own request) — each refusal shown with the service's
+reason."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tenantry.web import session as web_session
-from tests.conftest import Api, Org, Partner, accepted
-from tests.partners.test_activations import GA, READER, USERS, group
+from tests.conftest import Api, FakeClock, Org, Partner, accepted
+from tests.partners.test_activations import GA, READER, USERS, Member, assign, group
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
@@ -121,3 +123,196 @@ def test_the_assignment_editor_takes_eligible_roles_and_their_terms(
     assert (made["max_activation_minutes"], made["approval_required"]) == (120, True)
     assert made["approver_group_id"] == approvers
     assert "Up to 120 minutes · approved by a member of 'Approvers'" in done
+
+
+def test_an_agent_activates_sees_the_time_left_and_ends_it(
+    app: Any, people: list[Pages], partner: Partner, org: Org, clock: FakeClock
+) -> None:
+    relationship = accepted(partner, org, {"roles": [READER, USERS, GA]})
+    requester = Member(partner)
+    assign(
+        partner,
+        relationship,
+        group(partner, [requester], "On call"),
+        roles=[READER],
+        eligible_roles=[USERS],
+        max_activation_minutes=120,
+    )
+    agent = open_as(app, people, requester.api)
+    page = agent.get("/partner/access")
+    customer = org.admin.get(org.base).json()["name"]
+    assert re.search(
+        rf"<td>{re.escape(customer)}</td><td>User Administrator<br>"
+        r"<small class=\"muted\">through On call</small></td>\s*<td>120 minutes</td>\s*"
+        r"<td>not needed</td>",
+        page,
+    ), page
+    assert "Nothing is active" in page and "No request is waiting" in page
+    assert "needs a sign-in with a second factor" not in page
+
+    # Longer than the assignment allows: the service's reason.
+    choice = f"{relationship['id']}:{USERS}"
+    refused = agent.post(
+        "/partner/access/activate",
+        "/partner/access",
+        eligible=choice,
+        minutes="150",
+        justification="New starters",
+    )
+    assert flash(refused) == (
+        "error: User Administrator can be activated here for at most 120 minutes."
+    )
+    page = agent.post(
+        "/partner/access/activate",
+        "/partner/access",
+        eligible=choice,
+        minutes="90",
+        justification="New starters",
+        ticket="INC-7",
+    )
+    assert flash(page) == "success: User Administrator is active for 90 minutes."
+    active = re.search(r'<table class="active-elevations">.*?</table>', page, re.S)
+    assert active is not None
+    timer = re.search(r'data-seconds-left="(\d+)">([^<]+)<', active.group(0))
+    assert timer is not None
+    assert 5390 <= int(timer.group(1)) <= 5400
+    assert re.fullmatch(r"1 h (29|30) min \d\d s left", timer.group(2))
+    assert "New starters<br><small>Ticket INC-7</small>" in active.group(0)
+    assert '<script src="/static/countdown.js" defer></script>' in page
+    listed = requester.api.get("/partner/activations").json()["items"]
+    assert [(a["role"], a["status"], a["ticket"]) for a in listed] == [(USERS, "active", "INC-7")]
+
+    # Twenty minutes later the page says what is left, without a script.
+    clock.advance(minutes=20)
+    timer = re.search(r'data-seconds-left="(\d+)">([^<]+)<', agent.get("/partner/access"))
+    assert timer is not None and re.fullmatch(r"1 h (09|10) min \d\d s left", timer.group(2))
+
+    ended = agent.post(f"/partner/access/{listed[0]['id']}/end", "/partner/access")
+    assert flash(ended) == "success: Your User Administrator elevation has ended."
+    assert "Nothing is active" in ended
+    earlier = re.search(r'<table class="earlier-activations">.*?</table>', ended, re.S)
+    assert earlier is not None and '<span class="status ended">ended</span>' in earlier.group(0)
+    again = agent.post(f"/partner/access/{listed[0]['id']}/end", "/partner/access")
+    assert flash(again) == "error: This activation is already over (it is ended)."
+
+
+def test_activating_needs_a_recent_second_factor_and_the_page_says_so(
+    app: Any, people: list[Pages], partner: Partner, org: Org, clock: FakeClock
+) -> None:
+    relationship = accepted(partner, org, {"roles": [READER, USERS]})
+    requester = Member(partner)
+    assign(
+        partner,
+        relationship,
+        group(partner, [requester]),
+        eligible_roles=[USERS],
+    )
+    clock.advance(minutes=16)
+    agent = open_as(app, people, requester.api)
+    page = agent.get("/partner/access")
+    reason = "Activating a role needs a sign-in with a second factor in the last 15 minutes."
+    assert f'<article class="note" role="note">\n  <p>{reason}' in page
+    assert '<input type="hidden" name="next" value="/partner/access">' in page
+    refused = agent.post(
+        "/partner/access/activate",
+        "/partner/access",
+        eligible=f"{relationship['id']}:{USERS}",
+        minutes="60",
+        justification="Password resets",
+    )
+    assert flash(refused).startswith(f"error: {reason}")
+    assert requester.api.get("/partner/activations").json()["items"] == []
+
+    # "Sign in again" signs out and comes back to this page after the sign-in.
+    found = CSRF.search(agent.client.get("/partner/access").text)
+    assert found is not None
+    out = agent.client.post(
+        "/sign-out",
+        data={"csrf_token": found.group(1), "next": "/partner/access"},
+        follow_redirects=False,
+    )
+    assert out.headers["location"] == "/sign-in?next=/partner/access"
+
+
+def test_an_approver_decides_in_the_queue_never_its_own_request(
+    app: Any, people: list[Pages], partner: Partner, org: Org
+) -> None:
+    relationship = accepted(partner, org, {"roles": [READER, USERS, GA]})
+    requester, approver = Member(partner), Member(partner)
+    approvers = group(partner, [requester, approver], "Approvers")
+    assign(
+        partner,
+        relationship,
+        group(partner, [requester], "On call"),
+        eligible_roles=[USERS, GA],
+        approval_required=True,
+        approver_group_id=approvers,
+    )
+    customer = org.admin.get(org.base).json()["name"]
+    mine = open_as(app, people, requester.api)
+    page = mine.get("/partner/access")
+    assert "by a partner approver" in page
+    waiting = mine.post(
+        "/partner/access/activate",
+        "/partner/access",
+        eligible=f"{relationship['id']}:{USERS}",
+        minutes="60",
+        justification="Locked-out users",
+        ticket="INC-9",
+    )
+    assert flash(waiting) == "success: Your request for User Administrator waits for approval."
+    pending = re.search(r'<table class="pending-requests">.*?</table>', waiting, re.S)
+    assert pending is not None and "a partner approver" in pending.group(0)
+    aid = requester.api.get("/partner/activations").json()["items"][0]["id"]
+
+    # The requester is in the approver group, yet its queue does not offer its own request,
+    # and a forged approval is refused with the reason.
+    queue = mine.get("/partner/approvals")
+    assert "Nothing waits for you" in queue and aid not in queue
+    forged = mine.post(f"/partner/approvals/{aid}/approve", "/partner/approvals")
+    assert flash(forged) == (
+        "error: Denied: you can't approve or deny your own request; another member of the "
+        "approver group decides it."
+    )
+
+    theirs = open_as(app, people, approver.fresh())
+    queue = theirs.get("/partner/approvals")
+    row = re.search(rf'<tr id="activation-{aid}">.*?</tr>', queue, re.S)
+    assert row is not None
+    for shown in (requester.upn, customer, "User Administrator", "<td>60</td>", "INC-9"):
+        assert shown in row.group(0)
+    assert f'action="/partner/approvals/{aid}/deny" class="inline" data-confirm=' in row.group(0)
+    approved = theirs.post(f"/partner/approvals/{aid}/approve", "/partner/approvals")
+    assert flash(approved) == (
+        f"success: Approved: {requester.upn} holds User Administrator in {customer} for 60 minutes."
+    )
+    assert "Nothing waits for you" in approved
+    again = theirs.post(f"/partner/approvals/{aid}/approve", "/partner/approvals")
+    assert flash(again) == ("error: This request is no longer waiting for approval (it is active).")
+    page = mine.get("/partner/access")
+    active = re.search(r'<table class="active-elevations">.*?</table>', page, re.S)
+    assert active is not None and "User Administrator" in active.group(0)
+
+    # Withdrawn by the requester; asked again and denied, with a confirmation on the page;
+    # the requester sees both among the earlier ones.
+    def ask_for_global_admin() -> str:
+        mine.post(
+            "/partner/access/activate",
+            "/partner/access",
+            eligible=f"{relationship['id']}:{GA}",
+            minutes="30",
+            justification="Tenant-wide setting",
+        )
+        return str(requester.api.get("/partner/activations").json()["items"][0]["id"])
+
+    withdrawn = mine.post(f"/partner/access/{ask_for_global_admin()}/end", "/partner/access")
+    assert flash(withdrawn) == "success: Your Global Administrator request is withdrawn."
+    ga = ask_for_global_admin()
+    denied = theirs.post(f"/partner/approvals/{ga}/deny", "/partner/approvals")
+    assert flash(denied) == f"success: Denied: {requester.upn} does not get Global Administrator."
+    earlier = re.search(
+        r'<table class="earlier-activations">.*?</table>', mine.get("/partner/access"), re.S
+    )
+    assert earlier is not None
+    assert '<span class="status denied">denied</span>' in earlier.group(0)
+    assert '<span class="status ended">ended</span>' in earlier.group(0)
