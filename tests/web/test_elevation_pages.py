@@ -1,7 +1,8 @@
 """Just-in-time elevation on the pages, without a browser: the access-assignment editor takes
-eligible roles and their terms, an agent activates, ends and withdraws on My access, and an
-approver decides in Approvals (never its own request) — each refusal shown with the service's
-reason."""
+eligible roles and their terms, an agent activates, ends and withdraws on My access, an
+approver decides in Approvals (never its own request), and the customer approves, denies and
+ends on its Partner relationships page and asks for its own approval of Global Administrator
+on its Settings page — each refusal shown with the service's reason."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tenantry.access.roles import Role
 from tenantry.web import session as web_session
-from tests.conftest import Api, FakeClock, Org, Partner, accepted
-from tests.partners.test_activations import GA, READER, USERS, Member, assign, group
+from tests.conftest import Api, FakeClock, Org, Partner, accepted, enrol_mfa
+from tests.partners.test_activations import GA, READER, USERS, Member, activate, assign, group
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
@@ -316,3 +318,93 @@ def test_an_approver_decides_in_the_queue_never_its_own_request(
     assert earlier is not None
     assert '<span class="status denied">denied</span>' in earlier.group(0)
     assert '<span class="status ended">ended</span>' in earlier.group(0)
+
+
+def test_the_customer_sees_approves_denies_and_ends_activations(
+    app: Any, people: list[Pages], partner: Partner, org: Org, clock: FakeClock
+) -> None:
+    relationship = accepted(partner, org, {"roles": [READER, USERS, GA]})
+    requester = Member(partner)
+    assign(
+        partner,
+        relationship,
+        group(partner, [requester], "On call"),
+        eligible_roles=[USERS, GA],
+        max_activation_minutes=240,
+    )
+    customer = open_as(app, people, org.admin)
+    partners_page = f"/admin/{org.tenant_id}/partners"
+    page = customer.get(partners_page)
+    assert "No partner has activated a role here." in page
+
+    # The switch on the Settings page: Global Administrator waits for the customer.
+    settings = f"/admin/{org.tenant_id}/settings"
+    assert "Require our approval before a partner activates Global Administrator" in (
+        customer.get(settings)
+    )
+    saved = customer.post(
+        f"{settings}/partner-policy", settings, require_customer_approval_for_global_admin="on"
+    )
+    assert flash(saved) == "success: Partner policy saved."
+    assert re.search(r'name="require_customer_approval_for_global_admin" checked', saved)
+    policy = org.admin.get(f"{org.base}/partner-policy").json()
+    assert policy["require_customer_approval_for_global_admin"] is True
+
+    used = activate(requester.api, relationship, USERS, minutes=45, justification="Resets")
+    waits = activate(requester.api, relationship, GA, minutes=30, justification="Settings")
+    assert (used["status"], waits["status"]) == ("active", "pending_approval")
+    page = customer.get(partners_page)
+    rows = {
+        aid: re.search(rf'<tr id="activation-{aid}">.*?</tr>', page, re.S)
+        for aid in (used["id"], waits["id"])
+    }
+    assert all(rows.values())
+    running = rows[used["id"]].group(0)  # type: ignore[union-attr]
+    for shown in (requester.upn, "User Administrator", "Resets", 'data-seconds-left="', "End now"):
+        assert shown in running
+    asking = rows[waits["id"]].group(0)  # type: ignore[union-attr]
+    assert "waiting for " in asking and "'s Global Administrators" in asking
+    assert ">Approve</button>" in asking and ">Deny</button>" in asking
+
+    # A Global Reader of the customer sees them, with no button; a forged end is refused.
+    reader = open_as(app, people, org.user_api(roles=(Role.GLOBAL_READER,)))
+    read = reader.get(partners_page)
+    assert used["id"] in read and "End now" not in read and ">Approve<" not in read
+    forged = reader.post(
+        f"/admin/{org.tenant_id}/partner-activations/{used['id']}/end", partners_page
+    )
+    assert "Denied: partner_relationships.manage" in flash(forged)
+
+    # Approving needs a recent second factor, as on the API; the refusal says so.
+    approve = f"/admin/{org.tenant_id}/partner-activations/{waits['id']}/approve"
+    refused = customer.post(approve, partners_page)
+    assert flash(refused).startswith(
+        "error: Approving a partner's activation needs a sign-in with a second factor in the "
+        "last 15 minutes."
+    )
+    enrol_mfa(org.admin, clock)
+    customer = open_as(app, people, org.admin)
+    approved = customer.post(approve, partners_page)
+    assert flash(approved) == (
+        f"success: {requester.upn}'s Global Administrator: approved, active for 30 minutes."
+    )
+    ended = customer.post(
+        f"/admin/{org.tenant_id}/partner-activations/{used['id']}/end", partners_page
+    )
+    assert flash(ended) == f"success: {requester.upn}'s User Administrator: ended."
+    statuses = {
+        a["id"]: (a["status"], a["ended_by"], a["customer_approved_by"])
+        for a in requester.api.get("/partner/activations").json()["items"]
+    }
+    assert statuses == {
+        used["id"]: ("ended", "customer", None),
+        waits["id"]: ("active", None, org.admin_upn),
+    }
+    row = re.search(rf'<tr id="activation-{used["id"]}">.*?</tr>', ended, re.S)
+    assert row is not None and f"ended by {org.admin_upn}" in row.group(0)
+
+    again = activate(requester.api, relationship, USERS, minutes=30, justification="More")
+    denied = customer.post(
+        f"/admin/{org.tenant_id}/partner-activations/{again['id']}/deny", partners_page
+    )
+    assert flash(denied) == "error: This request is no longer waiting for approval (it is active)."

@@ -761,10 +761,21 @@ def _for_customer(
     return decision, activation
 
 
+def _own_global_admin(decision: Decision) -> bool:
+    return decision.path == DecisionPath.MEMBER and Role.GLOBAL_ADMINISTRATOR in decision.roles
+
+
+def may_decide_for_customer(ctx: Context, tenant_id: uuid.UUID) -> bool:
+    """Whether the signed-in person decides partners' requests here (approve, deny): one of
+    the organisation's own Global Administrators. A page asks it only to hide buttons; the
+    moves check it again."""
+    return _own_global_admin(access.decide(ctx, tenant_id))
+
+
 def _require_own_global_admin(ctx: Context, decision: Decision) -> None:
     """Deciding a partner's request is the customer's own Global Administrators' (the member
     path: ``partner_relationships.manage`` is never delegated anyway)."""
-    if decision.path == DecisionPath.MEMBER and Role.GLOBAL_ADMINISTRATOR in decision.roles:
+    if _own_global_admin(decision):
         return
     reason = (
         f"Denied: only a Global Administrator of {decision.tenant_name} decides a partner's "
