@@ -222,6 +222,8 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("GET", f"{API}/partner/activations"): PartnerCenter(),
     ("GET", f"{API}/partner/activations/{{aid}}"): PartnerCenter(),
+    ("GET", f"{API}/partner/eligible-roles"): PartnerCenter(),
+    ("GET", f"{API}/partner/approvals"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/approve"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/deny"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/end"): PartnerCenter(),
