@@ -222,6 +222,8 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("GET", f"{API}/partner/activations"): PartnerCenter(),
     ("GET", f"{API}/partner/activations/{{aid}}"): PartnerCenter(),
+    ("GET", f"{API}/partner/eligible-roles"): PartnerCenter(),
+    ("GET", f"{API}/partner/approvals"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/approve"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/deny"): PartnerCenter(),
     ("POST", f"{API}/partner/activations/{{aid}}/end"): PartnerCenter(),
@@ -283,6 +285,9 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", "/admin/{tid}/partners/{rid}/auto-extend"): TenantScoped(),
     ("POST", "/admin/{tid}/partner-blocks/{pid}"): TenantScoped(),
     ("POST", "/admin/{tid}/partner-blocks/{pid}/remove"): TenantScoped(),
+    ("POST", "/admin/{tid}/partner-activations/{aid}/approve"): TenantScoped(),
+    ("POST", "/admin/{tid}/partner-activations/{aid}/deny"): TenantScoped(),
+    ("POST", "/admin/{tid}/partner-activations/{aid}/end"): TenantScoped(),
     ("GET", "/admin/{tid}/settings"): TenantScoped(),
     ("POST", "/admin/{tid}/settings/contact"): TenantScoped({"name": "N"}),
     ("POST", "/admin/{tid}/settings/partner-policy"): TenantScoped(),
@@ -326,6 +331,16 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("POST", "/partner/relationships/{rid}/assignments/{aid}/remove"): PartnerCenter(),
     ("GET", "/partner/audit"): PartnerCenter(),
+    # Just-in-time elevation: any agent's own access and the approvers' queue; who may
+    # approve, deny or end is decided per activation (tests/web/test_elevation_pages.py).
+    ("GET", "/partner/access"): PartnerCenter(),
+    ("POST", "/partner/access/activate"): PartnerCenter(
+        {"eligible": f"{NO_ID}:global_reader", "minutes": "60", "justification": "J"}
+    ),
+    ("POST", "/partner/access/{aid}/end"): PartnerCenter(),
+    ("GET", "/partner/approvals"): PartnerCenter(),
+    ("POST", "/partner/approvals/{aid}/approve"): PartnerCenter(),
+    ("POST", "/partner/approvals/{aid}/deny"): PartnerCenter(),
 }
 
 # Mounted applications, not routes: listed here so that a new mount fails the walker too.

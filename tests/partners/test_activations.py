@@ -379,6 +379,63 @@ def approval_world(
     return relationship, requester, approver
 
 
+def test_what_an_agent_may_activate_and_what_waits_for_its_approval(
+    partner: Partner, org: Org, other_org: Org
+) -> None:
+    """GET /partner/eligible-roles and GET /partner/approvals, read by My access and Approvals:
+    the terms of several assignments combined as a request would choose among them, and the
+    queue of an approver (never its own request, gone once decided)."""
+    policy = {"blocked_permissions": [], "require_customer_approval_for_global_admin": True}
+    org.admin.request("PUT", f"{org.base}/partner-policy", 200, json=policy)
+    relationship, requester, approver = approval_world(partner, org, max_activation_minutes=240)
+    quick = group(partner, [requester], "Quick")
+    assign(partner, relationship, quick, eligible_roles=[USERS], max_activation_minutes=60)
+    ended = accepted(partner, other_org, {"roles": [USERS]})
+    assign(partner, ended, quick, eligible_roles=[USERS])
+    partner.admin.post(f"/partner/relationships/{ended['id']}/terminate", expect=200)
+
+    eligible = requester.api.get("/partner/eligible-roles").json()["items"]
+    terms = [
+        (
+            e["relationship_id"],
+            e["role"],
+            e["max_minutes"],
+            e["max_minutes_without_approval"],
+            e["customer_approval_required"],
+            e["groups"],
+        )
+        for e in eligible
+    ]
+    on_call = next(g for g in eligible[0]["groups"] if g != "Quick")
+    assert terms == [
+        (relationship["id"], GA, 240, None, True, [on_call]),
+        (relationship["id"], USERS, 240, 60, False, sorted([on_call, "Quick"])),
+    ]
+    assert eligible[0]["customer_tenant_id"] == org.tenant_id
+    assert approver.api.get("/partner/eligible-roles").json()["items"] == []
+
+    # The requester joins the approvers: its own requests are still not in its queue.
+    groups = partner.admin.get(f"{partner.org.base}/groups", params={"limit": 200}).json()
+    approvers = next(g["id"] for g in groups["items"] if g["name"] == "Approvers")
+    partner.admin.post(
+        f"{partner.org.base}/groups/{approvers}/members",
+        {"user_id": requester.user_id},
+        expect=201,
+    )
+    waiting = activate(requester.api, relationship, USERS, minutes=120)
+    ga = activate(requester.api, relationship, GA, minutes=30)
+    queue = approver.api.get("/partner/approvals").json()["items"]
+    assert [a["id"] for a in queue] == [waiting["id"], ga["id"]]  # the longest waiting first
+    assert requester.api.get("/partner/approvals").json()["items"] == []
+    assert partner.admin.get("/partner/approvals").json()["items"] == []
+    approver.api.post(f"/partner/activations/{ga['id']}/approve", expect=200)
+    # Approved by the partner, it waits for the customer: no longer in the approver's queue.
+    queue = approver.api.get("/partner/approvals").json()["items"]
+    assert [a["id"] for a in queue] == [waiting["id"]]
+    approver.api.post(f"/partner/activations/{waiting['id']}/deny", expect=200)
+    assert approver.api.get("/partner/approvals").json()["items"] == []
+
+
 def test_denied_and_undecided_requests_give_nothing(
     partner: Partner, org: Org, clock: FakeClock, sessions: sessionmaker[Session]
 ) -> None:

@@ -37,6 +37,8 @@ PARTNER_PAGES = (
     "/partner/agents",
     "/partner/relationships",
     "/partner/audit",
+    "/partner/access",
+    "/partner/approvals",
 )
 
 # Facts about the page a person (or a screen reader) depends on, read in the browser.

@@ -1,5 +1,7 @@
 """Demo data for ``make run``: two partners and a few customers, created through the services:
-Fabrikam's classic offer is accepted by Contoso and Northwind, Litware's by Contoso."""
+Fabrikam's classic offer is accepted by Contoso and Northwind, Litware's by Contoso. Fabrikam's
+on-call group may activate Global Administrator in Northwind just in time, approved by a member
+of its on-call approvers."""
 
 from __future__ import annotations
 
@@ -7,12 +9,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from tenantry.access.roles import AgentLevel
+from tenantry.access.roles import AgentLevel, Role
 from tenantry.billing import subscriptions as billing
 from tenantry.core.context import Context, Principal
-from tenantry.directory import tenants, users
-from tenantry.models import Domain, Severity, User
-from tenantry.partners import agents, offers
+from tenantry.directory import groups, tenants, users
+from tenantry.models import Domain, Relationship, Severity, User
+from tenantry.partners import agents, assignments, offers
 from tenantry.partners import enrolment as partners
 from tenantry.support import requests as support
 
@@ -41,6 +43,9 @@ SECOND_PARTNER = (
 )
 # Customers that accept Fabrikam's classic offer (Adatum has no partner: a non-customer).
 FABRIKAM_CUSTOMERS = ("contoso", "northwind")
+# Where Fabrikam's on-call group may activate Global Administrator just in time.
+ON_CALL_CUSTOMER = "northwind"
+ON_CALL, ON_CALL_APPROVERS = "On call", "On-call approvers"
 CUSTOMERS = [
     ("Contoso", "contoso", ["Megan Bowen", "Alex Wilber", "Diego Siciliani"]),
     ("Northwind Traders", "northwind", ["Nestor Wilke", "Lidia Holloway"]),
@@ -149,16 +154,50 @@ def _create(ctx: Context) -> None:
             severity=Severity.MEDIUM,
         )
         if label in FABRIKAM_CUSTOMERS:
-            offers.accept(as_admin, offers.token_for(ctx, classic))
+            relationship = offers.accept(as_admin, offers.token_for(ctx, classic))
+            if label == ON_CALL_CUSTOMER:
+                _on_call(as_partner, relationship, tech, partner.admin)
         if label == "contoso":
             offers.accept(as_admin, offers.token_for(ctx, litware_offer))
+
+
+def _on_call(as_partner: Context, relationship: Relationship, agent: User, approver: User) -> None:
+    """Just-in-time elevation to show: the agent (in *On call*) may activate Global
+    Administrator in the relationship's customer for up to two hours, once a member of
+    *On-call approvers* (the partner's admin) approves."""
+    partner_id = relationship.partner_tenant_id
+    made = {}
+    for name, member, description in (
+        (ON_CALL, agent, "Agents who may activate admin roles in customers when needed."),
+        (ON_CALL_APPROVERS, approver, "Approve the on-call group's activations."),
+    ):
+        group = groups.create_group(
+            as_partner, partner_id, name=name, kind="security", description=description
+        )
+        groups.add_member(as_partner, partner_id, group.id, member.id)
+        made[name] = group
+    assignments.add_assignment(
+        as_partner,
+        relationship.id,
+        made[ON_CALL].id,
+        [],
+        eligible_roles=[Role.GLOBAL_ADMINISTRATOR.value],
+        max_activation_minutes=120,
+        approval_required=True,
+        approver_group_id=made[ON_CALL_APPROVERS].id,
+    )
 
 
 def sign_ins(ctx: Context) -> list[SignIn]:
     suffix = ctx.settings.initial_domain_suffix
     out = [
         SignIn(PARTNER[0], f"admin@{PARTNER[1]}.{suffix}", "Partner admin (Admin agents)"),
-        SignIn(PARTNER[0], f"tech@{PARTNER[1]}.{suffix}", "Partner agent (Helpdesk agents)"),
+        SignIn(
+            PARTNER[0],
+            f"tech@{PARTNER[1]}.{suffix}",
+            "Partner agent (Helpdesk agents; On call: may activate Global Administrator in "
+            "Northwind, approved by the admin)",
+        ),
     ]
     out += [
         SignIn(

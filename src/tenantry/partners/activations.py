@@ -33,6 +33,7 @@ from tenantry.models import (
     Activation,
     ActivationStatus,
     AuditOutcome,
+    Group,
     GroupMember,
     PartnerPolicy,
     Relationship,
@@ -168,6 +169,14 @@ def _agent_factor_problem(ctx: Context, what: str) -> tuple[str, str] | None:
     return None
 
 
+def sign_in_problem(ctx: Context, what: str = "Activating a role") -> str | None:
+    """Why this sign-in may not request (or approve) an activation now, in the words a refusal
+    would use, or None: a page says so before the agent fills in the form."""
+    _person(ctx)
+    problem = _agent_factor_problem(ctx, what)
+    return problem[0] if problem else None
+
+
 def _customer_must_approve(ctx: Context, customer_id: uuid.UUID, role: str) -> bool:
     """The customer's policy asks for its own approval of a partner's Global Administrator."""
     if role != Role.GLOBAL_ADMINISTRATOR.value:
@@ -220,6 +229,127 @@ def _no_longer_pending(ctx: Context, activation: Activation) -> Conflict:
 
 
 # --- the partner's side ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """A role the signed-in agent may activate in one customer, and on what terms: the
+    longest activation its access assignments allow, the longest without a partner approver
+    (None: always with one), and whether the customer's own approval is needed too."""
+
+    relationship_id: uuid.UUID
+    customer_tenant_id: uuid.UUID
+    customer_name: str
+    role: Role
+    max_minutes: int
+    max_minutes_without_approval: int | None
+    customer_approval: bool
+    groups: tuple[str, ...]
+
+    @property
+    def approval_always(self) -> bool:
+        """Every activation of it waits for an approver (the partner's or the customer's)."""
+        return self.customer_approval or self.max_minutes_without_approval is None
+
+
+def eligible_for_me(ctx: Context) -> list[Eligibility]:
+    """What the signed-in agent may activate: per live relationship of its partner, the roles
+    that an access assignment of a group it is in makes eligible (within the relationship's
+    roles), as ``request_activation`` reads them; by customer name, then role."""
+    partner = partners.require_partner(ctx, None)
+    me = _person(ctx)
+    my_groups = select(GroupMember.group_id).where(GroupMember.user_id == me.user_id)
+    rows = ctx.session.execute(
+        select(AccessAssignment, Relationship, Tenant.name, Group.name)
+        .join(Relationship, Relationship.id == AccessAssignment.relationship_id)
+        .join(Tenant, Tenant.id == Relationship.customer_tenant_id)
+        .join(Group, Group.id == AccessAssignment.group_id)
+        .where(
+            Relationship.partner_tenant_id == partner.id,
+            Relationship.status.in_(LIVE_STATUSES),
+            or_(Relationship.ends_at.is_(None), Relationship.ends_at > ctx.now),
+            AccessAssignment.group_id.in_(my_groups),
+        )
+        .order_by(Tenant.name, Relationship.id, AccessAssignment.created_at)
+    ).all()
+    found: dict[tuple[uuid.UUID, Role], list[tuple[AccessAssignment, str]]] = {}
+    relationships: dict[uuid.UUID, tuple[Relationship, str]] = {}
+    for assignment, relationship, customer_name, group_name in rows:
+        relationships[relationship.id] = (relationship, customer_name)
+        for role_id in assignment.eligible_roles:
+            if role_id in relationship.roles and role_id in Role._value2member_map_:
+                found.setdefault((relationship.id, Role(role_id)), []).append(
+                    (assignment, group_name)
+                )
+    out: list[Eligibility] = []
+    for (relationship_id, role), through in found.items():
+        relationship, customer_name = relationships[relationship_id]
+        unapproved = [a.max_activation_minutes for a, _ in through if not a.approval_required]
+        out.append(
+            Eligibility(
+                relationship_id=relationship_id,
+                customer_tenant_id=relationship.customer_tenant_id,
+                customer_name=customer_name,
+                role=role,
+                max_minutes=max(a.max_activation_minutes for a, _ in through),
+                max_minutes_without_approval=max(unapproved) if unapproved else None,
+                customer_approval=_customer_must_approve(
+                    ctx, relationship.customer_tenant_id, role.value
+                ),
+                groups=tuple(sorted({name for _, name in through})),
+            )
+        )
+    order = list(Role)
+    return sorted(out, key=lambda e: (e.customer_name, str(e.relationship_id), order.index(e.role)))
+
+
+def _open(ctx: Context) -> Any:
+    """SQL: the activation still counts, or may: waiting for approval, or active and not past
+    ``ends_at`` (read off the clock, as ``status_at`` does)."""
+    return or_(
+        and_(*_pending(ctx)),
+        and_(Activation.status == ActivationStatus.ACTIVE, Activation.ends_at > ctx.now),
+    )
+
+
+def mine(ctx: Context, *, current: bool, cursor: str | None, limit: int) -> Page[ActivationRow]:
+    """The signed-in agent's own activations, newest first: ``current`` those waiting for
+    approval or active now, otherwise the others (denied, ended, expired)."""
+    partner = partners.require_partner(ctx, None)
+    me = _person(ctx)
+    stmt: Select[Any] = select(Activation).where(
+        Activation.partner_tenant_id == partner.id,
+        Activation.requester_user_id == me.user_id,
+        _open(ctx) if current else ~_open(ctx),
+    )
+    page = paginate(
+        ctx.session,
+        stmt,
+        [Activation.requested_at, Activation.id],
+        cursor,
+        limit,
+        descending=True,
+    )
+    return Page(with_names(ctx, page.items), page.next_cursor)
+
+
+def awaiting_my_approval(ctx: Context, *, cursor: str | None, limit: int) -> Page[ActivationRow]:
+    """Requests the signed-in person may approve or deny now, oldest first (the longest
+    waiting on top): waiting for a partner approver, of an approver group it is in, and
+    never its own."""
+    partner = partners.require_partner(ctx, None)
+    me = _person(ctx)
+    my_groups = select(GroupMember.group_id).where(GroupMember.user_id == me.user_id)
+    stmt: Select[Any] = select(Activation).where(
+        Activation.partner_tenant_id == partner.id,
+        *_pending(ctx),
+        Activation.partner_approval_required.is_(True),
+        Activation.partner_approved_at.is_(None),
+        Activation.approver_group_id.in_(my_groups),
+        Activation.requester_user_id != me.user_id,
+    )
+    page = paginate(ctx.session, stmt, [Activation.requested_at, Activation.id], cursor, limit)
+    return Page(with_names(ctx, page.items), page.next_cursor)
 
 
 def request_activation(
@@ -558,10 +688,7 @@ def _end(ctx: Context, activation: Activation, by: Party) -> Activation:
     if not _move(
         ctx,
         activation,
-        or_(
-            and_(*_pending(ctx)),
-            and_(Activation.status == ActivationStatus.ACTIVE, Activation.ends_at > ctx.now),
-        ),
+        _open(ctx),
         status=ActivationStatus.ENDED,
         ended_by=by,
         ended_by_upn=_person(ctx).upn,
@@ -660,10 +787,21 @@ def _for_customer(
     return decision, activation
 
 
+def _own_global_admin(decision: Decision) -> bool:
+    return decision.path == DecisionPath.MEMBER and Role.GLOBAL_ADMINISTRATOR in decision.roles
+
+
+def may_decide_for_customer(ctx: Context, tenant_id: uuid.UUID) -> bool:
+    """Whether the signed-in person decides partners' requests here (approve, deny): one of
+    the organisation's own Global Administrators. A page asks it only to hide buttons; the
+    moves check it again."""
+    return _own_global_admin(access.decide(ctx, tenant_id))
+
+
 def _require_own_global_admin(ctx: Context, decision: Decision) -> None:
     """Deciding a partner's request is the customer's own Global Administrators' (the member
     path: ``partner_relationships.manage`` is never delegated anyway)."""
-    if decision.path == DecisionPath.MEMBER and Role.GLOBAL_ADMINISTRATOR in decision.roles:
+    if _own_global_admin(decision):
         return
     reason = (
         f"Denied: only a Global Administrator of {decision.tenant_name} decides a partner's "

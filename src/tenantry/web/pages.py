@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantry import access
-from tenantry.access.roles import ROLE_PLAIN_WORDS, Role
+from tenantry.access.roles import ROLE_NAMES, ROLE_PLAIN_WORDS, Role
 from tenantry.api.deps import new_context
 from tenantry.api.routing import TransactionalRoute
 from tenantry.core.context import Context
@@ -41,7 +41,31 @@ def role_words(role: str) -> str:
         return role
 
 
+def role_name(role: str) -> str:
+    try:
+        return ROLE_NAMES[Role(role)]
+    except (ValueError, KeyError):
+        return role
+
+
+def time_left(seconds: float) -> str:
+    """A countdown's words, as countdown.js writes them each second: "1 h 05 min 09 s left"."""
+    whole = int(seconds)
+    if whole <= 0:
+        return "time is up"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min {secs:02d} s left"
+    if minutes:
+        return f"{minutes} min {secs:02d} s left"
+    return f"{secs} s left"
+
+
 templates.env.filters["role_words"] = role_words
+templates.env.filters["role_name"] = role_name
+templates.env.filters["time_left"] = time_left
+templates.env.globals["seconds_between"] = lambda start, end: int((end - start).total_seconds())
 templates.env.filters["when"] = lambda value: value.strftime("%d %b %Y %H:%M") if value else ""
 templates.env.filters["day"] = lambda value: value.strftime("%d %b %Y") if value else ""
 

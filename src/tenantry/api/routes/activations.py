@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import uuid
 
+from tenantry.access.roles import ROLE_NAMES
 from tenantry.api.converters import activation_out
 from tenantry.api.deps import Ctx, Cursor, Limit
 from tenantry.api.routes import router
 from tenantry.api.schemas.common import ItemList
-from tenantry.api.schemas.partners import ActivationIn, ActivationOut
+from tenantry.api.schemas.partners import ActivationIn, ActivationOut, EligibleRoleOut
 from tenantry.core.context import Context
 from tenantry.models import Activation
 from tenantry.partners import activations
@@ -38,6 +39,38 @@ def request_activation(body: ActivationIn, ctx: Ctx) -> ActivationOut:
 def list_activations(ctx: Ctx, cursor: Cursor = None, limit: Limit = 50) -> ItemList[ActivationOut]:
     """Newest first: your own requests and those you may approve; partner admins see all."""
     page = activations.for_partner(ctx, cursor=cursor, limit=limit)
+    return ItemList(
+        items=[activation_out(row, ctx.now) for row in page.items], next_cursor=page.next_cursor
+    )
+
+
+@api.get("/partner/eligible-roles", response_model=ItemList[EligibleRoleOut])
+def list_eligible_roles(ctx: Ctx) -> ItemList[EligibleRoleOut]:
+    """What you may activate: per live relationship, the roles an access assignment of a
+    group you are in makes eligible, for how long at most and whose approval it needs."""
+    return ItemList(
+        items=[
+            EligibleRoleOut(
+                relationship_id=e.relationship_id,
+                customer_tenant_id=e.customer_tenant_id,
+                customer_name=e.customer_name,
+                role=e.role,
+                role_name=ROLE_NAMES[e.role],
+                max_minutes=e.max_minutes,
+                max_minutes_without_approval=e.max_minutes_without_approval,
+                customer_approval_required=e.customer_approval,
+                groups=list(e.groups),
+            )
+            for e in activations.eligible_for_me(ctx)
+        ]
+    )
+
+
+@api.get("/partner/approvals", response_model=ItemList[ActivationOut])
+def list_approvals(ctx: Ctx, cursor: Cursor = None, limit: Limit = 50) -> ItemList[ActivationOut]:
+    """Requests you may approve or deny now, the longest waiting first: waiting for a partner
+    approver, of an approver group you are in, never your own."""
+    page = activations.awaiting_my_approval(ctx, cursor=cursor, limit=limit)
     return ItemList(
         items=[activation_out(row, ctx.now) for row in page.items], next_cursor=page.next_cursor
     )

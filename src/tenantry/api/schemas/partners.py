@@ -222,6 +222,27 @@ class ActivationOut(BaseModel):
     ended_at: datetime | None
 
 
+class EligibleRoleOut(BaseModel):
+    """A role the caller may activate in one customer, and on what terms (the most
+    permissive of the access assignments that make it eligible for a group it is in)."""
+
+    relationship_id: uuid.UUID
+    customer_tenant_id: uuid.UUID
+    customer_name: str
+    role: Role
+    role_name: str
+    max_minutes: int = Field(description="The longest activation allowed")
+    max_minutes_without_approval: int | None = Field(
+        description="The longest activation no partner approver has to approve; null: every "
+        "activation waits for one"
+    )
+    customer_approval_required: bool = Field(
+        description="The customer's own Global Administrators approve every activation too "
+        "(its policy for Global Administrator)"
+    )
+    groups: list[str] = Field(description="The caller's groups that make it eligible")
+
+
 class AgentIn(Body):
     access: AgentLevel
 

@@ -10,7 +10,13 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tenantry import access
-from tenantry.access.roles import DELEGATION_EXCLUSIONS, PERMISSION_WORDS, Permission, Role
+from tenantry.access.roles import (
+    DELEGATION_EXCLUSIONS,
+    PERMISSION_WORDS,
+    ROLE_NAMES,
+    Permission,
+    Role,
+)
 from tenantry.api.schemas.directory import TenantPatch, UserIn, UserPatch
 from tenantry.api.schemas.partners import PartnerPolicyIO
 from tenantry.audit import chain as audit
@@ -18,9 +24,11 @@ from tenantry.audit import log as audit_log
 from tenantry.billing import subscriptions as billing
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import role_assignments, tenants, users
+from tenantry.models import Activation
+from tenantry.models.partners import ActivationStatus
 from tenantry.models.support import RequestStatus
+from tenantry.partners import activations, customer_side
 from tenantry.partners import blocks as partner_blocks
-from tenantry.partners import customer_side
 from tenantry.partners import policy as partner_policy
 from tenantry.partners.relationships import parse_version
 from tenantry.support import health
@@ -261,7 +269,11 @@ def audit_page(
 
 @pages.get("/admin/{tid}/partners")
 def partners_page(
-    request: Request, ctx: SignedIn, tid: uuid.UUID, cursor: str | None = None
+    request: Request,
+    ctx: SignedIn,
+    tid: uuid.UUID,
+    cursor: str | None = None,
+    activations_cursor: str | None = None,
 ) -> Response:
     tenant = page_tenant(ctx, tid)
     page = customer_side.for_customer(ctx, tid, cursor=cursor, limit=PAGE)
@@ -276,6 +288,49 @@ def partners_page(
         rows=page.items,
         blocks=blocks,
         former=former,
+        activations=activations.for_customer(ctx, tid, cursor=activations_cursor, limit=PAGE),
+        may_decide=activations.may_decide_for_customer(ctx, tid),
+        now=ctx.now,
+    )
+
+
+def _activation_done(
+    request: Request, tid: uuid.UUID, activation: Activation, done: str
+) -> Response:
+    return redirect(
+        request,
+        f"/admin/{tid}/partners#activations",
+        f"{activation.requester_upn}'s {ROLE_NAMES[Role(activation.role)]}: {done}.",
+    )
+
+
+@pages.post("/admin/{tid}/partner-activations/{aid}/approve")
+def approve_activation(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, aid: uuid.UUID, form: Posted
+) -> Response:
+    approved = activations.approve_for_customer(ctx, tid, aid)
+    done = (
+        f"approved, active for {approved.minutes} minutes"
+        if approved.status == ActivationStatus.ACTIVE
+        else "approved by you; it still waits for the partner's approver"
+    )
+    return _activation_done(request, tid, approved, done)
+
+
+@pages.post("/admin/{tid}/partner-activations/{aid}/deny")
+def deny_activation(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, aid: uuid.UUID, form: Posted
+) -> Response:
+    return _activation_done(request, tid, activations.deny_for_customer(ctx, tid, aid), "denied")
+
+
+@pages.post("/admin/{tid}/partner-activations/{aid}/end")
+def end_activation(
+    request: Request, ctx: SignedIn, tid: uuid.UUID, aid: uuid.UUID, form: Posted
+) -> Response:
+    ended = activations.end_for_customer(ctx, tid, aid)
+    return _activation_done(
+        request, tid, ended, "ended" if ended.starts_at else "request withdrawn"
     )
 
 
@@ -334,6 +389,7 @@ def settings_page(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
         "admin/settings.html",
         blocked=None if policy is None else set(policy.blocked_permissions),
         allow_privileged_roles=bool(policy and policy.allow_privileged_roles),
+        approve_global_admin=bool(policy and policy.require_customer_approval_for_global_admin),
         blockable=[
             (p.value, PERMISSION_WORDS[p]) for p in Permission if p not in DELEGATION_EXCLUSIONS
         ],
@@ -360,8 +416,15 @@ def save_policy(request: Request, ctx: SignedIn, tid: uuid.UUID, form: Posted) -
         PartnerPolicyIO,
         blocked_permissions=ticked(form, "block:"),
         allow_privileged_roles=form.get("allow_privileged_roles") == "on",
+        require_customer_approval_for_global_admin=(
+            form.get("require_customer_approval_for_global_admin") == "on"
+        ),
     )
     partner_policy.set_policy(
-        ctx, tid, body.blocked_permissions, allow_privileged_roles=body.allow_privileged_roles
+        ctx,
+        tid,
+        body.blocked_permissions,
+        allow_privileged_roles=body.allow_privileged_roles,
+        require_customer_approval_for_global_admin=body.require_customer_approval_for_global_admin,
     )
     return redirect(request, f"/admin/{tid}/settings", "Partner policy saved.")

@@ -162,9 +162,16 @@ def verify_passkey(request: Request, ctx: MaybeSignedIn, form: Posted) -> Respon
 
 @pages.post("/sign-out")
 def sign_out(request: Request, ctx: MaybeSignedIn, form: Posted) -> Response:
+    """Sign out; with ``next`` (a page of this site), sign in again to go back there (a
+    fresh second factor, which activating a role asks for)."""
     if ctx.principal is not None:
         tokens.revoke_token(ctx)
-    response = redirect(request, "/sign-in", "You are signed out.")
+    target = web_session.safe_next(form.get("next")) if form.get("next") else None
+    response = redirect(
+        request,
+        f"/sign-in?next={quote(target, safe='/')}" if target else "/sign-in",
+        "Sign in again to go on." if target else "You are signed out.",
+    )
     web_session.end_session(response)
     return response
 

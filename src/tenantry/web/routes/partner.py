@@ -1,5 +1,6 @@
-"""The Partner center: customers, one customer's dashboard, offers, agents, relationships,
-Find and Assist, and the partner's audit log."""
+"""The Partner center: customers, one customer's dashboard, offers, agents, relationships (and
+their access assignments), Find and Assist, an agent's just-in-time access and the approvers'
+queue, and the partner's audit log."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from tenantry.access.roles import AgentLevel, Role
-from tenantry.api.schemas.partners import AgentIn, OfferIn
+from tenantry.access.roles import ROLE_NAMES, AgentLevel, Role
+from tenantry.api.schemas.partners import AccessAssignmentIn, ActivationIn, AgentIn, OfferIn
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import tenants, users
-from tenantry.models.partners import OfferKind
+from tenantry.models.partners import ActivationStatus, OfferKind
+from tenantry.partners import activations, assignments, offers, partner_side
 from tenantry.partners import agents as partner_agents
-from tenantry.partners import assignments, offers, partner_side
 from tenantry.partners import enrolment as partners
 from tenantry.partners import views as partner_views
 from tenantry.web.forms import parse_form
@@ -23,6 +24,7 @@ from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticke
 
 pages = router()
 PAGE = 50
+PENDING = ActivationStatus.PENDING_APPROVAL
 
 
 def _partner(request: Request, ctx: SignedIn, template: str, **values: Any) -> Response:
@@ -182,14 +184,44 @@ def relationship_page(request: Request, ctx: SignedIn, rid: uuid.UUID) -> Respon
     )
 
 
+def _uuid_or_none(value: str | None, refusal: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidInput(refusal) from exc
+
+
 @pages.post("/partner/relationships/{rid}/assignments")
 def add_assignment(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted) -> Response:
-    try:
-        group_id = uuid.UUID(form.get("group_id", ""))
-    except ValueError as exc:
-        raise InvalidInput("Choose one of your security groups.") from exc
-    roles = ticked(form, "role:")
-    assignments.add_assignment(ctx, rid, group_id, roles)
+    """Standing roles, eligible roles (with the longest activation, whether it needs an
+    approver and which group approves), as POST .../access-assignments takes them."""
+    group_id = _uuid_or_none(form.get("group_id"), "Choose one of your security groups.")
+    if group_id is None:
+        raise InvalidInput("Choose one of your security groups.")
+    body = parse_form(
+        form,
+        AccessAssignmentIn,
+        group_id=group_id,
+        roles=ticked(form, "role:"),
+        eligible_roles=ticked(form, "eligible:"),
+        max_activation_minutes=form.get("max_activation_minutes", "").strip() or None,
+        approval_required=form.get("approval_required") == "on",
+        approver_group_id=_uuid_or_none(
+            form.get("approver_group_id"), "Choose one of your security groups as approvers."
+        ),
+    )
+    assignments.add_assignment(
+        ctx,
+        rid,
+        body.group_id,
+        [r.value for r in body.roles],
+        eligible_roles=[r.value for r in body.eligible_roles],
+        max_activation_minutes=body.max_activation_minutes,
+        approval_required=body.approval_required,
+        approver_group_id=body.approver_group_id,
+    )
     return redirect(request, f"/partner/relationships/{rid}", "Access assigned.")
 
 
@@ -199,3 +231,91 @@ def remove_assignment(
 ) -> Response:
     assignments.remove_assignment(ctx, rid, aid)
     return redirect(request, f"/partner/relationships/{rid}", "Access assignment removed.")
+
+
+# --- just-in-time elevation: an agent's own access, and the approvers' queue ---------------
+
+
+@pages.get("/partner/access")
+def my_access(
+    request: Request, ctx: SignedIn, choose: str | None = None, cursor: str | None = None
+) -> Response:
+    """What the agent may activate, a form to activate it, its requests waiting for approval,
+    its active elevations with the time left, and its earlier ones."""
+    eligible = activations.eligible_for_me(ctx)
+    current = activations.mine(ctx, current=True, cursor=None, limit=200).items
+    return _partner(
+        request,
+        ctx,
+        "partner/access.html",
+        eligible=eligible,
+        chosen=choose or "",
+        problem=activations.sign_in_problem(ctx) if eligible else None,
+        pending=[r for r in current if r.activation.status_at(ctx.now) == PENDING],
+        active=[r for r in current if r.activation.status_at(ctx.now) == ActivationStatus.ACTIVE],
+        earlier=activations.mine(ctx, current=False, cursor=cursor, limit=PAGE),
+        now=ctx.now,
+    )
+
+
+@pages.post("/partner/access/activate")
+def activate(request: Request, ctx: SignedIn, form: Posted) -> Response:
+    relationship, _, role = form.get("eligible", "").partition(":")
+    if not relationship or not role:
+        raise InvalidInput("Choose the role to activate.")
+    body = parse_form(
+        form,
+        ActivationIn,
+        relationship_id=relationship,
+        role=role,
+        ticket=form.get("ticket", "").strip() or None,
+    )
+    activation = activations.request_activation(
+        ctx, body.relationship_id, body.role, body.minutes, body.justification, body.ticket
+    )
+    message = (
+        f"{ROLE_NAMES[body.role]} is active for {body.minutes} minutes."
+        if activation.status == ActivationStatus.ACTIVE
+        else f"Your request for {ROLE_NAMES[body.role]} waits for approval."
+    )
+    return redirect(request, "/partner/access", message)
+
+
+@pages.post("/partner/access/{aid}/end")
+def end_activation(request: Request, ctx: SignedIn, aid: uuid.UUID, form: Posted) -> Response:
+    ended = activations.end_for_partner(ctx, aid)
+    what = "request is withdrawn" if ended.starts_at is None else "elevation has ended"
+    return redirect(request, "/partner/access", f"Your {ROLE_NAMES[Role(ended.role)]} {what}.")
+
+
+@pages.get("/partner/approvals")
+def approvals(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
+    """Requests the signed-in person may approve or deny (of an approver group it is in,
+    never its own), the longest waiting first."""
+    page = activations.awaiting_my_approval(ctx, cursor=cursor, limit=PAGE)
+    problem = activations.sign_in_problem(ctx, "Approving an activation") if page.items else None
+    return _partner(request, ctx, "partner/approvals.html", page=page, problem=problem)
+
+
+@pages.post("/partner/approvals/{aid}/approve")
+def approve(request: Request, ctx: SignedIn, aid: uuid.UUID, form: Posted) -> Response:
+    approved = activations.approve_for_partner(ctx, aid)
+    row = activations.with_names(ctx, [approved])[0]
+    who, role = approved.requester_upn, ROLE_NAMES[Role(approved.role)]
+    message = (
+        f"Approved: {who} holds {role} in {row.customer_name} for {approved.minutes} minutes."
+        if approved.status == ActivationStatus.ACTIVE
+        else f"Approved: {who}'s {role} in {row.customer_name} now waits for the customer's "
+        "approval."
+    )
+    return redirect(request, "/partner/approvals", message)
+
+
+@pages.post("/partner/approvals/{aid}/deny")
+def deny(request: Request, ctx: SignedIn, aid: uuid.UUID, form: Posted) -> Response:
+    denied = activations.deny_for_partner(ctx, aid)
+    return redirect(
+        request,
+        "/partner/approvals",
+        f"Denied: {denied.requester_upn} does not get {ROLE_NAMES[Role(denied.role)]}.",
+    )
