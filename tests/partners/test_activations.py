@@ -705,6 +705,8 @@ def test_a_request_is_approved_only_by_the_approvers_its_assignment_still_names(
     refused = insider.api.post(f"/partner/activations/{pending['id']}/approve", expect=403)
     assert refused.json()["type"] == "urn:tenantry:problem:not-an-approver"
     new_user(requester.api, org, 403)
+    # Nor is it in the former approvers' queue any more.
+    assert insider.api.get("/partner/approvals").json()["items"] == []
 
 
 # --- concurrency -------------------------------------------------------------------------

@@ -347,6 +347,15 @@ def awaiting_my_approval(ctx: Context, *, cursor: str | None, limit: int) -> Pag
         Activation.partner_approved_at.is_(None),
         Activation.approver_group_id.in_(my_groups),
         Activation.requester_user_id != me.user_id,
+        # Only while the request's access assignment still names this approver group (as
+        # ``approve_for_partner`` checks): a replaced assignment's old group no longer decides.
+        select(AccessAssignment.id)
+        .where(
+            AccessAssignment.id == Activation.assignment_id,
+            AccessAssignment.approval_required.is_(True),
+            AccessAssignment.approver_group_id == Activation.approver_group_id,
+        )
+        .exists(),
     )
     page = paginate(ctx.session, stmt, [Activation.requested_at, Activation.id], cursor, limit)
     return Page(with_names(ctx, page.items), page.next_cursor)
