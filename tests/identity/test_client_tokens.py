@@ -358,7 +358,7 @@ def test_failed_client_authentications_are_throttled_per_address(
     made = tenant_client(org)
     wrong = "tnrysec_" + "x" * 43
     tight = create_app(settings_for(database_url, tmp_path, throttle_address_failures=3), clock)
-    with TestClient(tight, client=("127.0.0.77", 40000)) as near:
+    with TestClient(tight, client=("127.0.9.77", 40000)) as near:
         for _ in range(3):
             refused(get_token(near, made["client_id"], wrong))
         locked = get_token(near, made["client_id"], wrong)
@@ -367,7 +367,7 @@ def test_failed_client_authentications_are_throttled_per_address(
         assert int(locked.headers["retry-after"]) > 0
         # Even the right secret waits out the lockout from this address.
         assert get_token(near, made["client_id"], made["client_secret"]).status_code == 429
-    with TestClient(tight, client=("127.0.0.78", 40000)) as elsewhere:
+    with TestClient(tight, client=("127.0.9.78", 40000)) as elsewhere:
         assert get_token(elsewhere, made["client_id"], made["client_secret"]).status_code == 200
     tight.state.engine.dispose()
     failures = org.admin.get(

@@ -219,7 +219,7 @@ def test_an_activation_ended_on_one_process_is_refused_at_the_next_request_on_th
         ).json()
         return body["tenant_id"], body["admin_user_principal_name"], label
 
-    partner_id, partner_upn, partner_label = signup("Partner")
+    partner_id, partner_upn, partner_label = signup(f"On-call partner {unique_label()}")
     customer_id, customer_upn, customer_label = signup("Customer")
     with sessions.begin() as session:
         ctx = Context(session=session, settings=settings)

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tenantry.access.roles import Role
 from tenantry.core.config import Settings
 from tenantry.identity.passkeys import relying_party
 from tenantry.models import AuditEvent, Tenant
-from tests.conftest import Agent, FakeClock, Org, Partner, accepted, make_partner
+from tests.conftest import Agent, FakeClock, Org, Partner, accepted, make_partner, sign_in
 from tests.identity.softauthn import SoftAuthenticator, add_passkey, sign_in_with_passkey
 
 REQUIRES = "the partner requires a passkey; this sign-in used a TOTP code"
@@ -102,6 +103,8 @@ def test_nobody_but_the_partners_own_admins_turns_the_requirement_off(
     clock: FakeClock,
 ) -> None:
     accepted(partner, org)
+    # (Made before the requirement: from then on only a passkey sign-in makes agents.)
+    agent = Agent(partner)
     partner.admin.patch("/partner/settings", {"require_phishing_resistant_mfa": True})
     off = {"require_phishing_resistant_mfa": False}
     # The customer: the endpoint is the caller's own partner programme, and it is none.
@@ -111,7 +114,6 @@ def test_nobody_but_the_partners_own_admins_turns_the_requirement_off(
     org.admin.patch(f"/tenants/{partner.org.tenant_id}", off, expect=422)
     org.admin.get(f"/tenants/{partner.org.tenant_id}", expect=404)
     # An agent of the partner, even signed in with a passkey: not partner.manage.
-    agent = Agent(partner)
     key = SoftAuthenticator(relying_party(settings).origin)
     add_passkey(agent.api, key)
     with_key = sign_in_with_passkey(client, agent.upn, key)
@@ -130,3 +132,41 @@ def test_nobody_but_the_partners_own_admins_turns_the_requirement_off(
         assert tenant is not None and tenant.require_phishing_resistant_mfa is True
         upstream_tenant = session.get(Tenant, uuid.UUID(upstream.org.tenant_id))
         assert upstream_tenant is not None and not upstream_tenant.require_phishing_resistant_mfa
+
+
+def test_power_over_customers_is_handed_out_only_by_a_sign_in_that_could_use_it(
+    client: TestClient, partner: Partner, org: Org, settings: Settings
+) -> None:
+    """A phished partner administrator's session (password only, or a relayed TOTP code where
+    the partner requires passkeys) would otherwise make a new agent whose sign-in the attacker
+    chooses (its password, its own passkey) and reach every customer. Making an agent, adding
+    a member to an agent, access-assignment or approver group, and giving a group customer
+    roles need a sign-in that could act on behalf itself; taking power away never does."""
+    relationship = accepted(partner, org)
+    other_admin = partner.org.create_user(roles=(Role.GLOBAL_ADMINISTRATOR,))
+    weak = sign_in(partner.org.client, partner.org.users[other_admin])  # password only
+    newcomer = partner.org.create_user()
+    refused = weak.request("PUT", f"/partner/agents/{newcomer}", 403, json={"access": "full"})
+    assert "hands out power over customers" in refused.json()["detail"]
+    groups = {g["name"]: g["id"] for g in weak.get(f"{partner.org.base}/groups").json()["items"]}
+    weak.post(
+        f"{partner.org.base}/groups/{groups['Admin agents']}/members",
+        {"user_id": newcomer},
+        expect=403,
+    )
+    new_group = weak.post(f"{partner.org.base}/groups", {"name": "Backdoor"}, expect=201).json()
+    weak.post(
+        f"/partner/relationships/{relationship['id']}/access-assignments",
+        {"group_id": new_group["id"], "roles": ["global_reader"]},
+        expect=403,
+    )
+    # The partner's admin with a second factor may; taking power away needs none.
+    partner.admin.request("PUT", f"/partner/agents/{newcomer}", 200, json={"access": "full"})
+    weak.request("PUT", f"/partner/agents/{newcomer}", 200, json={"access": "none"})
+    # Where the partner requires passkeys, a TOTP sign-in no longer makes agents; a passkey does.
+    partner.admin.patch("/partner/settings", {"require_phishing_resistant_mfa": True})
+    partner.admin.request("PUT", f"/partner/agents/{newcomer}", 403, json={"access": "full"})
+    key = SoftAuthenticator(relying_party(settings).origin)
+    add_passkey(partner.admin, key)
+    with_key = sign_in_with_passkey(client, partner.org.admin_upn, key)
+    with_key.request("PUT", f"/partner/agents/{newcomer}", 200, json={"access": "full"})

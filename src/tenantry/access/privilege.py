@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tenantry.access.gate import deny, require
 from tenantry.access.grants import Decision
+from tenantry.access.paths import second_factor_held_back
 from tenantry.access.roles import (
     ROLE_NAMES,
     ROLE_PERMISSIONS,
@@ -180,6 +181,44 @@ def require_group_change(
             f"Denied: '{group.name}' {power.value} and {why}; it can't be changed on behalf "
             f"of {decision.tenant_name}.",
         )
+    return decision
+
+
+CUSTOMER_POWER = frozenset(
+    {GroupPower.AGENT_GROUP, GroupPower.ACCESS_ASSIGNMENT, GroupPower.APPROVER}
+)
+
+
+def require_sign_in_that_may_act_on_behalf(
+    ctx: Context, decision: Decision, permission: Permission, what: str
+) -> None:
+    """Power over customers (an agent level, a place in an agent, access-assignment or
+    approver group, an access assignment, an app) is handed out only by a sign-in that could
+    use it itself: a second factor, and a passkey where the partner requires one. Otherwise a
+    password-only or relayed-TOTP session of a partner administrator would make a new agent
+    whose own sign-in the attacker chooses, and the partner's requirement would mean nothing."""
+    why = second_factor_held_back(ctx.session, ctx.require_principal())
+    if why is not None:
+        raise deny(
+            ctx,
+            decision,
+            permission,
+            f"Denied: {what} hands out power over customers, so it needs a sign-in that could "
+            f"act on behalf itself. {why}",
+        )
+
+
+def require_member_added(
+    ctx: Context, tenant_id: uuid.UUID, permission: Permission, group: Group
+) -> Decision:
+    """``require_group_change`` for adding a member, plus: a group whose members act in
+    customers or decide who may (``CUSTOMER_POWER``) takes new members only from a sign-in
+    that could act on behalf itself (``require_sign_in_that_may_act_on_behalf``)."""
+    decision = require_group_change(ctx, tenant_id, permission, group)
+    power = group_power(ctx.session, group)
+    if power in CUSTOMER_POWER:
+        what = f"adding a member to '{group.name}' (it {power.value})"
+        require_sign_in_that_may_act_on_behalf(ctx, decision, Permission.ROLES_ASSIGN, what)
     return decision
 
 

@@ -118,7 +118,7 @@ def list_members(
 def add_member(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID, user_id: uuid.UUID) -> User:
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
     group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
-    access.require_group_change(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
+    access.require_member_added(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
     user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
     if ctx.session.get(GroupMember, (group.id, user.id)):
         raise Conflict(f"{user.user_principal_name} is already a member.", slug="duplicate")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tenantry.access.roles import AgentLevel, Role
 from tenantry.billing import subscriptions as billing
-from tenantry.core.context import Context, Principal
+from tenantry.core.context import Context, Principal, SecondFactor
 from tenantry.directory import groups, tenants, users
 from tenantry.models import Domain, Relationship, Severity, User
 from tenantry.partners import agents, assignments, offers
@@ -61,14 +61,18 @@ class SignIn:
 
 
 def _as(ctx: Context, user: User) -> Context:
+    """The seed acting as one of its people, as if signed in with a TOTP code just now: some
+    of what it sets up (agents, access assignments) is handed out only by such a sign-in."""
     acting = ctx.with_session(ctx.session)
     acting.principal = Principal(
         user.id,
         user.tenant_id,
         user.user_principal_name,
         user.display_name,
-        mfa=False,
+        mfa=True,
         must_change_password=False,
+        mfa_at=ctx.now,
+        second_factor=SecondFactor.TOTP,
     )
     return acting
 

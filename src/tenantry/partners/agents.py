@@ -51,9 +51,12 @@ def set_agent_access(ctx: Context, user_id: uuid.UUID, level: AgentLevel) -> Use
     privileged: only the partner's own administrators (member path, ``roles.assign``) change
     them, and the partner keeps an enabled Global Administrator."""
     user, current = agent_access(ctx, user_id)
-    access.require(ctx, user.tenant_id, Permission.ROLES_ASSIGN)
+    decision = access.require(ctx, user.tenant_id, Permission.ROLES_ASSIGN)
     if current == level:
         return user
+    if level != AgentLevel.NONE:
+        what = f"making {user.user_principal_name} a {level.value} agent"
+        access.require_sign_in_that_may_act_on_behalf(ctx, decision, Permission.ROLES_ASSIGN, what)
     groups = partners.agent_groups(ctx, user.tenant_id)
     if len(groups) != len(partners.AGENT_GROUPS):
         raise Conflict("The agent groups are missing; run 'tenantry partner enroll' again.")

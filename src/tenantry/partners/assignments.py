@@ -7,7 +7,8 @@ import uuid
 
 from sqlalchemy import delete, select
 
-from tenantry.access.roles import Role
+from tenantry import access
+from tenantry.access.roles import Permission, Role
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
@@ -68,6 +69,12 @@ def add_assignment(
     group = get_scoped(ctx.session, Group, group_id, relationship.partner_tenant_id, "Group")
     if group.kind != GroupKind.SECURITY:
         raise InvalidInput("Access goes through security groups only.")
+    access.require_sign_in_that_may_act_on_behalf(
+        ctx,
+        access.decide(ctx, relationship.partner_tenant_id),
+        Permission.PARTNER_MANAGE,
+        f"giving '{group.name}' roles in a customer",
+    )
     chosen, eligible = _roles(roles), _roles(eligible_roles or [])
     if not chosen and not eligible:
         raise InvalidInput("Give at least one role, standing or eligible.")
