@@ -152,7 +152,7 @@ def test_an_agent_activates_on_my_access_and_the_customer_ends_it(
     listed.get_by_role("button", name=re.compile("^End .* now$")).click()
     confirm(contoso)
     expect(contoso.get_by_role("status")).to_contain_text(
-        f"{TAYLOR}'s Global Administrator: ended."
+        f"{TAYLOR}'s Global Administrator: ended now."
     )
     expect(listed.locator(".status")).to_have_text("ended")
     expect(listed).to_contain_text("ended by admin@contoso")

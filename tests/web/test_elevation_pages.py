@@ -391,7 +391,7 @@ def test_the_customer_sees_approves_denies_and_ends_activations(
     ended = customer.post(
         f"/admin/{org.tenant_id}/partner-activations/{used['id']}/end", partners_page
     )
-    assert flash(ended) == f"success: {requester.upn}'s User Administrator: ended."
+    assert flash(ended) == f"success: {requester.upn}'s User Administrator: ended now."
     statuses = {
         a["id"]: (a["status"], a["ended_by"], a["customer_approved_by"])
         for a in requester.api.get("/partner/activations").json()["items"]

@@ -13,7 +13,7 @@ from tenantry.access.roles import AgentLevel, Role
 from tenantry.billing import subscriptions as billing
 from tenantry.core.context import Context, Principal, SecondFactor
 from tenantry.directory import groups, tenants, users
-from tenantry.models import Domain, Relationship, Severity, User
+from tenantry.models import Domain, GroupKind, Relationship, Severity, User
 from tenantry.partners import agents, assignments, offers
 from tenantry.partners import enrolment as partners
 from tenantry.support import requests as support
@@ -176,7 +176,7 @@ def _on_call(as_partner: Context, relationship: Relationship, agent: User, appro
         (ON_CALL_APPROVERS, approver, "Approve the on-call group's activations."),
     ):
         group = groups.create_group(
-            as_partner, partner_id, name=name, kind="security", description=description
+            as_partner, partner_id, name=name, kind=GroupKind.SECURITY, description=description
         )
         groups.add_member(as_partner, partner_id, group.id, member.id)
         made[name] = group

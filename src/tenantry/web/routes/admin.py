@@ -321,7 +321,9 @@ def approve_activation(
 def deny_activation(
     request: Request, ctx: SignedIn, tid: uuid.UUID, aid: uuid.UUID, form: Posted
 ) -> Response:
-    return _activation_done(request, tid, activations.deny_for_customer(ctx, tid, aid), "denied")
+    return _activation_done(
+        request, tid, activations.deny_for_customer(ctx, tid, aid), "request denied"
+    )
 
 
 @pages.post("/admin/{tid}/partner-activations/{aid}/end")
@@ -330,7 +332,7 @@ def end_activation(
 ) -> Response:
     ended = activations.end_for_customer(ctx, tid, aid)
     return _activation_done(
-        request, tid, ended, "ended" if ended.starts_at else "request withdrawn"
+        request, tid, ended, "ended now" if ended.starts_at else "request withdrawn"
     )
 
 
