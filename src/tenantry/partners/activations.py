@@ -322,15 +322,7 @@ def mine(ctx: Context, *, current: bool, cursor: str | None, limit: int) -> Page
         Activation.requester_user_id == me.user_id,
         _open(ctx) if current else ~_open(ctx),
     )
-    page = paginate(
-        ctx.session,
-        stmt,
-        [Activation.requested_at, Activation.id],
-        cursor,
-        limit,
-        descending=True,
-    )
-    return Page(with_names(ctx, page.items), page.next_cursor)
+    return _page(ctx, stmt, cursor, limit, newest_first=True)
 
 
 def awaiting_my_approval(ctx: Context, *, cursor: str | None, limit: int) -> Page[ActivationRow]:
@@ -357,8 +349,7 @@ def awaiting_my_approval(ctx: Context, *, cursor: str | None, limit: int) -> Pag
         )
         .exists(),
     )
-    page = paginate(ctx.session, stmt, [Activation.requested_at, Activation.id], cursor, limit)
-    return Page(with_names(ctx, page.items), page.next_cursor)
+    return _page(ctx, stmt, cursor, limit, newest_first=False)
 
 
 def request_activation(
@@ -728,13 +719,20 @@ def for_partner(ctx: Context, *, cursor: str | None, limit: int) -> Page[Activat
                 Activation.approver_group_id.in_(my_groups),
             )
         )
+    return _page(ctx, stmt, cursor, limit, newest_first=True)
+
+
+def _page(
+    ctx: Context, stmt: Select[Any], cursor: str | None, limit: int, *, newest_first: bool
+) -> Page[ActivationRow]:
+    """One page of activations by request time, with the names the lists show."""
     page = paginate(
         ctx.session,
         stmt,
         [Activation.requested_at, Activation.id],
         cursor,
         limit,
-        descending=True,
+        descending=newest_first,
     )
     return Page(with_names(ctx, page.items), page.next_cursor)
 
@@ -768,15 +766,7 @@ def for_customer(
         Activation.customer_tenant_id == tenant_id,
         access.own_partner_only(decision, Activation.partner_tenant_id),
     )
-    page = paginate(
-        ctx.session,
-        stmt,
-        [Activation.requested_at, Activation.id],
-        cursor,
-        limit,
-        descending=True,
-    )
-    return Page(with_names(ctx, page.items), page.next_cursor)
+    return _page(ctx, stmt, cursor, limit, newest_first=True)
 
 
 def _for_customer(
