@@ -184,6 +184,18 @@ ROUTES: dict[Route, Expectation] = {
     ("PATCH", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped({"enabled": False}),
     ("DELETE", f"{API}/tenants/{{tid}}/api-clients/{{cid}}"): TenantScoped(),
     ("POST", f"{API}/tenants/{{tid}}/api-clients/{{cid}}/secret"): TenantScoped({}),
+    # Webhooks: the organisation's own Global Administrators, never on behalf
+    # (tests/webhooks/test_webhooks.py).
+    ("GET", f"{API}/tenants/{{tid}}/webhooks"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/webhooks"): TenantScoped(
+        {"url": "https://hooks.example.com/x", "events": ["user.created"]}
+    ),
+    ("GET", f"{API}/tenants/{{tid}}/webhooks/{{wid}}"): TenantScoped(),
+    ("PATCH", f"{API}/tenants/{{tid}}/webhooks/{{wid}}"): TenantScoped({"enabled": False}),
+    ("DELETE", f"{API}/tenants/{{tid}}/webhooks/{{wid}}"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/webhooks/{{wid}}/rotate-secret"): TenantScoped({}),
+    ("GET", f"{API}/tenants/{{tid}}/webhooks/{{wid}}/deliveries"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/webhooks/{{wid}}/deliveries/{{did}}/replay"): TenantScoped(),
     # --- API: the Partner center ----------------------------------------------------------
     ("GET", f"{API}/partner/offers"): PartnerCenter(admins_only=True),
     ("POST", f"{API}/partner/offers"): PartnerCenter({}, admins_only=True),
@@ -237,6 +249,21 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("DELETE", f"{API}/partner/api-clients/{{cid}}"): PartnerCenter(admins_only=True),
     ("POST", f"{API}/partner/api-clients/{{cid}}/secret"): PartnerCenter({}, admins_only=True),
+    ("GET", f"{API}/partner/webhooks"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/webhooks"): PartnerCenter(
+        {"url": "https://hooks.example.com/x", "events": ["relationship.accepted"]},
+        admins_only=True,
+    ),
+    ("GET", f"{API}/partner/webhooks/{{wid}}"): PartnerCenter(admins_only=True),
+    ("PATCH", f"{API}/partner/webhooks/{{wid}}"): PartnerCenter(
+        {"enabled": False}, admins_only=True
+    ),
+    ("DELETE", f"{API}/partner/webhooks/{{wid}}"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/webhooks/{{wid}}/rotate-secret"): PartnerCenter({}, admins_only=True),
+    ("GET", f"{API}/partner/webhooks/{{wid}}/deliveries"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/webhooks/{{wid}}/deliveries/{{did}}/replay"): PartnerCenter(
+        admins_only=True
+    ),
     # --- web: signing in and one's own account --------------------------------------------
     ("GET", "/"): Public("only a redirect: to the sign-in page, or to one's own home"),
     ("GET", "/sign-in"): Public("the sign-in form"),

@@ -289,3 +289,21 @@ def require_on_user(
             + ".",
         )
     return decision
+
+
+def require_at_home(
+    ctx: Context, tenant_id: uuid.UUID, permission: Permission, what: str
+) -> Decision:
+    """``permission`` on the member path only: what an organisation owns that would outlive a
+    relationship (an event stream of its directory, a credential) is made and managed by its
+    own administrators, never by a partner on behalf of it (refused, explained, audited)."""
+    decision = require(ctx, tenant_id, permission)
+    if decision.delegated:
+        raise deny(
+            ctx,
+            decision,
+            permission,
+            f"Denied: {what} are managed only by the organisation's own administrators, never "
+            "on behalf of it: what a partner made would outlive the relationship.",
+        )
+    return decision

@@ -21,6 +21,7 @@ from tenantry.api.routes import (
     support,
     tenants,
     users,
+    webhooks,
 )
 
 PREFIX = "/api/v1"
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
         partner,
         activations,
         api_clients,
+        webhooks,
     ):
         app.include_router(module.api, prefix=PREFIX)
     app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix

@@ -21,6 +21,7 @@ from tenantry.core.scoped import get_scoped
 from tenantry.directory.tenants import lock_tenant
 from tenantry.models import LicenseAssignment, Sku, Subscription, User
 from tenantry.models.billing import SubscriptionStatus
+from tenantry.operations import webhooks
 
 MAX_SEATS = 100_000
 
@@ -190,6 +191,7 @@ def assign_license(
         f"user:{user.id}",
         details={"subscription": str(sid), "sku": subscription.sku_id},
     )
+    webhooks.license_changed(ctx, webhooks.EventType.LICENSE_ASSIGNED, user.id, subscription)
     return assignment
 
 
@@ -223,3 +225,4 @@ def unassign_license(
         f"user:{user_id}",
         details={"subscription": str(sid), "sku": subscription.sku_id},
     )
+    webhooks.license_changed(ctx, webhooks.EventType.LICENSE_UNASSIGNED, user_id, subscription)

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # When set, /metrics answers only "Authorization: Bearer <this token>"; unset, it is open
     # (aggregate counts only: no tenant, user or address).
     metrics_token: str = Field(default="", repr=False)
+    # Webhooks (README "Webhooks"): delivering to loopback, private or link-local addresses
+    # (and registering such a URL) is refused unless this is on; http URLs need the second.
+    webhooks_allow_private_networks: bool = False
+    webhooks_allow_http: bool = False
     # "json": one JSON object per log line with the request id (core/logs.py).
     log_format: Literal["text", "json"] = "text"
     dns_resolver: str = ""

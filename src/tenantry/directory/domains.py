@@ -18,6 +18,7 @@ from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from tenantry.models import Domain, User
 from tenantry.models.domains import DomainCapability, DomainStatus
+from tenantry.operations import webhooks
 
 FQDN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 TXT_PREFIX = "tenantry-verification="
@@ -126,6 +127,7 @@ def verify_domain(ctx: Context, tenant_id: uuid.UUID, name: str) -> Domain:
     domain.status, domain.verified_at = DomainStatus.VERIFIED, ctx.now
     domain.capabilities = [DomainCapability.EMAIL]
     audit.record(ctx, tenant_id, "domain.verify", f"domain:{domain.name}")
+    webhooks.domain_changed(ctx, webhooks.EventType.DOMAIN_VERIFIED, domain)
     return domain
 
 

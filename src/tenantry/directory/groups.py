@@ -21,6 +21,7 @@ from tenantry.core.scoped import get_scoped
 from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.models import Group, GroupMember, User
 from tenantry.models.directory import GroupKind
+from tenantry.operations import webhooks
 
 
 def list_groups(
@@ -65,6 +66,7 @@ def create_group(
     ctx.session.add(group)
     ctx.session.flush()
     audit.record(ctx, tenant_id, "group.create", f"group:{group.id}", details={"name": name})
+    webhooks.group_changed(ctx, webhooks.EventType.GROUP_CREATED, group)
     return group
 
 
@@ -97,6 +99,7 @@ def delete_group(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID) -> Non
             slug="agent-group",
         )
     name = group.name
+    webhooks.group_changed(ctx, webhooks.EventType.GROUP_DELETED, group)
     ctx.session.delete(group)
     ensure_global_admin_remains(ctx, tenant_id)
     audit.record(ctx, tenant_id, "group.delete", f"group:{group_id}", details={"name": name})
@@ -130,6 +133,7 @@ def add_member(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID, user_id:
         f"group:{group.id}",
         details={"user_id": str(user.id), "upn": user.user_principal_name},
     )
+    webhooks.group_changed(ctx, webhooks.EventType.GROUP_MEMBER_ADDED, group, user)
     return user
 
 
@@ -153,3 +157,4 @@ def remove_member(
         f"group:{group.id}",
         details={"user_id": str(user_id)},
     )
+    webhooks.group_changed(ctx, webhooks.EventType.GROUP_MEMBER_REMOVED, group, user_id)

@@ -20,6 +20,7 @@ from tenantry.directory.role_assignments import ensure_global_admin_remains
 from tenantry.identity import factors, passkeys, passwords, tokens
 from tenantry.models import Domain, LicenseAssignment, RoleAssignment, Subscription, User
 from tenantry.models.domains import DomainStatus
+from tenantry.operations import webhooks
 
 LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._'+-]{0,62}[a-z0-9])?$")
 
@@ -117,6 +118,7 @@ def create_user(
     ctx.session.add(user)
     ctx.session.flush()
     audit.record(ctx, tenant_id, "user.create", f"user:{user.id}", details={"upn": upn})
+    webhooks.user_changed(ctx, webhooks.EventType.USER_CREATED, user)
     return CreatedUser(user, temporary)
 
 
@@ -156,6 +158,7 @@ def update_user(
         f"user:{user.id}",
         details={"upn": user.user_principal_name, "fields": changed},
     )
+    webhooks.user_changed(ctx, webhooks.user_event(action), user)
     return user
 
 
@@ -169,6 +172,7 @@ def delete_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
         raise Conflict("You can't delete your own account.", slug="self")
     release_licenses(ctx, user.id)
     upn = user.user_principal_name
+    webhooks.user_changed(ctx, webhooks.EventType.USER_DELETED, user)
     ctx.session.delete(user)
     ensure_global_admin_remains(ctx, tenant_id)
     audit.record(ctx, tenant_id, "user.delete", f"user:{user_id}", details={"upn": upn})

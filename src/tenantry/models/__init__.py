@@ -40,6 +40,13 @@ from tenantry.models.support import (
     Severity,
 )
 from tenantry.models.tenancy import Tenant
+from tenantry.models.webhooks import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookKind,
+    WebhookSubscription,
+)
 
 __all__ = [
     "AccessAssignment",
@@ -57,6 +64,7 @@ __all__ = [
     "AuditOutcome",
     "Base",
     "ChallengePurpose",
+    "DeliveryStatus",
     "Device",
     "Domain",
     "DomainCapability",
@@ -86,4 +94,8 @@ __all__ = [
     "Tenant",
     "User",
     "WebAuthnChallenge",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookKind",
+    "WebhookSubscription",
 ]

@@ -25,7 +25,7 @@ from tenantry.core.db import transaction
 from tenantry.identity import passkeys
 from tenantry.models import Relationship
 from tenantry.models.partners import LIVE_STATUSES, RelationshipStatus
-from tenantry.operations import outbox
+from tenantry.operations import outbox, webhooks
 from tenantry.partners import notifications, relationships
 
 EXPIRING_WINDOW = timedelta(days=30)
@@ -86,6 +86,7 @@ def sweep_relationships(ctx: Context) -> SweepReport:
             partner_tenant_id=relationship.partner_tenant_id,
             relationship_id=relationship.id,
         )
+        webhooks.relationship_event(ctx, webhooks.EventType.RELATIONSHIP_EXPIRED, relationship)
 
     # Auto-extend a little BEFORE the end, so access never lapses between sweeps; a
     # relationship past its end is not live (access/paths.py) and is never resurrected here. Never
@@ -122,6 +123,7 @@ def sweep_relationships(ctx: Context) -> SweepReport:
     for relationship in expired:
         relationships.audit_both(ctx, relationship, "partner.relationship.expire")
         notifications.relationship_expired(ctx, relationship)
+        webhooks.relationship_event(ctx, webhooks.EventType.RELATIONSHIP_EXPIRED, relationship)
 
     expiring = _transition(
         ctx,
@@ -136,6 +138,7 @@ def sweep_relationships(ctx: Context) -> SweepReport:
     for relationship in expiring:
         relationships.audit_both(ctx, relationship, "partner.relationship.expiring")
         notifications.relationship_expiring(ctx, relationship)
+        webhooks.relationship_event(ctx, webhooks.EventType.RELATIONSHIP_EXPIRING, relationship)
     return SweepReport(len(pending), len(extended), len(expiring), len(expired))
 
 
@@ -152,7 +155,7 @@ def run_once(
     """Sweep relationships and commit (the moves, their audit and their mail together),
     forget expired passkey challenges, then deliver e-mail in a transaction of its own: mail
     that fails never undoes a move, so the next run neither resends nor finds the same
-    work."""
+    work. Then deliver webhooks, each delivery on its own."""
     moment = now or utcnow()
     with transaction(sessions) as session:
         report = sweep_relationships(_job_context(session, settings, request_id, moment))
@@ -160,4 +163,6 @@ def run_once(
         passkeys.forget_expired_challenges(_job_context(session, settings, request_id, moment))
     with transaction(sessions) as session:
         sent = outbox.deliver_pending(_job_context(session, settings, request_id, moment))
+    # Webhooks: each delivery claimed, sent and recorded on its own (operations/webhooks.py).
+    webhooks.deliver_pending(sessions, settings, moment, request_id=request_id)
     return report, sent

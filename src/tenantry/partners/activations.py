@@ -45,6 +45,7 @@ from tenantry.models.partners import (
     RECENT_MFA,
     Party,
 )
+from tenantry.operations import webhooks
 from tenantry.partners import enrolment as partners
 from tenantry.partners import notifications
 
@@ -488,6 +489,7 @@ def request_activation(
 def _started(ctx: Context, activation: Activation) -> None:
     _audit_both(ctx, activation, START, starts_at=activation.starts_at, ends_at=activation.ends_at)
     notifications.activation_started(ctx, activation)
+    webhooks.activation_event(ctx, webhooks.EventType.ACTIVATION_STARTED, activation)
 
 
 def _start_if_approved(ctx: Context, activation: Activation) -> bool:
@@ -700,6 +702,7 @@ def _end(ctx: Context, activation: Activation, by: Party) -> Activation:
             slug="activation-over",
         )
     _audit_both(ctx, activation, END, by=by.value)
+    webhooks.activation_event(ctx, webhooks.EventType.ACTIVATION_ENDED, activation, by=by.value)
     if by == Party.CUSTOMER:
         notifications.activation_ended_by_customer(ctx, activation, _person(ctx).upn)
     return activation

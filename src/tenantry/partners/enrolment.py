@@ -28,6 +28,7 @@ from tenantry.models import (
     User,
 )
 from tenantry.models.partners import LIVE_STATUSES, OfferStatus, Party, RelationshipStatus
+from tenantry.operations import webhooks
 from tenantry.partners import notifications
 
 ADMIN_AGENTS = "Admin agents"
@@ -211,6 +212,9 @@ def unenroll(ctx: Context, tenant: Tenant) -> Unenrolment:
                 )
             if action == "terminate":
                 notifications.partner_unenrolled(ctx, relationship)
+                webhooks.relationship_event(
+                    ctx, webhooks.EventType.RELATIONSHIP_TERMINATED, relationship, by=Party.OPERATOR
+                )
     audit.record(
         ctx,
         tenant.id,

@@ -31,6 +31,7 @@ from tenantry.models.partners import (
     Party,
     RelationshipStatus,
 )
+from tenantry.operations import webhooks
 from tenantry.partners import enrolment as partners
 from tenantry.partners import notifications
 
@@ -88,12 +89,14 @@ def open_pending(ctx: Context, offer: Offer) -> Relationship:
     assert offer.customer_tenant_id is not None
     relationship = _new(ctx, offer, offer.customer_tenant_id, RelationshipStatus.APPROVAL_PENDING)
     audit_both(ctx, relationship, "partner.relationship.request", roles=offer.roles)
+    webhooks.relationship_event(ctx, webhooks.EventType.RELATIONSHIP_OFFERED, relationship)
     return relationship
 
 
 def open_active(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Relationship:
     relationship = _new(ctx, offer, customer_id, RelationshipStatus.ACTIVE)
     audit_both(ctx, relationship, "partner.relationship.accept", roles=offer.roles)
+    webhooks.relationship_event(ctx, webhooks.EventType.RELATIONSHIP_ACCEPTED, relationship)
     return relationship
 
 
@@ -139,6 +142,7 @@ def activate_pending(ctx: Context, offer: Offer, customer_id: uuid.UUID) -> Rela
     relationship = ctx.session.get(Relationship, won, populate_existing=True)
     assert relationship is not None
     audit_both(ctx, relationship, "partner.relationship.accept", roles=relationship.roles)
+    webhooks.relationship_event(ctx, webhooks.EventType.RELATIONSHIP_ACCEPTED, relationship)
     return relationship
 
 
@@ -207,6 +211,7 @@ def terminate(ctx: Context, relationship: Relationship, by: Party) -> Relationsh
         raise Conflict("This relationship has already ended.", slug="relationship-ended")
     ctx.session.refresh(relationship)
     audit_both(ctx, relationship, "partner.relationship.terminate", by=by)
+    webhooks.relationship_event(ctx, webhooks.ended_event(by), relationship, by=by)
     notifications.relationship_terminated(ctx, relationship, by)
     return relationship
 
