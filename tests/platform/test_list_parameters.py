@@ -93,7 +93,15 @@ def test_list_endpoints_refuse_bad_parameters_without_a_server_error(
     subscription = admin.post(
         f"{org.base}/subscriptions", {"sku_id": "business_standard", "seats": 1}, expect=201
     ).json()
-    path_ids = {"tid": org.tenant_id, "gid": group["id"], "sid": subscription["id"]}
+    hook = admin.post(
+        f"{org.base}/webhooks", {"url": "https://hooks.example.com/x", "events": ["*"]}, expect=201
+    ).json()
+    path_ids = {
+        "tid": org.tenant_id,
+        "gid": group["id"],
+        "sid": subscription["id"],
+        "wid": hook["id"],
+    }
     operations = list_operations(client.get("/api/v1/openapi.json").json())
     assert len(operations) >= 12
 

@@ -597,3 +597,30 @@ def test_a_worker_that_died_mid_send_is_taken_over_after_the_lease(
     clock.advance(minutes=5, seconds=1)
     deliver()
     assert len(receiver.received) == 1
+
+
+def test_a_receiver_that_answers_too_slowly_fails_the_attempt_and_holds_back_no_one(
+    client, deliver: Deliver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "DEADLINE_SECONDS", 0.5)
+    org = make_org(client)
+    with receiving(delay=3) as slow, receiving() as quick:
+        endpoint = register(org, slow.url, ["user.created"])
+        register(org, quick.url, ["user.created"])
+        new_user(org)
+        deliver()
+        assert len(quick.of_type("user.created")) == 1
+        (row,) = org.admin.get(f"{org.base}/webhooks/{endpoint['id']}/deliveries").json()["items"]
+        assert row["status"] == "pending" and "no answer within" in row["last_error"]
+
+
+def test_the_audit_log_keeps_no_query_of_the_url(org: Org, receiver: Receiver) -> None:
+    endpoint = register(org, receiver.url + "?key=receivers-own-key", ["user.created"])
+    assert endpoint["url"].endswith("?key=receivers-own-key")  # the owner sees it
+    org.admin.patch(
+        f"{org.base}/webhooks/{endpoint['id']}", {"url": receiver.url + "?key=second-own-key"}
+    )
+    org.admin.delete(f"{org.base}/webhooks/{endpoint['id']}")
+    log = org.admin.get(f"{org.base}/audit-events?action=webhook.create").text
+    assert receiver.url in log and "receivers-own-key" not in log
+    assert "second-own-key" not in org.admin.get(f"{org.base}/audit-events").text

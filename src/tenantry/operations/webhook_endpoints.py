@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import delete, func, select
 
@@ -105,6 +106,13 @@ def _subscribe(ctx: Context, endpoint: WebhookEndpoint, events: list[str]) -> No
     ctx.session.add_all(WebhookSubscription(endpoint_id=endpoint.id, event_type=e) for e in events)
 
 
+def shown_url(url: str) -> str:
+    """The URL for the audit log: without its query, where a receiver may keep a key of its
+    own (the log is read more widely than the endpoints are)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
 def _audit(
     ctx: Context, owner: Owner, endpoint: WebhookEndpoint, action: str, **details: object
 ) -> None:
@@ -189,7 +197,7 @@ def create(
     ctx.session.flush()
     _subscribe(ctx, made, chosen)
     ctx.session.flush()
-    _audit(ctx, owner, made, "webhook.create", url=url, events=chosen)
+    _audit(ctx, owner, made, "webhook.create", url=shown_url(url), events=chosen)
     return Made(made, chosen, secret)
 
 
@@ -200,7 +208,7 @@ def update(
     done: dict[str, object] = {}
     if "url" in changes.given and changes.url is not None:
         found.url = webhooks.check_url(ctx.settings, changes.url)
-        done["url"] = found.url
+        done["url"] = shown_url(found.url)
     if "events" in changes.given and changes.events is not None:
         chosen = webhooks.subscribable(owner.kind, changes.events)
         _subscribe(ctx, found, chosen)
@@ -227,7 +235,11 @@ def remove(ctx: Context, owner: Owner, endpoint_id: uuid.UUID) -> None:
     url = found.url
     ctx.session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == found.id))
     audit.record(
-        ctx, owner.tenant.id, "webhook.delete", f"webhook:{endpoint_id}", details={"url": url}
+        ctx,
+        owner.tenant.id,
+        "webhook.delete",
+        f"webhook:{endpoint_id}",
+        details={"url": shown_url(url)},
     )
 
 

@@ -34,6 +34,8 @@ import secrets
 import socket
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Late
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -76,6 +78,10 @@ MAX_ATTEMPTS = 10  # 1, 2, 4 ... 256 minutes apart: about 8.5 hours in all
 LEASE = timedelta(minutes=5)
 CONNECT_TIMEOUT_SECONDS = 5.0
 TIMEOUT_SECONDS = 10.0
+# The whole attempt, however slowly a receiver drips its answer (httpx's timeouts are per
+# read): past it the attempt has failed, and closing the client at the end of the run ends it.
+DEADLINE_SECONDS = 15.0
+_SENDERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-send")
 SECRET_BYTES = 32
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 _SECRET_KEY_LABEL = b"tenantry webhook endpoint secrets v1"
@@ -580,6 +586,16 @@ def send(settings: Settings, claimed: Claimed, client: httpx.Client) -> Outcome:
     return Outcome(False, code, f"the receiver answered {code}")
 
 
+def send_in_time(settings: Settings, claimed: Claimed, client: httpx.Client) -> Outcome:
+    """``send`` within ``DEADLINE_SECONDS`` in all."""
+    attempt = _SENDERS.submit(send, settings, claimed, client)
+    try:
+        return attempt.result(timeout=DEADLINE_SECONDS)
+    except Late:
+        attempt.cancel()  # not sent at all if it never started
+        return Outcome(False, error=f"no answer within {DEADLINE_SECONDS:g} s")
+
+
 def _record(
     delivery: WebhookDelivery,
     now: datetime,
@@ -665,7 +681,7 @@ def deliver_pending(
             if item.endpoint_id in failing:
                 outcome = None  # waits for the next run, uncounted
             else:
-                outcome = send(settings, item, http)
+                outcome = send_in_time(settings, item, http)
                 if not outcome.delivered:
                     failing.add(item.endpoint_id)
             with transaction(sessions) as session:
