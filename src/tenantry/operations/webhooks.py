@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -67,6 +67,7 @@ from tenantry.models import (
     WebhookKind,
     WebhookSubscription,
 )
+from tenantry.models.partners import Party
 from tenantry.models.webhooks import DeliveryStatus
 from tenantry.operations.outbox import retry_delay
 
@@ -422,9 +423,11 @@ def domain_changed(ctx: Context, event: EventType, domain: Domain) -> int:
     return emit(ctx, event, domain_data(domain), tenant_id=domain.tenant_id)
 
 
-def ended_event(by: str) -> EventType:
+def ended_event(by: Party) -> EventType:
     """A customer removes its partner; a partner (or the operator) terminates."""
-    return EventType.RELATIONSHIP_REMOVED if by == "customer" else EventType.RELATIONSHIP_TERMINATED
+    if by == Party.CUSTOMER:
+        return EventType.RELATIONSHIP_REMOVED
+    return EventType.RELATIONSHIP_TERMINATED
 
 
 def relationship_event(
@@ -488,7 +491,8 @@ class Claimed:
     url: str
     message_id: str
     body: str
-    secrets: list[str]
+    # The signing secrets in clear, for this attempt only: never in a repr or a log line.
+    secrets: list[str] = field(repr=False)
 
 
 def _due(now: datetime) -> Any:
