@@ -19,6 +19,7 @@ from tenantry.core.context import Context
 from tenantry.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from tenantry.operations import webhooks
 from tests.conftest import FakeClock, Org, Partner, accepted, make_org, make_partner
+from tests.partners.test_activations import USERS, activate, jit_world
 from tests.webhooks.conftest import Deliver
 from tests.webhooks.receiver import Receiver, receiving
 
@@ -624,3 +625,27 @@ def test_the_audit_log_keeps_no_query_of_the_url(org: Org, receiver: Receiver) -
     log = org.admin.get(f"{org.base}/audit-events?action=webhook.create").text
     assert receiver.url in log and "receivers-own-key" not in log
     assert "second-own-key" not in org.admin.get(f"{org.base}/audit-events").text
+
+
+def test_activations_reach_the_customer_and_that_partner_only(
+    client, sessions, settings, clock: FakeClock, deliver: Deliver
+) -> None:
+    ours = make_partner(client, sessions, settings, clock, "Fabrikam")
+    rival = make_partner(client, sessions, settings, clock, "Litware")
+    customer = make_org(client, "Contoso")
+    events = ["activation.started", "activation.ended"]
+    with receiving() as ours_rx, receiving() as rival_rx, receiving() as customer_rx:
+        ours_hook = register(ours.admin, ours_rx.url, events, base="/partner")
+        register(rival.admin, rival_rx.url, ["*"], base="/partner")
+        register(customer, customer_rx.url, events)
+        relationship, requester, _ = jit_world(ours, customer)
+        made = activate(requester.api, relationship, USERS, minutes=60)
+        requester.api.post(f"/partner/activations/{made['id']}/end", expect=200)
+        deliver()
+        assert ours_rx.types() == events and customer_rx.types() == events
+        assert rival_rx.received == []
+        started = ours_rx.received[0].verify(ours_hook["secret"])["data"]
+        assert (started["id"], started["role"]) == (made["id"], USERS)
+        assert started["agent"]["user_principal_name"] == requester.upn
+        ended = json.loads(customer_rx.received[1].body)["data"]
+        assert (ended["status"], ended["by"]) == ("ended", "partner")
