@@ -64,7 +64,7 @@ def outbox_send() -> None:
 @jobs_app.command("run-once")
 @friendly
 def jobs_run_once() -> None:
-    """Move relationships along their lifecycle and deliver e-mail, once."""
+    """Move relationships along their lifecycle and deliver e-mail and webhooks, once."""
     with operator_sessions() as (sessions, settings):
         report, sent = jobs.run_once(sessions, settings, request_id="cli")
     out.print(
