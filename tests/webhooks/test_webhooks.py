@@ -429,6 +429,9 @@ def test_tenants_are_isolated(client, deliver: Deliver) -> None:
         "fd00::1",
         "fe80::1",
         "::ffff:127.0.0.1",
+        "64:ff9b::a00:1",
+        "2002:a00:1::1",
+        "64:ff9b::a9fe:a9fe",
         "224.0.0.1",
     ],
 )

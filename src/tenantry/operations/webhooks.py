@@ -195,12 +195,20 @@ def sign(secrets_: Sequence[str], message_id: str, timestamp: datetime, body: st
 # --- addresses ------------------------------------------------------------------------------
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def refused_address(address: str) -> bool:
     """Anything but a global unicast address: loopback, private, link-local (the cloud
     metadata service), shared, multicast, reserved, unspecified; IPv4 inside IPv6 too."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address inside: mapped, 6to4, or NAT64's well-known prefix.
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and ip in _NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None and refused_address(str(inner)):
+            return True
     return ip.is_multicast or not ip.is_global
 
 
