@@ -18,6 +18,7 @@ from tenantry.api.routes import (
     offers,
     partner,
     roles,
+    services,
     support,
     tenants,
     users,
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
         partner,
         activations,
         api_clients,
+        services,
     ):
         app.include_router(module.api, prefix=PREFIX)
     app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix
