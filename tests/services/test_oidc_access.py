@@ -84,7 +84,7 @@ def test_a_partner_agent_signs_in_on_behalf_with_an_act_claim_until_the_relation
     agent = Agent(partner)
     agent_id = agent.api.get("/me").json()["id"]
     service = register(sessions, settings, licence="business_premium")
-    code, verifier = code_for(client, agent.api.token, service, tenant=customer.tenant_id)
+    code, verifier = code_for(client, agent.api.token, service, tenant_id=customer.tenant_id)
     body = redeem(client, service, code, verifier).json()
     claims = validated(client, body["id_token"], service.client_id)
     assert claims["tid"] == customer.tenant_id
@@ -113,7 +113,7 @@ def test_a_partner_agent_signs_in_on_behalf_with_an_act_claim_until_the_relation
     ended = refresh(client, service, renewed.json()["refresh_token"])
     assert ended.status_code == 400 and ended.json()["error"] == "invalid_grant"
     # And no new sign-in on behalf: the customer does not exist for the agent any more.
-    gone = authorize(client, agent.api.token, service, tenant=customer.tenant_id, **_challenge())
+    gone = authorize(client, agent.api.token, service, tenant_id=customer.tenant_id, **_challenge())
     assert gone.status_code == 404 and "location" not in gone.headers
 
 
@@ -130,16 +130,18 @@ def test_on_behalf_needs_access_and_a_sign_in_that_may_act_on_behalf(
     service = register(sessions, settings)
     # An agent whose sign-in proved no second factor: refused, explained, nothing issued.
     no_mfa = partner.agent(mfa=False)
-    refused = authorize(client, no_mfa.token, service, tenant=customer.tenant_id, **_challenge())
+    refused = authorize(client, no_mfa.token, service, tenant_id=customer.tenant_id, **_challenge())
     assert refused.status_code == 403 and "location" not in refused.headers
     assert "multi-factor authentication" in refused.text
     # A customer with no relationship: not found, as everywhere.
     agent = Agent(partner)
-    unknown = authorize(client, agent.api.token, service, tenant=stranger.tenant_id, **_challenge())
+    unknown = authorize(
+        client, agent.api.token, service, tenant_id=stranger.tenant_id, **_challenge()
+    )
     assert unknown.status_code == 404 and "location" not in unknown.headers
     # A user of the customer's own can't name another tenant either.
     person = customer.user_api()
-    other = authorize(client, person.token, service, tenant=stranger.tenant_id, **_challenge())
+    other = authorize(client, person.token, service, tenant_id=stranger.tenant_id, **_challenge())
     assert other.status_code == 404
 
 
@@ -178,7 +180,9 @@ def test_a_tenants_app_signs_in_only_its_own_people_and_is_never_registered_on_b
         expect=403,
     )
     agent.api.get(f"{customer.base}/oidc-apps", expect=403)
-    on_behalf = authorize(client, agent.api.token, app, tenant=customer.tenant_id, **_challenge())
+    on_behalf = authorize(
+        client, agent.api.token, app, tenant_id=customer.tenant_id, **_challenge()
+    )
     assert on_behalf.status_code == 404
     # Another tenant's admin can't see or register them: the tenant does not exist for it.
     other.admin.get(f"{customer.base}/oidc-apps", expect=404)

@@ -51,7 +51,7 @@ def list_services() -> None:
     """Every platform service: name, client_id, enabled, licence required, redirect URIs."""
     with operator_context() as ctx:
         for row in relying_parties.platform_services(ctx):
-            state = "enabled" if row.enabled else "disabled"
+            state = f"enabled={'yes' if row.enabled else 'no'}"
             licence = f" licence={row.required_license}" if row.required_license else ""
             out.print(
                 f"{row.name}\t{row.client_id}\t{state}\tservice={row.service_id}{licence}\t"

@@ -69,7 +69,7 @@ PUBLIC = "none"
 SCOPES = ["openid", "profile", "email", "offline_access"]
 HEALTH_SCOPE = "service.health"
 # The parameter naming the customer a partner agent signs in to on behalf.
-TENANT_PARAMETER = "tenant"
+TENANT_PARAMETER = "tenant_id"
 CODE_LIFETIME = timedelta(seconds=60)
 TOKEN_LIFETIME = timedelta(minutes=15)
 REFRESH_LIFETIME = timedelta(days=1)

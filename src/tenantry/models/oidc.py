@@ -20,8 +20,8 @@ class RelyingPartyKind(StrEnum):
     """Registered by the operator for every tenant (a platform service, with its health), or
     by a tenant for its own people only."""
 
-    PLATFORM = "platform"
-    TENANT = "tenant"
+    PLATFORM = "platform_service"
+    TENANT = "tenant_app"
 
 
 class RelyingParty(Base):

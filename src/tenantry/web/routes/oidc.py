@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from tenantry.api.oauth import StarletteAuthorizationServer, StarletteOAuth2Request
 from tenantry.identity import oidc, tokens
 from tenantry.web import session as web_session
-from tenantry.web.pages import MaybeSignedIn, render, router
+from tenantry.web.pages import MaybeSignedIn, redirect, render, router
 
 pages = router()
 
@@ -94,8 +94,7 @@ def end_session(request: Request, ctx: MaybeSignedIn) -> Response:
         target = add_params_to_uri(logout.redirect_to, [("state", state)] if state else [])
         response: Response = RedirectResponse(target, status_code=303)
     else:
-        response = RedirectResponse("/sign-in", status_code=303)
-        web_session.flash(response, request, "success", "You are signed out.")
+        response = redirect(request, "/sign-in", "You are signed out.")
     if ends_session:
         web_session.end_session(response)
     return response
