@@ -220,3 +220,26 @@ def test_logout_ends_the_session_and_returns_only_to_a_registered_uri(
         client.get("/api/v1/me", headers={"Authorization": f"Bearer {session}"}).status_code == 401
     )
     assert refresh(client, service, body["refresh_token"]).status_code == 400
+
+
+def test_a_public_client_uses_pkce_alone_and_never_a_secret(
+    client: TestClient, org: Org, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    service = register(sessions, settings, public=True)
+    assert service.secret is None
+    code, verifier = code_for(client, org.admin.token, service)
+    tokens = redeem(client, service, code, verifier)
+    assert tokens.status_code == 200, tokens.text
+    assert validated(client, tokens.json()["id_token"], service.client_id)["tid"] == org.tenant_id
+    renewed = refresh(client, service, tokens.json()["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    # Another client can't redeem its code, nor use its refresh token.
+    confidential = register(sessions, settings)
+    code, verifier = code_for(client, org.admin.token, service)
+    stolen = redeem(client, confidential, code, verifier)
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    assert redeem(client, service, code, verifier).status_code == 200
+    taken = refresh(client, confidential, renewed.json()["refresh_token"])
+    assert taken.status_code == 400
+    # ... and trying did not spend it for its rightful client.
+    assert refresh(client, service, renewed.json()["refresh_token"]).status_code == 200

@@ -133,7 +133,7 @@ def discovery(request: Request) -> JSONResponse:
 def jwks(request: Request) -> JSONResponse:
     """The public keys tokens are signed with (every live key: the signing one and the one
     it replaced)."""
-    response = JSONResponse(signing_keys.jwks(new_context(request).session))
+    response = JSONResponse(signing_keys.published(new_context(request)))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

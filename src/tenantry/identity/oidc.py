@@ -518,13 +518,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         """Spends the token (conditional UPDATE). A spent or revoked one used again revokes
         its family: a stolen token and its rightful holder can't both go on."""
         ctx = _server(self).ctx
+        client = self.request.client
         if not isinstance(refresh_token, str) or len(refresh_token) > 256:
+            return None
+        if not isinstance(client, RelyingPartyClient):
             return None
         hashed = digest(refresh_token)
         spent = ctx.session.execute(
             update(RefreshToken)
             .where(
                 RefreshToken.token_hash == hashed,
+                RefreshToken.client_id == client.row.id,  # another client's: not even spent
                 RefreshToken.used_at.is_(None),
                 RefreshToken.revoked_at.is_(None),
                 RefreshToken.expires_at > ctx.now,
@@ -532,7 +536,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             .values(used_at=ctx.now)
         )
         row = ctx.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hashed))
-        if row is None:
+        if row is None or row.client_id != client.row.id:
             return None
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             if row.expires_at > ctx.now:

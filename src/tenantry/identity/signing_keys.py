@@ -110,6 +110,14 @@ def jwks(session: Session) -> dict[str, Any]:
     return {"keys": [dict(row.public_jwk) for row in _live(session)]}
 
 
+def published(ctx: Context) -> dict[str, Any]:
+    """The JWKS, with a signing key made first if there is none yet (a service may fetch the
+    keys before anyone signed in)."""
+    if not _live(ctx.session):
+        create_key(ctx.session, ctx.settings, ctx.now)
+    return jwks(ctx.session)
+
+
 def key_set(session: Session) -> KeySet:
     return KeySet.import_key_set(jwks(session))  # type: ignore[arg-type]
 
@@ -129,7 +137,7 @@ def verify(session: Session, token: str, typ: str | None = None) -> dict[str, An
     caller checks the claims)."""
     try:
         decoded = jwt.decode(token, key_set(session), algorithms=[ALGORITHM])
-    except (JoseError, ValueError) as exc:
+    except (JoseError, ValueError, KeyError) as exc:
         raise InvalidSignedToken(str(exc)) from None
     if typ is not None and str(decoded.header.get("typ", "")).lower() != typ.lower():
         raise InvalidSignedToken("wrong token type")
