@@ -38,6 +38,7 @@ from authlib.oauth2.rfc6749 import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import grants as oidc_grants
+from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 
@@ -46,7 +47,6 @@ from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context, Principal, SecondFactor
 from tenantry.core.errors import Forbidden, NotFound, Unauthenticated
-from tenantry.identity import clients as credentials
 from tenantry.identity import oauth, relying_parties, signing_keys
 from tenantry.models import (
     AuthorizationCode,
@@ -601,13 +601,10 @@ class IdTokens(oidc_grants.OpenIDCode):
     def generate_user_info(self, user: SignIn, scope: str) -> dict[str, Any]:
         return person_claims(user, scope)
 
-    def process_token(self, grant: Any, response: Any) -> Any:
-        token = super().process_token(grant, response)
-        token.pop("_sign_in", None)
-        return token
-
 
 class RefreshIdTokens(IdTokens):
+    """A refresh also returns a new ID token (OpenID Connect Core §12.2), without a nonce."""
+
     def __call__(self, grant: Any) -> None:
         grant.register_hook("after_create_token_response", self.process_token)
 
@@ -715,8 +712,6 @@ class Provider(oauth.AuthorizationServer):
         return self._sign(claims, ACCESS_TOKEN_TYPE)
 
     def _sign(self, claims: dict[str, Any], typ: str) -> str:
-        from joserfc import jwt
-
         header = {"alg": signing_keys.ALGORITHM, "kid": self.signer.kid, "typ": typ}
         return jwt.encode(header, claims, self.signer.key, algorithms=[signing_keys.ALGORITHM])
 
@@ -943,19 +938,3 @@ def end_sessions(ctx: Context, logout: Logout) -> None:
                 f"oidc_client:{logout.party.id}",
                 details={"service": logout.party.name},
             )
-
-
-def expiry(value: datetime) -> int:
-    return int(value.timestamp())
-
-
-__all__ = [
-    "AUTHORIZE_PATH",
-    "DISCOVERY_PATH",
-    "END_SESSION_PATH",
-    "JWKS_PATH",
-    "TENANT_PARAMETER",
-    "USERINFO_PATH",
-    "Provider",
-    "credentials",
-]

@@ -122,12 +122,6 @@ def key_set(session: Session) -> KeySet:
     return KeySet.import_key_set(jwks(session))  # type: ignore[arg-type]
 
 
-def sign(ctx: Context, claims: dict[str, Any], typ: str = "JWT") -> str:
-    signer = current(ctx)
-    header = {"alg": ALGORITHM, "kid": signer.kid, "typ": typ}
-    return jwt.encode(header, claims, signer.key, algorithms=[ALGORITHM])
-
-
 class InvalidSignedToken(Exception):
     """A token this provider did not sign, or no longer vouches for."""
 
