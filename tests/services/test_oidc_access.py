@@ -108,10 +108,17 @@ def test_a_partner_agent_signs_in_on_behalf_with_an_act_claim_until_the_relation
     )
     renewed = refresh(client, service, body["refresh_token"])
     assert renewed.status_code == 200, renewed.text
+    info = client.get(
+        "/oauth2/userinfo", headers={"Authorization": f"Bearer {renewed.json()['access_token']}"}
+    ).json()
+    assert info["act"]["sub"] == agent_id and info["roles"] == ["global_administrator"]
     # The customer ends the relationship: the refresh token is worth nothing now.
     customer.admin.delete(f"{customer.base}/partner-relationships/{relationship['id']}")
     ended = refresh(client, service, renewed.json()["refresh_token"])
     assert ended.status_code == 400 and ended.json()["error"] == "invalid_grant"
+    # Userinfo decides again as well: the access token, not yet expired, says nothing more.
+    bearer = {"Authorization": f"Bearer {renewed.json()['access_token']}"}
+    assert client.get("/oauth2/userinfo", headers=bearer).status_code == 401
     # And no new sign-in on behalf: the customer does not exist for the agent any more.
     gone = authorize(client, agent.api.token, service, tenant_id=customer.tenant_id, **_challenge())
     assert gone.status_code == 404 and "location" not in gone.headers

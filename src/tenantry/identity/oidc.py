@@ -25,7 +25,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import (
@@ -397,12 +397,25 @@ class Code:
         return None
 
     def get_amr(self) -> list[str]:
-        factor = self.row.second_factor
-        if factor == SecondFactor.PASSKEY:
-            return ["pwd", "hwk", "mfa"]
-        if factor == SecondFactor.TOTP:
-            return ["pwd", "otp", "mfa"]
-        return ["pwd"]
+        return amr_of(self.row.second_factor)
+
+
+def amr_of(factor: SecondFactor) -> list[str]:
+    """How the person proved themselves (RFC 8176 values)."""
+    if factor == SecondFactor.PASSKEY:
+        return ["pwd", "hwk", "mfa"]
+    if factor == SecondFactor.TOTP:
+        return ["pwd", "otp", "mfa"]
+    return ["pwd"]
+
+
+def factor_of(amr: Any) -> SecondFactor:
+    values = amr if isinstance(amr, list) else []
+    if "hwk" in values:
+        return SecondFactor.PASSKEY
+    if "otp" in values:
+        return SecondFactor.TOTP
+    return SecondFactor.NONE
 
 
 def _server(grant: Any) -> Provider:
@@ -618,6 +631,7 @@ def person_claims(sign_in: SignIn, scope: str) -> dict[str, Any]:
         "roles": sign_in.roles,
         "licenses": sign_in.licenses,
         "auth_time": int(sign_in.auth_time.timestamp()),
+        "amr": amr_of(sign_in.second_factor),
     }
     if sign_in.session_id is not None:
         claims["sid"] = str(sign_in.session_id)
@@ -800,30 +814,32 @@ def _verified(ctx: Context, token: str) -> AccessTokenClaims:
 
 
 def userinfo(ctx: Context, token: str) -> dict[str, Any]:
-    """OpenID Connect userinfo for a person's access token (never a service's own), the
-    person still enabled."""
+    """OpenID Connect userinfo for a person's access token (never a service's own), decided
+    again now like a refresh: a disabled person, a licence taken away, or on behalf an ended
+    relationship is refused; the roles and licences are today's."""
     verified = _verified(ctx, token)
     claims = verified.claims
     if claims.get("aud") != verified.party.client_id or "sub" not in claims:
         raise Unauthenticated("This token is not a person's.", slug="invalid-token")
+    act = claims.get("act") if isinstance(claims.get("act"), dict) else None
     try:
-        user = ctx.session.get(User, uuid.UUID(str(claims["sub"])))
-    except ValueError:
-        user = None
-    if user is None or not user.enabled:
-        raise Unauthenticated("The person signed out or was disabled.", slug="invalid-token")
-    keep = (
-        "sub",
-        "tid",
-        "roles",
-        "licenses",
-        "act",
-        "name",
-        "preferred_username",
-        "email",
-        "auth_time",
-    )
-    return {key: claims[key] for key in keep if key in claims}
+        again = RefreshToken(
+            user_id=uuid.UUID(str(claims["sub"])),
+            tenant_id=uuid.UUID(str(claims.get("tid"))),
+            partner_tenant_id=uuid.UUID(str(act["tid"])) if act else None,
+            second_factor=factor_of(claims.get("amr")),
+            auth_time=datetime.fromtimestamp(int(claims.get("auth_time", 0)), UTC),
+        )
+    except (ValueError, KeyError, TypeError):
+        raise Unauthenticated("This token is not a person's.", slug="invalid-token") from None
+    sign_in = decide_again(ctx, verified.party, again)
+    if sign_in is None:
+        raise Unauthenticated(
+            "The sign-in behind this token is no longer valid.", slug="invalid-token"
+        )
+    current = person_claims(sign_in, str(claims.get("scope", "")))
+    current.pop("sid", None)
+    return current
 
 
 def service_for_token(ctx: Context, token: str) -> RelyingParty:
