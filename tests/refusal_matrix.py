@@ -83,6 +83,28 @@ ROUTES: dict[Route, Expectation] = {
         "API clients get tokens (OAuth 2.0 client credentials): the client's secret or signed "
         "assertion is the credential"
     ),
+    ("GET", "/.well-known/openid-configuration"): Public(
+        "OpenID Connect discovery: where the endpoints are, what is supported"
+    ),
+    ("GET", "/oauth2/jwks"): Public("the public keys tokens are signed with"),
+    ("GET", "/oauth2/userinfo"): Public(
+        "the person behind a service's access token: the token is the credential (401 without)"
+    ),
+    ("POST", "/oauth2/userinfo"): Public(
+        "the person behind a service's access token: the token is the credential (401 without)"
+    ),
+    ("GET", "/oauth2/authorize"): Public(
+        "a service asks to sign someone in: without a session it sends them to the sign-in "
+        "page; with one, the access decision and the service's licence rule answer"
+    ),
+    ("GET", "/oauth2/logout"): Public(
+        "RP-initiated logout: the service's ID token is the credential; it ends only the "
+        "session of the person it names"
+    ),
+    ("POST", f"{API}/services/{{service_id}}/health"): Public(
+        "a platform service posts its own health: its own service.health token is the "
+        "credential (401 without one, 403 for another service's)"
+    ),
     ("POST", f"{API}/auth/logout"): SignedIn(),
     ("GET", f"{API}/me"): SignedIn(),
     ("POST", f"{API}/me/password"): SignedIn(
@@ -196,6 +218,12 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", f"{API}/tenants/{{tid}}/webhooks/{{wid}}/rotate-secret"): TenantScoped({}),
     ("GET", f"{API}/tenants/{{tid}}/webhooks/{{wid}}/deliveries"): TenantScoped(),
     ("POST", f"{API}/tenants/{{tid}}/webhooks/{{wid}}/deliveries/{{did}}/replay"): TenantScoped(),
+    ("GET", f"{API}/tenants/{{tid}}/oidc-apps"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/oidc-apps"): TenantScoped(
+        {"name": "App", "redirect_uris": ["https://app.example/cb"]}
+    ),
+    ("POST", f"{API}/tenants/{{tid}}/oidc-apps/{{app_id}}/rotate-secret"): TenantScoped(),
+    ("DELETE", f"{API}/tenants/{{tid}}/oidc-apps/{{app_id}}"): TenantScoped(),
     # --- API: the Partner center ----------------------------------------------------------
     ("GET", f"{API}/partner/offers"): PartnerCenter(admins_only=True),
     ("POST", f"{API}/partner/offers"): PartnerCenter({}, admins_only=True),

@@ -33,6 +33,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("web/session.py", "pending"): "the salt of the pending second sign-in step's cookie, "
     "not an outbox status",
     ("cli/", "partner"): "the name of the `tenantry partner` command group, not a party",
+    ("identity/oidc.py", "email"): "an OpenID Connect scope and claim, not a domain capability",
+    ("identity/oidc.py", "none"): "the token endpoint auth method of a public client "
+    "(OpenID Connect), not a second factor or an API client's credential",
     ("cli/", "tenant"): "the name of the `tenantry tenant` command group, not an API client's kind",
 }
 

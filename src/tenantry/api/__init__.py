@@ -18,6 +18,7 @@ from tenantry.api.routes import (
     offers,
     partner,
     roles,
+    services,
     support,
     tenants,
     users,
@@ -45,6 +46,7 @@ def install(app: FastAPI) -> None:
         activations,
         api_clients,
         webhooks,
+        services,
     ):
         app.include_router(module.api, prefix=PREFIX)
     app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix

@@ -57,11 +57,16 @@ def problem(
 
 
 def _for_pages(request: Request) -> bool:
-    """Errors of web pages (anything outside the API and OAuth's endpoints) are rendered as
-    pages, not JSON."""
-    return hasattr(request.app.state, "page_errors") and not request.url.path.startswith(
-        ("/api/", "/oauth2/")
-    )
+    """Errors of web pages (anything outside the API and OAuth's endpoints, and OpenID
+    Connect's two pages: authorize and end-session) are rendered as pages, not JSON."""
+    path = request.url.path
+    if path in OIDC_PAGES:
+        return hasattr(request.app.state, "page_errors")
+    return hasattr(request.app.state, "page_errors") and not path.startswith(("/api/", "/oauth2/"))
+
+
+# The OpenID Connect endpoints a browser is sent to (identity.oidc): pages, not JSON.
+OIDC_PAGES = frozenset({"/oauth2/authorize", "/oauth2/logout"})
 
 
 def install(app: FastAPI) -> None:

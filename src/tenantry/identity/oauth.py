@@ -10,9 +10,9 @@ assertion checks and the error responses are Authlib's; this module says where c
 secrets, keys, spent assertions and tokens live (``identity.clients``) and adds Tenantry's
 rules: a client must be enabled, not expired and called from an allowed network; one way of
 authenticating per request; no scopes (a token carries the client's groups or roles, decided
-on every request). The OpenID Connect provider registers its grants (authorization code with
-PKCE) on this same server and adds its endpoints; the framework half (turning a Starlette
-request into Authlib's and back) stays in the API layer.
+on every request). The OpenID Connect provider (``identity.oidc``) extends this server with
+its grants (authorization code with PKCE, refresh tokens) and its services as clients; the
+framework half (turning a Starlette request into Authlib's and back) stays in the API layer.
 """
 
 from __future__ import annotations
@@ -115,11 +115,25 @@ class OAuthClient(ClientMixin):
     def get_default_redirect_uri(self) -> None:
         return None
 
+    def refusal(self, ctx: Context) -> str | None:
+        """Why this client may get no token now (None: it may)."""
+        return credentials.refusal(self.row, ctx.now, ctx.client_address)
+
+    def check_scope(self, scope: str | None) -> None:
+        if scope:
+            raise InvalidScopeError(
+                "Tenantry tokens carry no scopes: an API client acts with its groups or roles."
+            )
+
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     """RFC 6749 §4.4, with Tenantry's rules around Authlib's authentication of the client."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = [SECRET_BASIC, SECRET_POST, PRIVATE_KEY_JWT]
+
+    def validate_requested_scope(self) -> None:
+        """Each kind of client says which scopes it may ask for (an API client: none)."""
+        self.request.client.check_scope(self.request.payload.scope)
 
     def validate_token_request(self) -> None:
         request: OAuth2Request = self.request
@@ -141,7 +155,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
                 status_code=401, description="client_id does not match the credentials."
             )
         server: AuthorizationServer = self.server
-        why = credentials.refusal(client.row, server.ctx.now, server.ctx.client_address)
+        why = client.refusal(server.ctx)
         if why is not None:
             raise InvalidClientError(status_code=401, description=said(why))
 

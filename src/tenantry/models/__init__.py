@@ -23,6 +23,13 @@ from tenantry.models.devices import Device
 from tenantry.models.directory import Group, GroupKind, GroupMember, RoleAssignment, User
 from tenantry.models.domains import Domain, DomainCapability, DomainStatus
 from tenantry.models.health import HealthStatus, Service, ServiceMessage
+from tenantry.models.oidc import (
+    AuthorizationCode,
+    RefreshToken,
+    RelyingParty,
+    RelyingPartyKind,
+    SigningKey,
+)
 from tenantry.models.outbox import OutboxMessage
 from tenantry.models.partners import (
     AccessAssignment,
@@ -62,6 +69,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditOutcome",
+    "AuthorizationCode",
     "Base",
     "ChallengePurpose",
     "DeliveryStatus",
@@ -79,7 +87,10 @@ __all__ = [
     "PartnerBlock",
     "PartnerPolicy",
     "Passkey",
+    "RefreshToken",
     "Relationship",
+    "RelyingParty",
+    "RelyingPartyKind",
     "RequestStatus",
     "RoleAssignment",
     "Service",
@@ -88,6 +99,7 @@ __all__ = [
     "ServiceRequestComment",
     "Severity",
     "SignInThrottle",
+    "SigningKey",
     "Sku",
     "Subscription",
     "SubscriptionStatus",

@@ -1,4 +1,5 @@
-"""Service health: the operator posts status and messages; tenants read them."""
+"""Service health: the operator (or a platform service itself, with its own credential)
+posts status and messages; tenants read them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import func, select
 from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.core.context import Context
-from tenantry.core.errors import NotFound, parse_choice
-from tenantry.models import Service, ServiceMessage
+from tenantry.core.errors import Forbidden, InvalidInput, NotFound, parse_choice
+from tenantry.models import RelyingParty, Service, ServiceMessage
 from tenantry.models.health import HealthStatus
 
 RECENT = timedelta(days=7)
@@ -65,3 +66,18 @@ def set_status(ctx: Context, service: str, status: str, message: str | None) -> 
         )
     )
     return row
+
+
+def post_by_service(
+    ctx: Context, party: RelyingParty, service_id: str, status: str, message: str | None
+) -> Service:
+    """A platform service posts its own health with its own credential (a ``service.health``
+    token from /oauth2/token): only its own, recorded like the operator's."""
+    if party.service_id is None or party.service_id != service_id:
+        raise Forbidden(
+            f"This credential is the service '{party.name}''s: it posts only its own health.",
+            slug="not-this-service",
+        )
+    if message is not None and len(message) > 2000:
+        raise InvalidInput("A message has at most 2000 characters.")
+    return set_status(ctx, service_id, status, message)

@@ -10,7 +10,17 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from tenantry.web import pages
-from tenantry.web.routes import admin, auth, domains, groups, licences, offers, partner, support
+from tenantry.web.routes import (
+    admin,
+    auth,
+    domains,
+    groups,
+    licences,
+    offers,
+    oidc,
+    partner,
+    support,
+)
 
 
 def install(app: FastAPI) -> None:
@@ -18,7 +28,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(pages.SignInRequired, pages.page_errors)
     app.add_exception_handler(pages.RedirectTo, pages.page_errors)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (auth, admin, groups, domains, licences, support, partner, offers):
+    for module in (auth, admin, groups, domains, licences, support, partner, offers, oidc):
         app.include_router(module.pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)

@@ -25,6 +25,7 @@ from tenantry.core.context import SecondFactor
 from tenantry.core.errors import InvalidInput, Unauthenticated
 from tenantry.identity import factors, passkeys, tokens
 from tenantry.identity import sign_in as identity_sign_in
+from tenantry.identity.oidc import AUTHORIZE_PATH
 from tenantry.models import Tenant, User
 from tenantry.partners import enrolment as partners
 from tenantry.web import session as web_session
@@ -71,7 +72,12 @@ def _signed_in(
     if old:
         tokens.revoke_token_value(ctx, old)
     issued = identity_sign_in.complete_sign_in(ctx, user, factor, password)
-    response = redirect(request, to)
+    response: Response = redirect(request, to)
+    if to.startswith(AUTHORIZE_PATH + "?"):
+        # Back to a service signing this person in: a page that moves on by itself, so the
+        # authorize step's redirect to the service is not part of this form's navigation
+        # (the pages' Content-Security-Policy allows forms to lead only to this site).
+        response = render(request, ctx, "continue.html", to=to)
     web_session.start_session(response, request, issued.access_token, issued.expires_in)
     return response
 
