@@ -34,6 +34,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     "not an outbox status",
     ("cli/", "partner"): "the name of the `tenantry partner` command group, not a party",
     ("cli/", "tenant"): "the name of the `tenantry tenant` command group, not an API client's kind",
+    ("provisioning/", "active"): "SCIM's attribute name (RFC 7643 §4.1.1 'active'), not a status",
 }
 
 

@@ -33,6 +33,7 @@ from tenantry.models.partners import (
     PartnerPolicy,
     Relationship,
 )
+from tenantry.models.provisioning import ScimToken, UserEmail
 from tenantry.models.support import (
     RequestStatus,
     ServiceRequest,
@@ -74,6 +75,7 @@ __all__ = [
     "Relationship",
     "RequestStatus",
     "RoleAssignment",
+    "ScimToken",
     "Service",
     "ServiceMessage",
     "ServiceRequest",
@@ -85,5 +87,6 @@ __all__ = [
     "SubscriptionStatus",
     "Tenant",
     "User",
+    "UserEmail",
     "WebAuthnChallenge",
 ]
