@@ -1,0 +1,112 @@
+"""SCIM Groups over the directory's security groups: create with members, read, list with
+filters, replace, PATCH of members (add, remove by value path, replace), delete, ETags."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Org
+from tests.scim.helpers import GROUP, Scim, error_of, scim_for
+
+
+@pytest.fixture
+def scim(org: Org) -> Scim:
+    return scim_for(org)
+
+
+def _members(group: dict) -> list[str]:
+    """The member ids (a multi-valued attribute has no order: RFC 7643 §2.4)."""
+    return sorted(m["value"] for m in group.get("members", []))
+
+
+def test_groups_and_their_members(scim: Scim, org: Org) -> None:
+    ann = scim.create_user("ann")["id"]
+    bob = scim.create_user("bob")["id"]
+    cat = scim.create_user("cat")["id"]
+    group = scim.create_group("Sales", [ann, bob], externalId="okta-g1")
+    assert _members(group) == sorted([ann, bob])
+    assert group["members"][0]["$ref"].endswith(f"/Users/{ann}")
+    path = f"/Groups/{group['id']}"
+    listed = org.admin.get(f"{org.base}/groups/{group['id']}/members").json()["items"]
+    assert {m["id"] for m in listed} == {ann, bob}
+    # The user shows its groups (read-only).
+    assert scim.get(f"/Users/{ann}").json()["groups"][0]["display"] == "Sales"
+
+    patched = scim.patch(
+        path,
+        [
+            {"op": "add", "path": "members", "value": [{"value": cat, "display": "Cat"}]},
+            {"op": "remove", "path": f'members[value eq "{ann}"]'},
+        ],
+    ).json()
+    assert _members(patched) == sorted([bob, cat])
+    patched = scim.patch(path, [{"op": "replace", "path": "members", "value": [{"value": ann}]}])
+    assert _members(patched.json()) == [ann]
+    patched = scim.patch(path, [{"op": "replace", "value": {"displayName": "Sales EMEA"}}])
+    assert patched.json()["displayName"] == "Sales EMEA"
+    patched = scim.patch(path, [{"op": "remove", "path": "members"}]).json()
+    assert "members" not in patched
+
+    replaced = scim.put(
+        path,
+        {"schemas": [GROUP], "displayName": "Sales", "members": [{"value": bob}, {"value": cat}]},
+    ).json()
+    assert _members(replaced) == sorted([bob, cat]) and "externalId" not in replaced
+
+    def names(text: str) -> list[str]:
+        found = scim.get("/Groups", params={"filter": text}).json().get("Resources", [])
+        return sorted(g["displayName"] for g in found)
+
+    scim.create_group("Support", [], externalId="okta-g2")
+    assert names('displayName eq "sales"') == ["Sales"]
+    assert names('displayName sw "s"') == ["Sales", "Support"]
+    assert names('externalId eq "okta-g2"') == ["Support"]
+    assert names(f'members eq "{cat}"') == ["Sales"]
+    assert names('externalId pr or displayName eq "Sales"') == ["Sales", "Support"]
+    only = scim.get("/Groups", params={"excludedAttributes": "members"}).json()
+    assert all("members" not in g for g in only["Resources"])
+
+    scim.delete(path)
+    scim.get(path, expect=404)
+    org.admin.get(f"{org.base}/groups/{group['id']}", expect=404)
+    assert "groups" not in scim.get(f"/Users/{bob}").json()
+
+
+def test_member_refusals(scim: Scim, org: Org, other_org: Org) -> None:
+    group = scim.create_group("Team", [])
+    path = f"/Groups/{group['id']}"
+    stranger = error_of(
+        scim.patch(
+            path,
+            [{"op": "add", "path": "members", "value": [{"value": other_org.admin_id}]}],
+            expect=400,
+        )
+    )
+    assert stranger["scimType"] == "invalidValue"
+    nested = error_of(
+        scim.patch(
+            path,
+            [{"op": "add", "path": "members", "value": [{"value": group["id"], "type": "Group"}]}],
+            expect=400,
+        )
+    )
+    assert "group" in nested["detail"].lower()
+    error_of(
+        scim.patch(path, [{"op": "add", "path": "members", "value": [{"value": "x"}]}], expect=400)
+    )
+    taken = error_of(scim.post("/Groups", {"displayName": "Team"}, expect=409))
+    assert taken["scimType"] == "uniqueness"
+    error_of(scim.post("/Groups", {"members": []}, expect=400))
+    version = group["meta"]["version"]
+    scim.patch(
+        path, [{"op": "add", "path": "externalId", "value": "e"}], headers={"If-Match": version}
+    )
+    error_of(
+        scim.patch(
+            path,
+            [{"op": "add", "path": "externalId", "value": "f"}],
+            headers={"If-Match": version},
+            expect=412,
+        )
+    )
+    assert scim.get(path).json()["externalId"] == "e"
