@@ -9,13 +9,31 @@ from __future__ import annotations
 import sys
 
 # Importing a module registers its commands on the root app.
-from tenantry.cli import audit, directory, operations, partners, platform, support
+from tenantry.cli import (
+    audit,
+    directory,
+    operations,
+    partners,
+    platform,
+    provisioning,
+    support,
+)
 from tenantry.cli.base import add_groups, app, err
 from tenantry.core.config import ConfigurationError
 
 add_groups()
 
-__all__ = ["app", "audit", "directory", "main", "operations", "partners", "platform", "support"]
+__all__ = [
+    "app",
+    "audit",
+    "directory",
+    "main",
+    "operations",
+    "partners",
+    "platform",
+    "provisioning",
+    "support",
+]
 
 
 def main() -> None:

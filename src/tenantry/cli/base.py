@@ -29,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # The order ``tenantry --help`` lists the command groups in, whatever the import order.
-GROUP_ORDER = ("db", "tenant", "user", "partner", "health", "outbox", "audit", "jobs")
+GROUP_ORDER = ("db", "tenant", "user", "partner", "scim", "health", "outbox", "audit", "jobs")
 groups: dict[str, typer.Typer] = {}
 
 
