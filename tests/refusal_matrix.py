@@ -274,6 +274,7 @@ ROUTES: dict[Route, Expectation] = {
             ("PUT", "/Groups/{group_id}", {"displayName": "x"}),
             ("PATCH", "/Groups/{group_id}", {"Operations": []}),
             ("DELETE", "/Groups/{group_id}", None),
+            ("POST", "/.search", {}),
             *[(m, "/{rest:path}", None) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")],
             ("OPTIONS", "/{rest:path}", None),
         ]

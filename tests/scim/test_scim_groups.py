@@ -110,3 +110,31 @@ def test_member_refusals(scim: Scim, org: Org, other_org: Org) -> None:
         )
     )
     assert scim.get(path).json()["externalId"] == "e"
+
+
+def test_searching_users_and_groups_at_once(scim: Scim) -> None:
+    """POST /.search: both types, users first, paged across both; a filter attribute only
+    one type has leaves the other out."""
+    scim.create_user("sam", displayName="Shared name")
+    scim.create_group("Shared team", [])
+    scim.create_group("Other", [])
+
+    def search(body: dict) -> dict:
+        return dict(scim.post("/.search", body, expect=200).json())
+
+    found = search({"filter": 'displayName sw "shared"'})
+    assert found["totalResults"] == 2
+    kinds = [r["meta"]["resourceType"] for r in found["Resources"]]
+    assert kinds == ["User", "Group"]
+    assert search({"filter": 'userName eq "sam"'})["totalResults"] == 1
+    assert search({"filter": "members pr"})["totalResults"] == 0
+    everything = search({})
+    assert everything["totalResults"] == 4  # the admin and sam, two groups
+    pages = [
+        r["id"]
+        for start in (1, 3, 5)
+        for r in search({"startIndex": start, "count": 2}).get("Resources", [])
+    ]
+    assert len(pages) == len(set(pages)) == 4
+    only = search({"attributes": ["displayName"]})["Resources"]
+    assert all(set(r) <= {"schemas", "id", "displayName"} for r in only)

@@ -25,7 +25,6 @@ from scim2_models import (
 from scim2_models import (
     Error,
     ListResponse,
-    NotImplementedException,
     ResponseParameters,
     SCIMException,
     SearchRequest,
@@ -37,7 +36,7 @@ from tenantry.api.deps import new_context
 from tenantry.api.routing import TransactionalRoute
 from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, NotFound, ServiceError, Unauthenticated
-from tenantry.provisioning import groups, resources, tokens, users
+from tenantry.provisioning import groups, resources, search, tokens, users
 from tenantry.provisioning.common import Found, Paging, object_body
 
 log = logging.getLogger("tenantry.scim")
@@ -405,6 +404,22 @@ def delete_group(
     return Response(status_code=204)
 
 
+# --- both at once ----------------------------------------------------------------------------
+
+
+@api.post(PREFIX + "/.search")
+def search_everything(
+    tid: str, ctx: ScimCtx, request: Request, body: Annotated[Any, Body()] = None
+) -> ScimResponse:
+    """Users and Groups in one search (users first)."""
+    tenant_id = _tenant(tid)
+    request_, paging = _search(body)
+    found = search.search_all(
+        ctx, tenant_id, _base(request, tenant_id), str(request_.filter or "") or None, paging
+    )
+    return _list(found, resources.User | resources.Group, _search_parameters(request_))
+
+
 # --- everything else: 405 on a known path, 404 elsewhere, as SCIM Errors ------------------------
 
 KNOWN: list[tuple[re.Pattern[str], set[str]]] = [
@@ -413,6 +428,7 @@ KNOWN: list[tuple[re.Pattern[str], set[str]]] = [
     (re.compile(r"^(Users|Groups)$"), {"GET", "POST"}),
     (re.compile(r"^(Users|Groups)/\.search$"), {"POST"}),
     (re.compile(r"^(Users|Groups)/[^/]+$"), {"GET", "PUT", "PATCH", "DELETE"}),
+    (re.compile(r"^\.search$"), {"POST"}),
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -420,10 +436,6 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 @api.api_route(PREFIX + "/{rest:path}", methods=METHODS)
 def elsewhere(tid: str, rest: str, ctx: ScimCtx, request: Request) -> ScimResponse:
     _discovery(ctx, tid)
-    if rest == ".search" and request.method == "POST":
-        raise NotImplementedException(
-            detail="Search one resource type at a time: POST /Users/.search or /Groups/.search."
-        )
     for pattern, methods in KNOWN:
         if pattern.match(rest):
             response = error_response(405, f"{request.method} is not supported here.")

@@ -44,7 +44,7 @@ from tenantry.provisioning.common import (
 NESTED = "Tenantry's groups hold users only; a group can't be a member of a group."
 
 
-def _represent(ctx: Context, base: str, groups: list[Group]) -> list[resources.Group]:
+def represent_all(ctx: Context, base: str, groups: list[Group]) -> list[resources.Group]:
     ids = [g.id for g in groups]
     members: dict[uuid.UUID, list[resources.Member]] = {i: [] for i in ids}
     if ids:
@@ -78,7 +78,7 @@ def _represent(ctx: Context, base: str, groups: list[Group]) -> list[resources.G
 
 
 def represent(ctx: Context, base: str, group: Group) -> resources.Group:
-    return _represent(ctx, base, [group])[0]
+    return represent_all(ctx, base, [group])[0]
 
 
 def _id(group_id: str) -> uuid.UUID:
@@ -104,7 +104,7 @@ def list_groups(
         [Group.created_at, Group.id],
         paging,
     )
-    return Found(total, paging.start_index, _represent(ctx, base, rows))
+    return Found(total, paging.start_index, represent_all(ctx, base, rows))
 
 
 # --- writing -------------------------------------------------------------------------------

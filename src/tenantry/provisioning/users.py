@@ -80,7 +80,7 @@ def upn_for(ctx: Context, tenant_id: uuid.UUID, user_name: str) -> tuple[str, st
 # --- reading -------------------------------------------------------------------------------
 
 
-def _represent(ctx: Context, base: str, users: list[User]) -> list[resources.User]:
+def represent_all(ctx: Context, base: str, users: list[User]) -> list[resources.User]:
     ids = [u.id for u in users]
     emails: dict[uuid.UUID, list[resources.Email]] = {i: [] for i in ids}
     groups: dict[uuid.UUID, list[resources.GroupRef]] = {i: [] for i in ids}
@@ -132,7 +132,7 @@ def _represent(ctx: Context, base: str, users: list[User]) -> list[resources.Use
 
 
 def represent(ctx: Context, base: str, user: User) -> resources.User:
-    return _represent(ctx, base, [user])[0]
+    return represent_all(ctx, base, [user])[0]
 
 
 def _id(user_id: str) -> uuid.UUID:
@@ -162,7 +162,7 @@ def list_users(
         [User.created_at, User.id],
         paging,
     )
-    return Found(total, paging.start_index, _represent(ctx, base, rows))
+    return Found(total, paging.start_index, represent_all(ctx, base, rows))
 
 
 # --- writing -------------------------------------------------------------------------------
