@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenantry.access.roles import Role
 from tenantry.models import ScimToken
 from tests.conftest import Api, FakeClock, Org, Partner, accepted, make_org
+from tests.identity.test_client_tokens import get_token, tenant_client
 from tests.scim.helpers import Scim, error_of, provisioning_token, scim_for
 
 
@@ -141,3 +142,14 @@ def test_a_partner_never_makes_a_token_on_behalf(
     assert denied and denied[0]["partner_tenant_id"] == partner.org.tenant_id
     # The partner's own admin, in its own tenant, may (it is its home).
     provisioning_token(partner.org, "Partner's own IdP")
+
+
+def test_an_api_client_never_makes_a_token(client: TestClient, org: Org) -> None:
+    """An app is a standing credential already: it can't mint another (it never holds
+    Global Administrator, so never roles.assign), nor use its token at the SCIM endpoint."""
+    app = tenant_client(org, ("user_administrator", "security_reader"))
+    token = get_token(client, app["client_id"], app["client_secret"]).json()["access_token"]
+    as_app = Api(client, token)
+    as_app.post(f"{org.base}/scim-tokens", {"name": "From an app"}, expect=403)
+    as_app.get(f"{org.base}/scim-tokens", expect=403)
+    error_of(Scim(org, token).get("/Users", expect=401))
