@@ -92,7 +92,10 @@ def test_a_password_is_set_for_the_user_and_never_returned(scim: Scim, org: Org)
     )
     assert "password" not in patched.json()
     signed_in.get("/me", expect=401)  # its sessions ended with the old password
-    sign_in(org.client, f"carol@{org.domain}", new)
+    again = sign_in(org.client, f"carol@{org.domain}", new)
+    # The same password again (identity systems send it with every replace): no change.
+    scim.put(f"/Users/{user['id']}", {"userName": "carol", "password": new})
+    again.get("/me")
     weak = error_of(
         scim.patch(
             f"/Users/{user['id']}",
@@ -277,6 +280,14 @@ def test_refusals_are_scim_errors_never_500(scim: Scim) -> None:
         ("POST", "/Users", {"json": {"userName": "x", "active": "maybe"}}, 400),
         ("POST", "/Users", {"json": {"userName": "x", "emails": [{"value": "no-at"}]}}, 400),
         ("POST", "/Users", {"json": {"userName": "x", "externalId": 7}}, 400),
+        ("POST", "/Users", {"json": {"userName": "x", "externalId": "e" * 513}}, 400),
+        (
+            "POST",
+            "/Users",
+            {"json": {"userName": "x", "emails": [{"value": "a@b.example"}] * 21}},
+            400,
+        ),
+        ("POST", "/Groups", {"json": {"displayName": "x", "externalId": "e" * 513}}, 400),
         ("PATCH", "/Users/nope", {"json": {"Operations": []}}, 404),
         ("PATCH", f"/Users/{scim.org.admin_id}", {"json": {"Operations": "x"}}, 400),
         ("PUT", "/Users/nope", {"json": {"userName": "x"}}, 404),

@@ -404,6 +404,10 @@ def set_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID, passwor
     user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
     access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
     passwords.check_policy(password)
+    if not user.must_change_password and passwords.verify_password(
+        ctx.settings, user.password_hash, password
+    ):
+        return user  # the same password sent again (an identity system's every PUT): no change
     user.password_hash = passwords.hash_password(ctx.settings, password)
     user.must_change_password = False
     user.totp_pending_secret = None

@@ -41,6 +41,7 @@ from tenantry.provisioning.common import (
     version_of,
 )
 
+MAX_EXTERNAL_ID = 512
 NESTED = "Tenantry's groups hold users only; a group can't be a member of a group."
 
 
@@ -181,6 +182,8 @@ def create_group(ctx: Context, tenant_id: uuid.UUID, base: str, body: Any) -> re
     access.require(ctx, tenant_id, Permission.GROUPS_CREATE)
     data = _input(body, current=None)
     assert data.display_name is not None
+    if data.external_id is not None and len(data.external_id) > MAX_EXTERNAL_ID:
+        raise InvalidValueException(detail=f"externalId is at most {MAX_EXTERNAL_ID} characters.")
     members = _member_ids(ctx, tenant_id, data)
     group = directory.create_group(
         ctx, tenant_id, name=data.display_name, kind=GroupKind.SECURITY.value
@@ -218,6 +221,8 @@ def _apply(
     if after.display_name != before.display_name:
         directory.update_group(ctx, tenant_id, group.id, name=after.display_name, description=None)
         changed = True
+    if after.external_id is not None and len(after.external_id) > MAX_EXTERNAL_ID:
+        raise InvalidValueException(detail=f"externalId is at most {MAX_EXTERNAL_ID} characters.")
     if after.external_id != before.external_id:
         access.require_group_change(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
         group.external_id = after.external_id

@@ -188,18 +188,42 @@ def _input(body: Any, *, current: resources.User | None) -> resources.User:
     return resources.User.model_validate(picked)
 
 
+MAX_EMAILS = 20
+MAX_EXTERNAL_ID = 512
+
+
+def _bounded(value: object, limit: int, what: str) -> str | None:
+    """A text value as stored, refused (invalidValue) rather than cut when too long."""
+    if value is None:
+        return None
+    text = str(value)
+    if len(text) > limit:
+        raise InvalidValueException(detail=f"{what} is at most {limit} characters.")
+    return text
+
+
+def _check(data: resources.User) -> None:
+    _bounded(data.external_id, MAX_EXTERNAL_ID, "externalId")
+    if len(data.emails or []) > MAX_EMAILS:
+        raise InvalidValueException(detail=f"A user has at most {MAX_EMAILS} emails.")
+    for email in data.emails or []:
+        if not email.value:
+            raise InvalidValueException(detail="Each of emails needs a value.")
+        _bounded(email.value, 320, "emails.value")
+        _bounded(email.type, 64, "emails.type")
+        _bounded(email.display, 256, "emails.display")
+
+
 def _write_emails(ctx: Context, user: User, emails: list[resources.Email] | None) -> None:
     ctx.session.execute(delete(UserEmail).where(UserEmail.user_id == user.id))
     for position, email in enumerate(emails or []):
-        if not email.value:
-            raise InvalidValueException(detail="Each of emails needs a value.")
         ctx.session.add(
             UserEmail(
                 user_id=user.id,
                 position=position,
-                value=str(email.value)[:320],
-                type=str(email.type)[:64] if email.type is not None else None,
-                display=email.display[:256] if email.display is not None else None,
+                value=str(email.value),
+                type=str(email.type) if email.type is not None else None,
+                display=email.display,
                 primary=email.primary,
             )
         )
@@ -214,6 +238,7 @@ def create_user(ctx: Context, tenant_id: uuid.UUID, base: str, body: Any) -> res
     access.require(ctx, tenant_id, Permission.USERS_CREATE)
     data = _input(body, current=None)
     assert data.user_name is not None and data.display_name is not None
+    _check(data)
     upn, kept = upn_for(ctx, tenant_id, data.user_name)
     created = directory.create_user(
         ctx,
@@ -274,6 +299,7 @@ def _apply(
         raise MutabilityException(detail="displayName is required.")
     if after.active is None:
         raise MutabilityException(detail="active is required (true or false).")
+    _check(after)
     changed = False
     if after.user_name != before.user_name:
         upn, kept = upn_for(ctx, tenant_id, after.user_name)
