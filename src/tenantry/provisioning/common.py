@@ -8,7 +8,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from scim2_models import InvalidSyntaxException, InvalidValueException, MutabilityException
+from scim2_models import (
+    InvalidSyntaxException,
+    InvalidValueException,
+    MutabilityException,
+    ScimPolicy,
+)
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +27,12 @@ NO_ROLES = (
     "Administrators (Tenantry's Roles page or POST /api/v1/tenants/{tid}/role-assignments), "
     "so that an identity system's token never holds power over who administers."
 )
+
+
+# How PATCH is read: strictly as RFC 7644, except a ``remove`` carrying a ``value`` (what to
+# remove: ``{"op": "Remove", "path": "members", "value": [{"value": "<id>"}]}``), which is how
+# Microsoft Entra ID removes group members.
+PATCH_POLICY = ScimPolicy(remove_value_as_filter=ScimPolicy.RemoveValue.apply)
 
 
 def version_of(representation: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ from tenantry.directory import groups as directory
 from tenantry.models import Group, GroupKind, GroupMember, User
 from tenantry.provisioning import filters, resources
 from tenantry.provisioning.common import (
+    PATCH_POLICY,
     Found,
     Paging,
     check_if_match,
@@ -297,13 +298,14 @@ def patch_group(
     current = represent(ctx, base, group)
     assert current.meta is not None and current.meta.version is not None
     check_if_match(if_match, current.meta.version)
-    patch = PatchOp[resources.Group].model_validate(
-        _patch_body(object_body(body)), scim_ctx=ScimContext.RESOURCE_PATCH_REQUEST
-    )
     before = current.model_copy(deep=True)
     before.meta = None
     after = before.model_copy(deep=True)
-    patch.patch(after)
+    with PATCH_POLICY:
+        patch = PatchOp[resources.Group].model_validate(
+            _patch_body(object_body(body)), scim_ctx=ScimContext.RESOURCE_PATCH_REQUEST
+        )
+        patch.patch(after)
     _apply(ctx, tenant_id, group, before, after)
     return represent(ctx, base, group)
 

@@ -36,6 +36,7 @@ from tenantry.models import Domain, Group, GroupMember, User, UserEmail
 from tenantry.provisioning import filters, resources
 from tenantry.provisioning.common import (
     NO_ROLES,
+    PATCH_POLICY,
     Found,
     Paging,
     check_if_match,
@@ -373,13 +374,14 @@ def patch_user(
     check_if_match(if_match, current.meta.version)
     body = object_body(body)
     _refuse_role_patches(body)
-    patch = PatchOp[resources.User].model_validate(
-        body, scim_ctx=ScimContext.RESOURCE_PATCH_REQUEST
-    )
     before = current.model_copy(deep=True)
     before.meta = None
     after = before.model_copy(deep=True)
-    patch.patch(after)
+    with PATCH_POLICY:
+        patch = PatchOp[resources.User].model_validate(
+            body, scim_ctx=ScimContext.RESOURCE_PATCH_REQUEST
+        )
+        patch.patch(after)
     _apply(ctx, tenant_id, user, before, after)
     return represent(ctx, base, user)
 
