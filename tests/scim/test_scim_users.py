@@ -300,9 +300,32 @@ def test_refusals_are_scim_errors_never_500(scim: Scim) -> None:
         ("GET", "/Schemas/urn:nothing", {}, 404),
         ("GET", "/ResourceTypes/Device", {}, 404),
     ]
+    user = scim.create_user("odd")["id"]
+    text = {"Content-Type": "text/plain"}
+    cases += [
+        ("POST", "/Users", {"content": b'{"userName": "t"}', "headers": text}, 400),
+        ("POST", "/Users", {"content": b"", "headers": {"Content-Type": MEDIA}}, 400),
+        ("POST", "/Users", {"json": {"userName": "x" * 5000}}, 400),
+        ("POST", "/Users", {"json": {"userName": "z\u0000z"}}, 400),
+        ("POST", "/Users", {"json": {"userName": "ok2", "displayName": "a\u0000"}}, 400),
+        ("POST", "/Users", {"json": {"userName": "ok3", "displayName": "d" * 300}}, 400),
+        ("POST", "/Groups", {"json": {"displayName": "g\u0007"}}, 400),
+        ("POST", "/Groups", {"json": {"displayName": "g", "members": "x"}}, 400),
+        ("GET", "/Users", {"params": {"filter": 'meta.created gt "yesterday"'}}, 400),
+        ("GET", "/Users", {"params": {"attributes": "no such!"}}, 400),
+    ]
+    for operation in (
+        {"op": "add", "path": 'emails[type eq "x"].value', "value": "a@b.example"},
+        {"op": "replace", "path": "meta.version", "value": "x"},
+        {"op": "replace", "path": "id", "value": "x"},
+        {"op": "replace", "value": {"userName": None}},
+    ):
+        cases.append(("PATCH", f"/Users/{user}", {"json": {"Operations": [operation]}}, 400))
     for method, path, kwargs, status in cases:
         response = scim.request(method, path, status, **kwargs)
         error_of(response)
+    huge = scim.get("/Users", params={"startIndex": "9" * 20, "count": 5}).json()
+    assert huge["totalResults"] == 2 and not huge.get("Resources")  # the admin and odd
 
 
 def test_discovery(scim: Scim) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -65,6 +66,9 @@ def check_if_match(if_match: str | None, current: str) -> None:
         )
 
 
+MAX_START_INDEX = 2**31 - 1  # past any result, and within every database's integers
+
+
 @dataclass(frozen=True)
 class Paging:
     """RFC 7644 §3.4.2.4: a 1-based start index and a count (0: only the total)."""
@@ -76,7 +80,7 @@ class Paging:
     def read(cls, start_index: Any, count: Any) -> Paging:
         start = _integer(start_index, "startIndex", 1)
         size = _integer(count, "count", DEFAULT_COUNT)
-        return cls(max(start, 1), min(max(size, 0), MAX_RESULTS))
+        return cls(min(max(start, 1), MAX_START_INDEX), min(max(size, 0), MAX_RESULTS))
 
 
 def _integer(value: Any, name: str, default: int) -> int:
@@ -116,9 +120,38 @@ def page(
 
 
 def object_body(body: Any) -> dict[str, Any]:
+    """The request's JSON object, its text free of control characters (a NUL breaks
+    PostgreSQL, others hide in names and logs; a password may hold any but NUL)."""
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object.")
+    _check_text(body, secret=False)
     return body
+
+
+def _check_text(value: Any, *, secret: bool) -> None:
+    if isinstance(value, str):
+        bad = "\x00" in value or (
+            not secret and any(unicodedata.category(c) == "Cc" for c in value)
+        )
+        if bad:
+            raise InvalidValueException(detail="Text must not contain control characters.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, secret=False)
+            _check_text(item, secret=secret or str(key).lower() == "password")
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, secret=secret)
+
+
+def bounded(value: object, limit: int, what: str) -> str | None:
+    """A text value as stored, refused (invalidValue) rather than cut when too long."""
+    if value is None:
+        return None
+    text = str(value)
+    if len(text) > limit:
+        raise InvalidValueException(detail=f"{what} is at most {limit} characters.")
+    return text
 
 
 def refuse_roles(value: Any) -> None:

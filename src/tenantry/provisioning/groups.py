@@ -36,6 +36,7 @@ from tenantry.provisioning.common import (
     PATCH_POLICY,
     Found,
     Paging,
+    bounded,
     check_if_match,
     object_body,
     page,
@@ -150,6 +151,7 @@ def _input(body: Any, *, current: resources.Group | None) -> resources.Group:
     name = picked.get("displayName")
     if not isinstance(name, str) or not name.strip():
         raise InvalidValueException(detail="displayName is required.")
+    bounded(name, 256, "displayName")
     return resources.Group.model_validate(picked)
 
 
@@ -218,6 +220,7 @@ def _apply(
 ) -> None:
     if after.display_name is None or not after.display_name.strip():
         raise MutabilityException(detail="displayName is required.")
+    bounded(after.display_name, 256, "displayName")
     changed = False
     if after.display_name != before.display_name:
         directory.update_group(ctx, tenant_id, group.id, name=after.display_name, description=None)

@@ -45,6 +45,9 @@ from tenantry.provisioning.common import (
     refuse_roles,
     version_of,
 )
+from tenantry.provisioning.common import (
+    bounded as _bounded,
+)
 
 # The attributes a write reads, by their lower-cased name (attribute names are
 # case-insensitive, RFC 7643 §2.1); anything else (id, meta, groups — read-only — and
@@ -193,18 +196,10 @@ MAX_EMAILS = 20
 MAX_EXTERNAL_ID = 512
 
 
-def _bounded(value: object, limit: int, what: str) -> str | None:
-    """A text value as stored, refused (invalidValue) rather than cut when too long."""
-    if value is None:
-        return None
-    text = str(value)
-    if len(text) > limit:
-        raise InvalidValueException(detail=f"{what} is at most {limit} characters.")
-    return text
-
-
 def _check(data: resources.User) -> None:
     _bounded(data.external_id, MAX_EXTERNAL_ID, "externalId")
+    _bounded(data.user_name, 320, "userName")
+    _bounded(data.display_name, 256, "displayName")
     if len(data.emails or []) > MAX_EMAILS:
         raise InvalidValueException(detail=f"A user has at most {MAX_EMAILS} emails.")
     for email in data.emails or []:
