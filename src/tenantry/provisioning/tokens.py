@@ -88,6 +88,18 @@ def create_token(
     ctx: Context, tenant_id: uuid.UUID, *, name: str, expires_at: datetime | None = None
 ) -> Made:
     _decide(ctx, tenant_id)
+    return _make(ctx, tenant_id, name, expires_at, maker=ctx.require_user())
+
+
+def _make(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    name: str,
+    expires_at: datetime | None,
+    *,
+    maker: uuid.UUID | None,
+) -> Made:
+    """A new token (``maker`` None: the operator's), audited in its tenant."""
     name = name.strip()
     if not name:
         raise InvalidInput("Give the token a name (the identity system it is for).")
@@ -103,7 +115,7 @@ def create_token(
         name=name,
         token_hash=digest(value),
         created_at=ctx.now,
-        created_by_user_id=ctx.require_user(),
+        created_by_user_id=maker,
         expires_at=_expiry(ctx, expires_at),
     )
     ctx.session.add(token)
@@ -116,6 +128,7 @@ def create_token(
         details={
             "name": token.name,
             "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+            **(OPERATOR if maker is None else {}),
         },
     )
     return Made(token, value)
@@ -166,33 +179,7 @@ def operator_create_token(
     """The operator's token (``tenantry scim token create``): audited as the operator."""
     if ctx.session.get(Tenant, tenant_id) is None:
         raise NotFound("Organisation not found.")
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Give the token a name (the identity system it is for).")
-    if ctx.session.scalar(
-        select(ScimToken.id).where(ScimToken.tenant_id == tenant_id, ScimToken.name == name)
-    ):
-        raise Conflict(f"There is already a provisioning token named '{name}'.", slug="duplicate")
-    value = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ScimToken(
-        id=uuid.uuid4(),
-        tenant_id=tenant_id,
-        name=name,
-        token_hash=digest(value),
-        created_at=ctx.now,
-        created_by_user_id=None,
-        expires_at=_expiry(ctx, expires_at),
-    )
-    ctx.session.add(token)
-    ctx.session.flush()
-    audit.record(
-        ctx,
-        tenant_id,
-        "scim_token.create",
-        f"scim_token:{token.id}",
-        details={"name": token.name, **OPERATOR},
-    )
-    return Made(token, value)
+    return _make(ctx, tenant_id, name, expires_at, maker=None)
 
 
 def principal_for_token(session: Session, value: str, now: datetime) -> Principal | None:
