@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 API = "/api/v1"
+SCIM = "/scim/v2/{tid}"
 NO_ID = "00000000-0000-4000-8000-000000000000"
 UNKNOWN_OFFER_TOKEN = "no-such-offer"
 
@@ -60,7 +61,17 @@ class PartnerCenter:
     admins_only: bool = False
 
 
-Expectation = Public | SignedIn | TenantScoped | PartnerCenter
+@dataclass(frozen=True)
+class Provisioning:
+    """An organisation's SCIM endpoint (/scim/v2/{tid}/...): only a provisioning token of that
+    organisation gets in — refused without a token, with a person's or an app's token, or with
+    a revoked one (401, as a SCIM Error); another organisation's token is answered 404
+    (tests/scim/test_scim_refusals.py probes every one)."""
+
+    body: dict[str, Any] | None = None
+
+
+Expectation = Public | SignedIn | TenantScoped | PartnerCenter | Provisioning
 Route = tuple[str, str]  # (method, path template as the app declares it)
 
 ROUTES: dict[Route, Expectation] = {
@@ -224,6 +235,9 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("POST", f"{API}/tenants/{{tid}}/oidc-apps/{{app_id}}/rotate-secret"): TenantScoped(),
     ("DELETE", f"{API}/tenants/{{tid}}/oidc-apps/{{app_id}}"): TenantScoped(),
+    ("GET", f"{API}/tenants/{{tid}}/scim-tokens"): TenantScoped(),
+    ("POST", f"{API}/tenants/{{tid}}/scim-tokens"): TenantScoped({"name": "Okta"}),
+    ("DELETE", f"{API}/tenants/{{tid}}/scim-tokens/{{token_id}}"): TenantScoped(),
     # --- API: the Partner center ----------------------------------------------------------
     ("GET", f"{API}/partner/offers"): PartnerCenter(admins_only=True),
     ("POST", f"{API}/partner/offers"): PartnerCenter({}, admins_only=True),
@@ -292,6 +306,34 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", f"{API}/partner/webhooks/{{wid}}/deliveries/{{did}}/replay"): PartnerCenter(
         admins_only=True
     ),
+    # --- SCIM 2.0: an organisation's provisioning endpoint (RFC 7644) ------------------------
+    **{
+        (method, f"{SCIM}{path}"): Provisioning(body)
+        for method, path, body in [
+            ("GET", "/ServiceProviderConfig", None),
+            ("GET", "/Schemas", None),
+            ("GET", "/Schemas/{schema_id}", None),
+            ("GET", "/ResourceTypes", None),
+            ("GET", "/ResourceTypes/{type_id}", None),
+            ("GET", "/Users", None),
+            ("POST", "/Users", {"userName": "x"}),
+            ("POST", "/Users/.search", {}),
+            ("GET", "/Users/{user_id}", None),
+            ("PUT", "/Users/{user_id}", {"userName": "x"}),
+            ("PATCH", "/Users/{user_id}", {"Operations": []}),
+            ("DELETE", "/Users/{user_id}", None),
+            ("GET", "/Groups", None),
+            ("POST", "/Groups", {"displayName": "x"}),
+            ("POST", "/Groups/.search", {}),
+            ("GET", "/Groups/{group_id}", None),
+            ("PUT", "/Groups/{group_id}", {"displayName": "x"}),
+            ("PATCH", "/Groups/{group_id}", {"Operations": []}),
+            ("DELETE", "/Groups/{group_id}", None),
+            ("POST", "/.search", {}),
+            *[(m, "/{rest:path}", None) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")],
+            ("OPTIONS", "/{rest:path}", None),
+        ]
+    },
     # --- web: signing in and one's own account --------------------------------------------
     ("GET", "/"): Public("only a redirect: to the sign-in page, or to one's own home"),
     ("GET", "/sign-in"): Public("the sign-in form"),

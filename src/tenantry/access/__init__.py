@@ -29,6 +29,7 @@ from tenantry.access.paths import (
     delegated_path,
     member_path,
     partner_requires_passkey,
+    provisioning_path,
     second_factor_held_back,
 )
 from tenantry.access.principals import (
@@ -92,6 +93,7 @@ __all__ = [
     "permissions",
     "principal_groups",
     "privileged_because",
+    "provisioning_path",
     "require",
     "require_at_home",
     "require_group_change",

@@ -35,9 +35,12 @@ class Grant:
     # A just-in-time activation's role: which activation, and until when it counts.
     activation_id: uuid.UUID | None = None
     until: datetime | None = None
+    # A grant that is no built-in role (a provisioning token's): its name in words. ``role``
+    # then names the closest role only for typing; ``Decision.roles`` leaves it out.
+    label: str | None = None
 
     def describe(self) -> str:
-        return f"{ROLE_NAMES[self.role]} ({self.via})"
+        return f"{self.label or ROLE_NAMES[self.role]} ({self.via})"
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class Decision:
 
     @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(g.role for g in self.grants)
+        return frozenset(g.role for g in self.grants if g.label is None)
 
     def allows(self, permission: Permission) -> bool:
         return self.blocked is None and permission in self.permissions

@@ -21,6 +21,7 @@ from tenantry.access.json_lists import json_holds
 from tenantry.access.principals import principal_groups
 from tenantry.access.roles import (
     DELEGATION_EXCLUSIONS,
+    PROVISIONING_PERMISSIONS,
     ROLE_NAMES,
     ROLE_PERMISSIONS,
     Permission,
@@ -41,6 +42,29 @@ from tenantry.models import (
 from tenantry.models.partners import LIVE_STATUSES
 
 PathResolver = Callable[[Session, Principal, Tenant, datetime], Decision | None]
+
+
+PROVISIONING = "Provisioning (SCIM)"
+
+
+def provisioning_path(
+    session: Session, principal: Principal, tenant: Tenant, now: datetime
+) -> Decision | None:
+    """A provisioning token (SCIM) reaches its own tenant and no other (tried first, and the
+    only path for such a principal: it is nobody's member and no partner's agent), with
+    ``PROVISIONING_PERMISSIONS``: users and groups, never privileged ones, never roles."""
+    if not principal.is_provisioning:
+        return None
+    if principal.tenant_id != tenant.id:
+        return Decision(principal, tenant.id, None, None)
+    grant = Grant(
+        role=Role.USER_ADMINISTRATOR,
+        path=DecisionPath.MEMBER,
+        via=f"given to every provisioning token of {tenant.name}",
+        permissions=PROVISIONING_PERMISSIONS,
+        label=PROVISIONING,
+    )
+    return Decision(principal, tenant.id, tenant.name, DecisionPath.MEMBER, (grant,))
 
 
 def member_path(
@@ -290,4 +314,4 @@ def delegated_path(
     )
 
 
-PATHS: list[PathResolver] = [member_path, delegated_path]
+PATHS: list[PathResolver] = [provisioning_path, member_path, delegated_path]

@@ -110,6 +110,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DEVICE_ADMINISTRATOR: _BASE | _DEVICES,
 }
 
+# What a provisioning token (SCIM) may do in its own tenant: the directory's users and groups,
+# nothing that makes or touches power. Without users.manage_privileged a privileged user (an
+# admin, a member of a group that administers customers) is refused by ``require_on_user``;
+# without roles.assign a privileged group's members, name and existence are refused by
+# ``require_group_change``; and no role can be given (README "Provisioning by SCIM 2.0").
+PROVISIONING_PERMISSIONS: frozenset[Permission] = (
+    _BASE | _USERS | _GROUPS | {P.USERS_RESET_PASSWORD}
+)
+
 ROLE_NAMES: dict[Role, str] = {
     Role.GLOBAL_ADMINISTRATOR: "Global Administrator",
     Role.GLOBAL_READER: "Global Reader",

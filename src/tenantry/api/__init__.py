@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tenantry.api import oauth, problems
+from tenantry.api import oauth, problems, scim
 from tenantry.api.routes import (
     activations,
     api_clients,
@@ -18,6 +18,7 @@ from tenantry.api.routes import (
     offers,
     partner,
     roles,
+    scim_tokens,
     services,
     support,
     tenants,
@@ -47,6 +48,8 @@ def install(app: FastAPI) -> None:
         api_clients,
         webhooks,
         services,
+        scim_tokens,
     ):
         app.include_router(module.api, prefix=PREFIX)
     app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix
+    app.include_router(scim.api)  # /scim/v2/{tid}/...: SCIM's own place (RFC 7644)

@@ -119,7 +119,10 @@ def record(
         actor_user_principal_name=principal.user_principal_name if principal else None,
         actor_tenant_id=principal.tenant_id if principal else None,
         actor_client_id=principal.client_id if principal else None,
-        actor_client_name=principal.display_name if principal and principal.is_client else None,
+        # An app's or a provisioning token's name in words (neither has a user).
+        actor_client_name=principal.display_name
+        if principal and (principal.is_client or principal.is_provisioning)
+        else None,
         partner_tenant_id=partner_tenant_id,
         relationship_id=relationship_id,
         target=target[:512],

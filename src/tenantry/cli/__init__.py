@@ -9,7 +9,16 @@ from __future__ import annotations
 import sys
 
 # Importing a module registers its commands on the root app.
-from tenantry.cli import audit, directory, operations, partners, platform, services, support
+from tenantry.cli import (
+    audit,
+    directory,
+    operations,
+    partners,
+    platform,
+    provisioning,
+    services,
+    support,
+)
 from tenantry.cli.base import add_groups, app, err
 from tenantry.core.config import ConfigurationError
 
@@ -23,6 +32,7 @@ __all__ = [
     "operations",
     "partners",
     "platform",
+    "provisioning",
     "services",
     "support",
 ]

@@ -34,6 +34,7 @@ GROUP_ORDER = (
     "tenant",
     "user",
     "partner",
+    "scim",
     "service",
     "oidc",
     "health",

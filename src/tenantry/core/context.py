@@ -17,11 +17,13 @@ from tenantry.core.errors import Forbidden, Unauthenticated
 
 
 class PrincipalKind(StrEnum):
-    """A person signed in, or an API client (an automation identity) with a token from the
-    token endpoint."""
+    """A person signed in, an API client (an automation identity) with a token from the
+    token endpoint, or an identity system provisioning the tenant by SCIM with one of the
+    tenant's provisioning tokens."""
 
     USER = "user"
     API_CLIENT = "api_client"
+    PROVISIONING = "provisioning"
 
 
 class SecondFactor(StrEnum):
@@ -57,6 +59,9 @@ class Principal:
     # An API client that proved itself with a signed assertion of its registered key
     # (private_key_jwt), not a secret: what can be copied can be phished.
     client_uses_key: bool = False
+    # A provisioning token (SCIM): no user, no client; ``display_name`` says "provisioning
+    # token 'N' (id)". Its decision is ``access.provisioning_path``: its own tenant only.
+    provisioning_token_id: uuid.UUID | None = None
 
     @property
     def phishing_resistant(self) -> bool:
@@ -68,7 +73,13 @@ class Principal:
 
     @property
     def kind(self) -> PrincipalKind:
+        if self.provisioning_token_id is not None:
+            return PrincipalKind.PROVISIONING
         return PrincipalKind.USER if self.client_id is None else PrincipalKind.API_CLIENT
+
+    @property
+    def is_provisioning(self) -> bool:
+        return self.provisioning_token_id is not None
 
     @property
     def is_client(self) -> bool:

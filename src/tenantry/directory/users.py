@@ -375,3 +375,54 @@ def _reset(ctx: Context, user: User, *, by: str) -> None:
         },
     )
     notices.second_factor_reset(ctx, user, by)
+
+
+# --- provisioning (SCIM) ---------------------------------------------------------------------
+# An identity system renames a user and sets its password; the same rules as for a person
+# acting: users.update (users.reset_password) and, for a privileged user,
+# users.manage_privileged (``access.require_on_user``), which a provisioning token never holds.
+
+
+def rename_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID, upn: str) -> User:
+    """A new user principal name (a verified domain of the tenant; unique platform-wide)."""
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    access.require_on_user(ctx, tenant_id, Permission.USERS_UPDATE, user)
+    new = normalise_upn(ctx, tenant_id, upn)
+    if new == user.user_principal_name:
+        return user
+    if ctx.session.scalar(select(User.id).where(User.user_principal_name == new)):
+        raise Conflict(f"{new} is already taken.", slug="duplicate-upn")
+    old = user.user_principal_name
+    user.user_principal_name = new
+    user.updated_at = ctx.now
+    ctx.session.flush()
+    audit.record(ctx, tenant_id, "user.rename", f"user:{user.id}", details={"from": old, "to": new})
+    return user
+
+
+def set_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID, password: str) -> User:
+    """A password of the user's own, set by its identity system (not a temporary one): the
+    policy applies, its sessions end, its second factor is kept."""
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
+    passwords.check_policy(password)
+    if not user.must_change_password and passwords.verify_password(
+        ctx.settings, user.password_hash, password
+    ):
+        return user  # the same password sent again (an identity system's every PUT): no change
+    user.password_hash = passwords.hash_password(ctx.settings, password)
+    user.must_change_password = False
+    user.totp_pending_secret = None
+    passkeys.forget_challenges(ctx, user.id)
+    user.updated_at = ctx.now
+    tokens.revoke_user_tokens(ctx, user.id)
+    audit.record(
+        ctx,
+        tenant_id,
+        "user.set_password",
+        f"user:{user.id}",
+        details={"upn": user.user_principal_name},
+    )
+    return user

@@ -40,6 +40,7 @@ from tenantry.models.partners import (
     PartnerPolicy,
     Relationship,
 )
+from tenantry.models.provisioning import ScimToken, UserEmail
 from tenantry.models.support import (
     RequestStatus,
     ServiceRequest,
@@ -93,6 +94,7 @@ __all__ = [
     "RelyingPartyKind",
     "RequestStatus",
     "RoleAssignment",
+    "ScimToken",
     "Service",
     "ServiceMessage",
     "ServiceRequest",
@@ -105,6 +107,7 @@ __all__ = [
     "SubscriptionStatus",
     "Tenant",
     "User",
+    "UserEmail",
     "WebAuthnChallenge",
     "WebhookDelivery",
     "WebhookEndpoint",

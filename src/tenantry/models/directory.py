@@ -24,6 +24,7 @@ class User(Base):
     __table_args__ = (
         Index("ix_users_tenant_id_user_principal_name", "tenant_id", "user_principal_name"),
         Index("ix_users_tenant_id_display_name", "tenant_id", "display_name"),
+        Index("ix_users_tenant_id_external_id", "tenant_id", "external_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -42,6 +43,10 @@ class User(Base):
     last_sign_in_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set by provisioning (SCIM): the identity system's id of the user, and its SCIM userName
+    # when that is not the UPN itself (a bare name, or another letter case); None otherwise.
+    external_id: Mapped[str | None] = mapped_column(String(512))
+    user_name: Mapped[str | None] = mapped_column(String(320))
 
 
 class Group(Base):
@@ -51,6 +56,7 @@ class Group(Base):
         # One group per agent level and partner: agent groups are a kind, not a name.
         UniqueConstraint("tenant_id", "agent_level"),
         CheckConstraint("kind IN ('security', 'distribution')", name="kind"),
+        Index("ix_groups_tenant_id_external_id", "tenant_id", "external_id"),
         CheckConstraint(
             "agent_level IS NULL OR (agent_level IN ('full', 'limited') AND kind = 'security')",
             name="agent_level",
@@ -65,6 +71,10 @@ class Group(Base):
     # Set on a partner's agent groups: "full" (*Admin agents*) or "limited" (*Helpdesk agents*).
     agent_level: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    # Set by provisioning (SCIM): the identity system's id of the group, and when provisioning
+    # last changed it (its meta.lastModified; the creation time until then).
+    external_id: Mapped[str | None] = mapped_column(String(512))
+    updated_at: Mapped[datetime | None]
 
 
 class GroupMember(Base):
