@@ -20,6 +20,7 @@ from tenantry.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from tenantry.operations import webhooks
 from tests.conftest import FakeClock, Org, Partner, accepted, make_org, make_partner
 from tests.partners.test_activations import USERS, activate, jit_world
+from tests.scim.helpers import scim_for
 from tests.webhooks.conftest import Deliver
 from tests.webhooks.receiver import Receiver, receiving
 
@@ -652,3 +653,21 @@ def test_activations_reach_the_customer_and_that_partner_only(
         assert started["agent"]["user_principal_name"] == requester.upn
         ended = json.loads(customer_rx.received[1].body)["data"]
         assert (ended["status"], ended["by"]) == ("ended", "partner")
+
+
+def test_provisioning_by_scim_sends_the_same_events(
+    org: Org, receiver: Receiver, deliver: Deliver
+) -> None:
+    """An identity system's changes reach the organisation's endpoints like an admin's: SCIM
+    goes through the same directory functions, which emit in the same transaction."""
+    endpoint = register(org, receiver.url, ["user.created", "user.updated", "group.member_added"])
+    scim = scim_for(org)
+    user = scim.create_user("ada", displayName="Ada")
+    scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "userName", "value": "ada2"}])
+    scim.create_group("Engineers", members=[user["id"]])
+    deliver()
+    assert receiver.types() == ["user.created", "user.updated", "group.member_added"]
+    for got in receiver.received:
+        got.verify(endpoint["secret"])
+    renamed = json.loads(receiver.of_type("user.updated")[0].body)["data"]
+    assert renamed["id"] == user["id"] and renamed["user_principal_name"].startswith("ada2@")

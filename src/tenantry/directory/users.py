@@ -398,6 +398,7 @@ def rename_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID, upn: str
     user.updated_at = ctx.now
     ctx.session.flush()
     audit.record(ctx, tenant_id, "user.rename", f"user:{user.id}", details={"from": old, "to": new})
+    webhooks.user_changed(ctx, webhooks.EventType.USER_UPDATED, user)
     return user
 
 
