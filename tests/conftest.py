@@ -376,7 +376,8 @@ def free_tcp_port() -> int:
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: a loaded machine (CI beside other work) can take long to import and migrate.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stdout.read().decode()}")  # type: ignore[union-attr]
