@@ -138,6 +138,7 @@ def test_webhooks_secret_once_deliveries_and_replay(
 ) -> None:
     web, page = Web(app, org.admin), f"/admin/{org.tenant_id}/integrations"
     listed = web.get(page)
+    assert "<h4>Add a webhook</h4>" in listed  # under the section's h3
     for event in ("user.created", "relationship.accepted", "license.assigned"):
         assert f'name="event:{event}"' in listed
     no_event = web.post(f"{page}/webhooks", {"url": "https://hooks.example.com/x"}, page=page)
@@ -223,7 +224,7 @@ def test_the_partner_center_offers_only_partner_events(
 ) -> None:
     web, page = Web(app, partner.admin), "/partner/webhooks"
     listed = web.get(page)
-    assert 'aria-current="page">Webhooks' in listed
+    assert 'aria-current="page">Webhooks' in listed and "<h3>Add a webhook</h3>" in listed
     assert 'name="event:relationship.accepted"' in listed
     assert 'name="event:activation.started"' in listed
     assert "user.created" not in listed and "license.assigned" not in listed
