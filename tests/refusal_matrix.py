@@ -411,6 +411,24 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", "/admin/{tid}/service-requests/{rid}"): TenantScoped(),
     ("POST", "/admin/{tid}/service-requests/{rid}"): TenantScoped(),
     ("POST", "/admin/{tid}/service-requests/{rid}/comments"): TenantScoped({"body": "B"}),
+    # Integrations: the organisation's own apps, provisioning tokens and webhooks; refused
+    # on behalf (tests/web/test_integrations_pages.py).
+    ("GET", "/admin/{tid}/integrations"): TenantScoped(),
+    ("POST", "/admin/{tid}/integrations/apps"): TenantScoped(
+        {"name": "App", "redirect_uris": "https://app.example.com/cb"}
+    ),
+    ("POST", "/admin/{tid}/integrations/apps/{app_id}/rotate-secret"): TenantScoped(),
+    ("POST", "/admin/{tid}/integrations/apps/{app_id}/delete"): TenantScoped(),
+    ("POST", "/admin/{tid}/integrations/scim-tokens"): TenantScoped({"name": "Okta"}),
+    ("POST", "/admin/{tid}/integrations/scim-tokens/{token_id}/revoke"): TenantScoped(),
+    ("POST", "/admin/{tid}/integrations/webhooks"): TenantScoped(
+        {"url": "https://hooks.example.com/t", "event:user.created": "on"}
+    ),
+    ("GET", "/admin/{tid}/integrations/webhooks/{wid}"): TenantScoped(),
+    ("POST", "/admin/{tid}/integrations/webhooks/{wid}"): TenantScoped({"action": "disable"}),
+    ("POST", "/admin/{tid}/integrations/webhooks/{wid}/rotate-secret"): TenantScoped(),
+    ("POST", "/admin/{tid}/integrations/webhooks/{wid}/delete"): TenantScoped(),
+    ("POST", "/admin/{tid}/integrations/webhooks/{wid}/deliveries/{did}/replay"): TenantScoped(),
     # --- web: the Partner center ----------------------------------------------------------
     ("GET", "/partner"): PartnerCenter(),
     ("GET", "/partner/customers/{tid}"): PartnerCenter(),
@@ -428,6 +446,17 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("POST", "/partner/relationships/{rid}/assignments/{aid}/remove"): PartnerCenter(),
     ("GET", "/partner/audit"): PartnerCenter(),
+    # The partner's own webhooks: its administrators only (partner.manage).
+    ("GET", "/partner/webhooks"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/webhooks"): PartnerCenter(
+        {"url": "https://hooks.example.com/p", "event:relationship.accepted": "on"},
+        admins_only=True,
+    ),
+    ("GET", "/partner/webhooks/{wid}"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/webhooks/{wid}"): PartnerCenter({"action": "disable"}, admins_only=True),
+    ("POST", "/partner/webhooks/{wid}/rotate-secret"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/webhooks/{wid}/delete"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/webhooks/{wid}/deliveries/{did}/replay"): PartnerCenter(admins_only=True),
     # Just-in-time elevation: any agent's own access and the approvers' queue; who may
     # approve, deny or end is decided per activation (tests/web/test_elevation_pages.py).
     ("GET", "/partner/access"): PartnerCenter(),

@@ -299,11 +299,24 @@ def require_at_home(
     own administrators, never by a partner on behalf of it (refused, explained, audited)."""
     decision = require(ctx, tenant_id, permission)
     if decision.delegated:
-        raise deny(
-            ctx,
-            decision,
-            permission,
-            f"Denied: {what} are managed only by the organisation's own administrators, never "
-            "on behalf of it: what a partner made would outlive the relationship.",
-        )
+        raise deny(ctx, decision, permission, managed_at_home(what))
     return decision
+
+
+def managed_at_home(what: str) -> str:
+    """Why ``require_at_home`` refuses a partner acting on behalf, in words."""
+    return (
+        f"Denied: {what} are managed only by the organisation's own administrators, never "
+        "on behalf of it: what a partner made would outlive the relationship."
+    )
+
+
+def at_home_refusal(decision: Decision, permission: Permission, on_behalf: str) -> str | None:
+    """Why a member-path-only action would be refused here, without refusing (nor auditing):
+    for a page that says so instead of offering its forms. ``on_behalf`` is the refusal's
+    words for a partner acting on behalf; None when the action is allowed."""
+    if not decision.reachable or not decision.allows(permission):
+        return decision.explain(permission)
+    if decision.delegated:
+        return on_behalf
+    return None

@@ -250,6 +250,12 @@ def set_enabled(ctx: Context, party: RelyingParty, enabled: bool) -> None:
 # --- a tenant's own apps -------------------------------------------------------------------
 
 
+def refusal(decision: access.Decision) -> str | None:
+    """Why this decision may not manage the organisation's apps (None: it may), as
+    ``_own_tenant`` would refuse: for a page that says so instead of offering its forms."""
+    return access.at_home_refusal(decision, Permission.ROLES_ASSIGN, f"Denied: {MANAGED_AT_HOME}")
+
+
 def _own_tenant(ctx: Context, tenant_id: uuid.UUID) -> Tenant:
     decision = access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)
     if decision.delegated:

@@ -74,6 +74,12 @@ def tenant_owner(ctx: Context, tenant_id: uuid.UUID) -> Owner:
     return Owner(tenant, WebhookKind.TENANT)
 
 
+def tenant_refusal(decision: access.Decision) -> str | None:
+    """Why this decision may not manage the organisation's endpoints (None: it may), as
+    ``tenant_owner`` would refuse: for a page that says so instead of offering its forms."""
+    return access.at_home_refusal(decision, Permission.TENANT_UPDATE, access.managed_at_home(WHAT))
+
+
 def partner_owner(ctx: Context) -> Owner:
     partner = partners.require_partner(ctx, None)
     access.require_at_home(ctx, partner.id, Permission.PARTNER_MANAGE, WHAT)

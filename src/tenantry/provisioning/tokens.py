@@ -61,6 +61,12 @@ class Made:
     value: str
 
 
+def refusal(decision: Decision) -> str | None:
+    """Why this decision may not manage provisioning tokens (None: it may), as ``_decide``
+    would refuse: for a page that says so instead of offering its forms."""
+    return access.at_home_refusal(decision, Permission.ROLES_ASSIGN, f"Denied: {MANAGED_AT_HOME}")
+
+
 def _decide(ctx: Context, tenant_id: uuid.UUID) -> Decision:
     """The tenant's own administrator (roles.assign, member path), a person."""
     decision = access.require(ctx, tenant_id, Permission.ROLES_ASSIGN)

@@ -15,6 +15,7 @@ from tenantry.web.routes import (
     auth,
     domains,
     groups,
+    integrations,
     licences,
     offers,
     oidc,
@@ -28,7 +29,18 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(pages.SignInRequired, pages.page_errors)
     app.add_exception_handler(pages.RedirectTo, pages.page_errors)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (auth, admin, groups, domains, licences, support, partner, offers, oidc):
+    for module in (
+        auth,
+        admin,
+        groups,
+        domains,
+        licences,
+        support,
+        integrations,
+        partner,
+        offers,
+        oidc,
+    ):
         app.include_router(module.pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)
