@@ -28,3 +28,22 @@ def test_a_datetime_out_of_range_in_utc_is_an_invalid_filter_not_a_500(
         scim.post("/.search", {"schemas": [SEARCH], "filter": text}, expect=400),
     ):
         assert error_of(response)["scimType"] == "invalidFilter"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/Users", '{"userName": "bob", "displayName": "\\udfff"}'),
+        ("/Users", '{"userName": "bob", "password": "Correct-horse-9\\ud800"}'),
+        ("/Users", '{"userName": "bob", "emails": [{"value": "\\ud800@x.example"}]}'),
+        ("/Groups", '{"displayName": "\\ud800"}'),
+    ],
+)
+def test_a_lone_surrogate_is_an_invalid_value_not_a_500(org: Org, path: str, body: str) -> None:
+    """A JSON escape of half a character parses, but no database stores it and no password
+    hash encodes it."""
+    scim = scim_for(org)
+    response = scim.request(
+        "POST", path, 400, content=body.encode(), headers={"Content-Type": "application/scim+json"}
+    )
+    assert error_of(response)["scimType"] == "invalidValue"
