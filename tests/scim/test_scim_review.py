@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from tests.conftest import Org
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tenantry.access.roles import Role
+from tenantry.core.config import Settings
+from tenantry.core.context import Context
+from tenantry.directory import role_assignments
+from tenantry.identity import tokens
+from tests.conftest import FakeClock, Org
 from tests.scim.helpers import USER, error_of, scim_for
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -69,3 +81,118 @@ def test_roles_named_by_the_schemas_urn_are_refused_too_never_dropped(
     user = scim.create_user("frank")
     body = {"schemas": [USER], "userName": "frank", **roles}
     assert error_of(scim.put(f"/Users/{user['id']}", body, expect=400))["scimType"] == "mutability"
+
+
+def _while_a_role_is_given(
+    org: Org,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+    give: Callable[[Context], object],
+    provision: Callable[[], Any],
+) -> Any:
+    """``provision`` sent while the Global Administrator's ``give`` is written but not yet
+    committed (PostgreSQL, read committed: the provisioning request's check runs meanwhile)."""
+    session = sessions()
+    try:
+        principal = tokens.principal_for_token(session, str(org.admin.token), clock())
+        ctx = Context(session=session, settings=settings, principal=principal, now=clock())
+        give(ctx)
+        session.flush()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(provision)
+            time.sleep(0.5)  # the provisioning request is under way
+            session.commit()
+            return pending.result(timeout=30)
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def postgresql_only(backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: two transactions never interleave")
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_a_password_is_not_set_on_a_user_made_an_admin_at_that_moment(
+    org: Org, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    """Check then write: the provisioning token's 'not privileged' check must not pass on a
+    user being made an administrator at the same moment (its password then the attacker's)."""
+    scim = scim_for(org)
+    user = scim.create_user("soon-admin")
+    response = _while_a_role_is_given(
+        org,
+        sessions,
+        settings,
+        clock,
+        lambda ctx: role_assignments.assign_role(
+            ctx,
+            uuid.UUID(org.tenant_id),
+            Role.USER_ADMINISTRATOR,
+            user_id=uuid.UUID(user["id"]),
+            group_id=None,
+        ),
+        lambda: scim.patch(
+            f"/Users/{user['id']}",
+            [{"op": "replace", "path": "password", "value": "Correct-Horse-Battery-9"}],
+            expect=None,
+        ),
+    )
+    assert response.status_code == 403, response.text
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_no_member_joins_a_group_given_a_role_at_that_moment(
+    org: Org, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    scim = scim_for(org)
+    group = scim.create_group("Soon admins")
+    user = scim.create_user("joiner")
+    response = _while_a_role_is_given(
+        org,
+        sessions,
+        settings,
+        clock,
+        lambda ctx: role_assignments.assign_role(
+            ctx,
+            uuid.UUID(org.tenant_id),
+            Role.GLOBAL_ADMINISTRATOR,
+            user_id=None,
+            group_id=uuid.UUID(group["id"]),
+        ),
+        lambda: scim.patch(
+            f"/Groups/{group['id']}",
+            [{"op": "add", "path": "members", "value": [{"value": user["id"]}]}],
+            expect=None,
+        ),
+    )
+    assert response.status_code == 403, response.text
+    members = org.admin.get(f"{org.base}/groups/{group['id']}/members").json()["items"]
+    assert members == []
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_a_user_administrator_does_not_reset_a_user_made_an_admin_at_that_moment(
+    org: Org, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    """The same check then write through the API: a User Administrator's reset (its
+    temporary password shown to it) of a user made Global Administrator meanwhile."""
+    helpdesk = org.user_api(roles=(Role.USER_ADMINISTRATOR,))
+    target = org.create_user()
+    response = _while_a_role_is_given(
+        org,
+        sessions,
+        settings,
+        clock,
+        lambda ctx: role_assignments.assign_role(
+            ctx,
+            uuid.UUID(org.tenant_id),
+            Role.GLOBAL_ADMINISTRATOR,
+            user_id=uuid.UUID(target),
+            group_id=None,
+        ),
+        lambda: helpdesk.post(f"{org.base}/users/{target}/reset-password"),
+    )
+    assert response.status_code == 403, response.text
