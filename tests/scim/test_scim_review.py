@@ -196,3 +196,28 @@ def test_a_user_administrator_does_not_reset_a_user_made_an_admin_at_that_moment
         lambda: helpdesk.post(f"{org.base}/users/{target}/reset-password"),
     )
     assert response.status_code == 403, response.text
+
+
+@pytest.mark.usefixtures("postgresql_only")
+def test_a_user_administrator_adds_no_member_to_a_group_given_a_role_at_that_moment(
+    org: Org, sessions: sessionmaker[Session], settings: Settings, clock: FakeClock
+) -> None:
+    """The group's check then write through the API: the member would hold the role."""
+    helpdesk = org.user_api(roles=(Role.USER_ADMINISTRATOR,))
+    group = org.admin.post(f"{org.base}/groups", {"name": "Soon admins 2"}, expect=201).json()
+    joiner = org.create_user()
+    response = _while_a_role_is_given(
+        org,
+        sessions,
+        settings,
+        clock,
+        lambda ctx: role_assignments.assign_role(
+            ctx,
+            uuid.UUID(org.tenant_id),
+            Role.GLOBAL_ADMINISTRATOR,
+            user_id=None,
+            group_id=uuid.UUID(group["id"]),
+        ),
+        lambda: helpdesk.post(f"{org.base}/groups/{group['id']}/members", {"user_id": joiner}),
+    )
+    assert response.status_code == 403, response.text
