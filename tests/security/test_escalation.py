@@ -27,6 +27,14 @@ case):
 * I6 API clients: no client holds Global Administrator in any tenant; a client's delegated
   permissions stay within what the customer consented to (as I2), and a client the attacker
   made (or holds the secret of) acts outside its home only where I1 lets the attacker act.
+* I7 provisioning (SCIM): the attacker holds A's provisioning token (a compromised identity
+  system). The token's decision reaches A only, with no role and nothing of power
+  (``roles.assign``, ``users.manage_privileged``); elsewhere it is 404. Accounts it creates or
+  sets the password of become the attacker's, and I4 holds for them: nothing beyond the
+  unprivileged roles they held when taken, never a power group.
+* I8 services (OpenID Connect): a token a service gets for an account says the roles of the
+  access decision at that moment, in the tenant signed in to; outside the account's home it
+  carries ``act`` naming the account and its home, and only where I1 lets it act.
 * No response is a 5xx.
 
 I1 and I2 hold with activations too: the decision (``access.permissions``) is what is checked,
@@ -62,6 +70,7 @@ from tenantry.access.roles import (
 from tenantry.core.config import Settings
 from tenantry.core.context import Principal
 from tenantry.identity import clients as client_credentials
+from tenantry.identity import signing_keys
 from tenantry.models import (
     AccessAssignment,
     Activation,
@@ -74,6 +83,7 @@ from tenantry.models import (
     User,
 )
 from tenantry.models.partners import LIVE_STATUSES
+from tenantry.provisioning import tokens as provisioning_tokens
 from tests.conftest import (
     PASSWORD,
     Api,
@@ -84,6 +94,9 @@ from tests.conftest import (
     sign_in,
     unique_label,
 )
+from tests.scim.helpers import PATCH as SCIM_PATCH
+from tests.scim.helpers import USER as SCIM_USER
+from tests.services.oidc_helpers import code_for, redeem, register
 
 EXAMPLES = int(os.environ.get("TENANTRY_FUZZ_EXAMPLES", "6"))
 STEPS = int(os.environ.get("TENANTRY_FUZZ_STEPS", "25"))
@@ -118,6 +131,9 @@ class World:
     settings: Settings
     clock: FakeClock
     steps: list[int] = field(default_factory=lambda: [0])
+    # What the search did of the kinds it checks the outcome of: accounts taken through the
+    # provisioning token, tokens services got.
+    seen: dict[str, int] = field(default_factory=dict)
 
 
 def _code(clock: FakeClock, secret: str) -> str:
@@ -143,6 +159,10 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             # API clients whose secret the attacker holds: client_id -> (id, secret).
             self.attacker_clients: dict[str, tuple[str, str]] = {}
             self.log: list[str] = []
+            # Accounts the attacker took through A's provisioning token.
+            self.provisioned: set[str] = set()
+            # A platform service every tenant's people (and agents, on behalf) sign in to.
+            self.service = register(sessions, world.settings)
 
             a = make_partner(client, sessions, world.settings, clock, "Fabrikam")
             b = make_partner(client, sessions, world.settings, clock, "Litware")
@@ -200,6 +220,12 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                             "justification": "start of the search",
                         },
                     )
+            # The attacker's compromised identity system: A's provisioning token, made by A's
+            # honest Global Administrator.
+            made = a.org.admin.post(
+                f"/tenants/{self.a}/scim-tokens", {"name": "Compromised IdP"}, expect=201
+            )
+            self.scim_token = made.json()["token"]
             with sessions() as session:
                 for acc in self.controlled():
                     self.initial_roles[acc.user_id] = self._roles(session, acc.user_id)
@@ -291,8 +317,12 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             acc.api = Api(client, response.json()["access_token"])
             return True
 
-        def _take(self, upn: str, home: str, password: str, on_behalf: bool) -> None:
-            """The attacker knows this account's password: if it can sign in, it controls it."""
+        def _take(
+            self, upn: str, home: str, password: str, on_behalf: bool, provisioned: bool = False
+        ) -> None:
+            """The attacker knows this account's password: if it can sign in, it controls it
+            (``provisioned``: through A's provisioning token, which could already take over
+            any unprivileged account of A, so its unprivileged roles count as its start)."""
             with sessions() as session:
                 user = session.scalar(select(User).where(User.user_principal_name == upn))
                 if user is None:
@@ -322,6 +352,13 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             self.accounts[uid] = acc
             if on_behalf:
                 self.minted_on_behalf.add(uid)
+            if provisioned and uid not in self.provisioned:
+                self.provisioned.add(uid)
+                world.seen["taken by provisioning"] = world.seen.get("taken by provisioning", 0) + 1
+                with sessions() as session:
+                    self.initial_roles.setdefault(uid, set()).update(
+                        self._roles(session, uid) & UNPRIVILEGED_ROLES
+                    )
 
         # --- choices -------------------------------------------------------------------
 
@@ -780,6 +817,144 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             if made.status_code == 201:
                 self._take(upn, tenant, PASSWORD, on_behalf=tenant != home)
 
+        # --- provisioning (SCIM) with A's token, held by the attacker --------------------
+
+        def scim(self, method: str, tenant: str, path: str, **kw: Any) -> Any:
+            response = client.request(
+                method,
+                f"/scim/v2/{tenant}{path}",
+                headers={"Authorization": f"Bearer {self.scim_token}"},
+                **kw,
+            )
+            self.log.append(
+                f"attacker's provisioning token of A: {method} {self._name(tenant)} {path} "
+                f"{kw.get('json')} -> {response.status_code}"
+            )
+            assert response.status_code < 500, self.log[-1] + " " + response.text
+            if tenant != self.a:
+                assert response.status_code == 404, f"I7: {self.log[-1]} {response.text}"
+            world.steps[0] += 1
+            return response
+
+        def _scim_tenant(self, data: st.DataObject) -> str:
+            """A, the token's own, more often than not; sometimes another (404 there)."""
+            return (
+                self.a
+                if data.draw(st.booleans(), label="home")
+                else self._pick(data, self.tenants, "tenant")
+            )
+
+        @rule(data=st.data())
+        def scim_create_user(self, data: st.DataObject) -> None:
+            tenant = self._scim_tenant(data)
+            upn = f"{unique_label('s')}@{self.domains[tenant]}"
+            body = {"schemas": [SCIM_USER], "userName": upn, "password": PASSWORD}
+            if self.scim("POST", tenant, "/Users", json=body).status_code == 201:
+                self._take(upn, tenant, PASSWORD, tenant != self.a, provisioned=True)
+
+        @rule(data=st.data())
+        def scim_set_password(self, data: st.DataObject) -> None:
+            tenant = self._scim_tenant(data)
+            user = self._pick(data, self._users(tenant, self.accounts[self.scim_actor]), "user")
+            if not user:
+                return
+            password = PASSWORD + "-idp"
+            body = {
+                "schemas": [SCIM_PATCH],
+                "Operations": [{"op": "replace", "path": "password", "value": password}],
+            }
+            if self.scim("PATCH", tenant, f"/Users/{user}", json=body).status_code != 200:
+                return
+            with sessions() as session:
+                target = session.get(User, uuid.UUID(user))
+                assert target is not None
+                upn = target.user_principal_name
+            known = self.accounts.get(user)
+            if known and not known.attacker:
+                self.accounts.pop(user)  # its owner's password no longer works
+            self._take(upn, tenant, password, tenant != self.a, provisioned=True)
+
+        @property
+        def scim_actor(self) -> str:
+            """Any attacker account (for the choice of users: the attacker's view)."""
+            return next(acc.user_id for acc in self.accounts.values() if acc.attacker)
+
+        @rule(data=st.data(), add=st.booleans())
+        def scim_change_member(self, data: st.DataObject, add: bool) -> None:
+            tenant = self._scim_tenant(data)
+            user = self._pick(data, self._users(tenant, self.accounts[self.scim_actor]), "user")
+            group = self._pick(data, self._groups(tenant), "group")
+            if not (user and group):
+                return
+            operation = (
+                {"op": "add", "path": "members", "value": [{"value": user}]}
+                if add
+                else {"op": "remove", "path": f'members[value eq "{user}"]'}
+            )
+            body = {"schemas": [SCIM_PATCH], "Operations": [operation]}
+            self.scim("PATCH", tenant, f"/Groups/{group}", json=body)
+
+        @rule(data=st.data(), delete=st.booleans())
+        def scim_change_group(self, data: st.DataObject, delete: bool) -> None:
+            tenant = self._scim_tenant(data)
+            group = self._pick(data, self._groups(tenant), "group")
+            if not group:
+                return
+            if delete:
+                self.scim("DELETE", tenant, f"/Groups/{group}")
+                return
+            operation = {"op": "replace", "path": "displayName", "value": "Admin agents"}
+            body = {"schemas": [SCIM_PATCH], "Operations": [operation]}
+            self.scim("PATCH", tenant, f"/Groups/{group}", json=body)
+
+        # --- services (OpenID Connect) ---------------------------------------------------
+
+        @rule(data=st.data())
+        def sign_in_to_a_service(self, data: st.DataObject) -> None:
+            """An account signs in to the platform service, at home or on behalf of a tenant;
+            the token the service gets says what the access decision gives now (I8)."""
+            actor = self._actor(data)
+            # Its home, a customer of its home (on behalf), or any tenant.
+            customers = [c for _, p, c in self._relationships() if p == actor.home]
+            tenant = self._pick(data, [actor.home, *customers, *self.tenants], "tenant")
+            if actor.secret:
+                self._sign_in(actor)  # a fresh sign-in with its second factor
+            extra = {"tenant_id": tenant} if tenant != actor.home else {}
+            try:
+                code, verifier = code_for(client, actor.api.token or "", self.service, **extra)
+            except (AssertionError, KeyError):
+                # Refused on our page (no path, no role, no second factor): nothing issued.
+                self.log.append(f"{actor.upn}: sign in to the service in {tenant}: refused")
+                return
+            issued = redeem(client, self.service, code, verifier)
+            assert issued.status_code < 500, issued.text
+            if issued.status_code != 200:
+                return
+            kind = "service tokens" + (" on behalf" if tenant != actor.home else "")
+            world.seen[kind] = world.seen.get(kind, 0) + 1
+            with sessions() as session:
+                claims = signing_keys.verify(session, issued.json()["access_token"])
+                principal = self._principal(session, actor.user_id)
+                assert principal is not None
+                decision = access.permissions(session, principal, uuid.UUID(tenant), world.clock())
+                consents = self._live_consents(session)
+            where = "\n  ".join(self.log[-40:])
+            assert claims["aud"] == self.service.client_id and claims["tid"] == tenant
+            assert sorted(claims["roles"]) == sorted(r.value for r in decision.roles), (
+                f"I8: {actor.upn}'s token in {self._name(tenant)} says {claims['roles']}, the "
+                f"decision {sorted(r.value for r in decision.roles)}\n  {where}"
+            )
+            if tenant == actor.home:
+                assert "act" not in claims, f"I8: act at home\n  {where}"
+                return
+            assert claims.get("act", {}).get("sub") == actor.user_id, f"I8: no act\n  {where}"
+            assert claims["act"].get("tid") == actor.home, f"I8: act's tid\n  {where}"
+            if actor.attacker:
+                assert (tenant, actor.home) in consents and actor.home == self.a, (
+                    f"I8: attacker account {actor.upn} signed in to a service in "
+                    f"{self._name(tenant)} without its consent\n  {where}"
+                )
+
         # --- invariants ----------------------------------------------------------------
 
         def _roles(self, session: Session, user_id: str) -> set[Role]:
@@ -958,6 +1133,25 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                             f"{self._name(tenant)} beyond consent\n  {where}"
                         )
 
+        @invariant()
+        def provisioning_stays_at_home_without_power(self) -> None:
+            """I7: A's provisioning token reaches A only, with no role and nothing of power."""
+            with sessions() as session:
+                principal = provisioning_tokens.principal_for_token(
+                    session, self.scim_token, world.clock()
+                )
+                assert principal is not None
+                for tenant in self.tenants:
+                    decision = access.permissions(
+                        session, principal, uuid.UUID(tenant), world.clock()
+                    )
+                    if tenant != self.a:
+                        assert not decision.reachable and not decision.permissions, "I7"
+                        continue
+                    assert not decision.roles, f"I7: the token holds {decision.roles}"
+                    assert Permission.ROLES_ASSIGN not in decision.permissions, "I7"
+                    assert Permission.USERS_MANAGE_PRIVILEGED not in decision.permissions, "I7"
+
         def _name(self, tenant: str) -> str:
             names = {self.a: "A", self.b: "B", self.c: "C", self.d: "D"}
             return names.get(tenant, tenant)
@@ -977,7 +1171,10 @@ def test_no_path_to_power_without_consent(
         made = session.execute(
             select(Activation.status, func.count()).group_by(Activation.status)
         ).all()
-    print(f"escalation search: {world.steps[0]} API calls; activations by status: {made}")
+    print(
+        f"escalation search: {world.steps[0]} API calls; activations by status: {made}; "
+        f"{world.seen}"
+    )
 
 
 def settings_for_search() -> search_settings:

@@ -120,7 +120,9 @@ def list_members(
 
 def add_member(ctx: Context, tenant_id: uuid.UUID, group_id: uuid.UUID, user_id: uuid.UUID) -> User:
     access.require(ctx, tenant_id, Permission.GROUPS_READ)
-    group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group")
+    # Locked before the check: a role or an access assignment being given to the group
+    # meanwhile holds its row's key-share lock, so the check waits for it and sees it.
+    group = get_scoped(ctx.session, Group, group_id, tenant_id, "Group", lock=True)
     access.require_member_added(ctx, tenant_id, Permission.GROUPS_UPDATE, group)
     user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
     if ctx.session.get(GroupMember, (group.id, user.id)):

@@ -131,7 +131,7 @@ def update_user(
     enabled: bool | None,
 ) -> User:
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
     access.require_on_user(ctx, tenant_id, Permission.USERS_UPDATE, user)
     changed: list[str] = []
     if display_name is not None:
@@ -214,7 +214,10 @@ def reset_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> st
     factor (else the partner would hold the whole account), and the customer's other Global
     Administrators are told by e-mail."""
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    # Locked before the check (so in every function here that asks require_on_user): a role
+    # or a privileged group being given to the user meanwhile holds its row's key-share lock,
+    # so the check waits for that commit and sees it, never a password handed over after it.
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
     decision = access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
     because = access.privileged_because(ctx.session, user) if decision.delegated else None
     if because is not None and not user.mfa_enabled:
@@ -272,7 +275,7 @@ def reset_second_factor(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) 
     """Remove the user's second factors and end its sessions; it signs in with its password
     and enrols again. Refused on behalf (explained, audited); the user is told by e-mail."""
     decision = access.require(ctx, tenant_id, Permission.USERS_READ)
-    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
     if decision.delegated:
         raise access.deny(
             ctx,
@@ -386,7 +389,7 @@ def _reset(ctx: Context, user: User, *, by: str) -> None:
 def rename_user(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID, upn: str) -> User:
     """A new user principal name (a verified domain of the tenant; unique platform-wide)."""
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
     access.require_on_user(ctx, tenant_id, Permission.USERS_UPDATE, user)
     new = normalise_upn(ctx, tenant_id, upn)
     if new == user.user_principal_name:
@@ -406,7 +409,7 @@ def set_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID, passwor
     """A password of the user's own, set by its identity system (not a temporary one): the
     policy applies, its sessions end, its second factor is kept."""
     access.require(ctx, tenant_id, Permission.USERS_READ)
-    user = get_scoped(ctx.session, User, user_id, tenant_id, "User")
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
     access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
     passwords.check_policy(password)
     if not user.must_change_password and passwords.verify_password(

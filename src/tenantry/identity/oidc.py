@@ -351,6 +351,12 @@ def decide_again(
             return None
         if decision.partner_tenant_id != row.partner_tenant_id:
             return None
+        # The relationship the sign-in was made under must still be one that gives it power:
+        # once it ended, a new one (a new consent) needs a new sign-in.
+        if row.relationship_id is not None and row.relationship_id not in {
+            g.relationship_id for g in decision.grants
+        }:
+            return None
         if access.second_factor_held_back(ctx.session, principal) is not None:
             return None
         licences = []

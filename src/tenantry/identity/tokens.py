@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context, Principal, SecondFactor
-from tenantry.models import ApiToken, User
+from tenantry.models import ApiToken, RefreshToken, User
 
 TOKEN_PREFIX = "tnry_"  # noqa: S105 - a public prefix, not a secret
 
@@ -103,7 +103,18 @@ def revoke_token_value(ctx: Context, token: str) -> None:
 
 
 def revoke_user_tokens(ctx: Context, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
+    """Every token of the user ends (but ``keep``, the session in use): its sessions and the
+    refresh tokens services hold for its sign-ins (OpenID Connect), which would otherwise
+    rotate on past a password reset or a factor reset for as long as they are used."""
     stmt = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
     if keep is not None:
         stmt = stmt.where(ApiToken.id != keep)
     ctx.session.execute(stmt.values(revoked_at=ctx.now))
+    refresh = update(RefreshToken).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+    )
+    if keep is not None:
+        refresh = refresh.where(
+            or_(RefreshToken.session_id.is_(None), RefreshToken.session_id != keep)
+        )
+    ctx.session.execute(refresh.values(revoked_at=ctx.now))

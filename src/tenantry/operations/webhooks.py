@@ -196,6 +196,15 @@ def sign(secrets_: Sequence[str], message_id: str, timestamp: datetime, body: st
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 ranges that carry an IPv4 address somewhere a translator or tunnel of the operator's
+# own network reads it, never a receiver on the internet: refused whole. Local-use NAT64
+# (RFC 8215; Python 3.11 counts it global), IPv4-compatible (deprecated, RFC 4291) and
+# IPv4-translated (SIIT, RFC 2765) addresses.
+_TRANSLATED = (
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+)
 
 
 def refused_address(address: str) -> bool:
@@ -203,6 +212,8 @@ def refused_address(address: str) -> bool:
     metadata service), shared, multicast, reserved, unspecified; IPv4 inside IPv6 too."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _TRANSLATED):
+            return True
         # An IPv4 address inside: mapped, 6to4, or NAT64's well-known prefix.
         inner = ip.ipv4_mapped or ip.sixtofour
         if inner is None and ip in _NAT64:

@@ -121,7 +121,8 @@ def page(
 
 def object_body(body: Any) -> dict[str, Any]:
     """The request's JSON object, its text free of control characters (a NUL breaks
-    PostgreSQL, others hide in names and logs; a password may hold any but NUL)."""
+    PostgreSQL, others hide in names and logs; a password may hold any but NUL) and of lone
+    surrogates (a ``\\ud800`` escape: no database stores it, no password hash encodes it)."""
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object.")
     _check_text(body, secret=False)
@@ -130,11 +131,12 @@ def object_body(body: Any) -> dict[str, Any]:
 
 def _check_text(value: Any, *, secret: bool) -> None:
     if isinstance(value, str):
-        bad = "\x00" in value or (
-            not secret and any(unicodedata.category(c) == "Cc" for c in value)
-        )
+        categories = {unicodedata.category(c) for c in value}
+        bad = "\x00" in value or "Cs" in categories or (not secret and "Cc" in categories)
         if bad:
-            raise InvalidValueException(detail="Text must not contain control characters.")
+            raise InvalidValueException(
+                detail="Text must not contain control characters or lone surrogates."
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key, secret=False)

@@ -125,7 +125,10 @@ def _value(column: Column, value: Any) -> Any:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise invalid(f"{value!r} is not a dateTime (RFC 3339).") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # its offset carries it past year 1 or 9999
+        raise invalid(f"{value!r} is out of range.") from None
 
 
 def _compare(column: Column, op: CompareOperator, raw: Any) -> ColumnElement[bool]:

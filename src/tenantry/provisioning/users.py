@@ -178,8 +178,11 @@ def _input(body: Any, *, current: resources.User | None) -> resources.User:
     picked: dict[str, Any] = {}
     for key, value in object_body(body).items():
         lowered = key.lower()
-        if lowered == "roles":
+        if lowered in ROLES_KEYS:
             refuse_roles(value)
+        elif lowered == resources.USER_SCHEMA.lower() and isinstance(value, dict):
+            # The core schema's attributes named under its URN: roles there are refused too.
+            refuse_roles(next((v for k, v in value.items() if k.lower() == "roles"), None))
         elif lowered in WRITABLE:
             picked[WRITABLE[lowered]] = value
     user_name = picked.get("userName")
@@ -192,6 +195,8 @@ def _input(body: Any, *, current: resources.User | None) -> resources.User:
     return resources.User.model_validate(picked)
 
 
+# ``roles`` by its name, or fully qualified by the core schema's URN (RFC 7644 §3.10).
+ROLES_KEYS = frozenset({"roles", resources.USER_SCHEMA.lower() + ":roles"})
 MAX_EMAILS = 20
 MAX_EXTERNAL_ID = 512
 
