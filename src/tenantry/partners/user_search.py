@@ -43,7 +43,7 @@ def matching_users(
     customers, where the agent may read users. Not ordered: callers order or page it.
     (The filters beyond ``query`` and ``disabled`` land with Find and Assist's filters.)"""
     principal = ctx.require_principal()
-    stmt = select(User.tenant_id, User.id).where(
+    stmt: Select[Any] = select(User.tenant_id, User.id).where(
         User.tenant_id.in_(selected_customers(ctx, partner_id, customers)),
         access.restrict_to(principal, Permission.USERS_READ, User.tenant_id, ctx.now),
     )
