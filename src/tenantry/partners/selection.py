@@ -36,7 +36,7 @@ class CustomerSelection:
         return not self.groups and not self.customers
 
 
-def partner_customers(partner_id: uuid.UUID) -> Select[Any]:
+def partner_customers(partner_id: uuid.UUID) -> Select[uuid.UUID]:
     """The partner's customers: every tenant with a relationship to it, whatever its status
     (a rule may pick by status)."""
     return (
@@ -54,7 +54,7 @@ def group_members(ctx: Context, partner_id: uuid.UUID, group_ids: tuple[uuid.UUI
 
 def selected_customers(
     ctx: Context, partner_id: uuid.UUID, selection: CustomerSelection | None
-) -> Select[Any]:
+) -> Select[uuid.UUID]:
     """The selection as a SELECT of customer tenant ids, within the partner's customers. An
     unknown group is a 404 (a group of another partner is unknown); an id that is not one of
     the partner's customers simply selects nothing."""

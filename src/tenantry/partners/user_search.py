@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, func, select
 
@@ -38,12 +37,12 @@ def matching_users(
     partner_id: uuid.UUID,
     customers: CustomerSelection | None,
     filters: UserFilters,
-) -> Select[Any]:
+) -> Select[uuid.UUID, uuid.UUID]:
     """SELECT (User.tenant_id, User.id) of the users matching ``filters`` in the selected
     customers, where the agent may read users. Not ordered: callers order or page it.
     (The filters beyond ``query`` and ``disabled`` land with Find and Assist's filters.)"""
     principal = ctx.require_principal()
-    stmt: Select[Any] = select(User.tenant_id, User.id).where(
+    stmt: Select[uuid.UUID, uuid.UUID] = select(User.tenant_id, User.id).where(
         User.tenant_id.in_(selected_customers(ctx, partner_id, customers)),
         access.restrict_to(principal, Permission.USERS_READ, User.tenant_id, ctx.now),
     )
