@@ -36,7 +36,7 @@ from sqlalchemy import insert, text
 from tenantry import access
 from tenantry.app import create_app
 from tenantry.core.config import Settings
-from tenantry.core.context import Principal
+from tenantry.core.context import Principal, SecondFactor
 from tenantry.identity.tokens import TOKEN_PREFIX, hash_token
 from tenantry.migrations import alembic_config
 from tenantry.models import (
@@ -113,6 +113,7 @@ def _token(user_id: uuid.UUID, now: datetime, mfa: bool) -> tuple[str, dict[str,
         "user_id": user_id,
         "token_hash": hash_token(token),
         "mfa": mfa,
+        "second_factor": SecondFactor.TOTP if mfa else SecondFactor.NONE,
         "created_at": now,
         "expires_at": now + timedelta(days=1),
     }
