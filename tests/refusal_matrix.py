@@ -449,6 +449,14 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", "/partner"): PartnerCenter(),
     ("GET", "/partner/customers/{tid}"): PartnerCenter(),
     ("GET", "/partner/find"): PartnerCenter(),
+    ("GET", "/partner/customer-groups"): PartnerCenter(),
+    ("POST", "/partner/customer-groups"): PartnerCenter({"name": "G"}, admins_only=True),
+    ("GET", "/partner/customer-groups/{gid}"): PartnerCenter(),
+    ("POST", "/partner/customer-groups/{gid}"): PartnerCenter({"name": "G"}, admins_only=True),
+    ("POST", "/partner/customer-groups/{gid}/delete"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/customers/{tid}/fields"): PartnerCenter(
+        {"fields": "region=EU"}, admins_only=True
+    ),
     ("GET", "/partner/offers"): PartnerCenter(),
     ("POST", "/partner/offers"): PartnerCenter({"kind": "classic"}),
     ("POST", "/partner/offers/{oid}/disable"): PartnerCenter(),

@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from tenantry import access
+from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
 from tenantry.core.errors import Conflict, InvalidInput, NotFound
@@ -387,3 +389,10 @@ def set_customer_fields(
             details={"keys": sorted(kept), "removed": sorted(set(before) - set(kept))},
         )
     return dict(sorted(kept.items()))
+
+
+def may_manage(ctx: Context) -> bool:
+    """Whether the caller is a partner admin (pages show the forms that change groups and
+    fields only to them; the services refuse the others anyway)."""
+    partner = partners.require_partner(ctx, None)
+    return access.decide(ctx, partner.id).allows(Permission.PARTNER_MANAGE)
