@@ -156,7 +156,7 @@ class SkusHeld(_Node):
     )
 
 
-class Seats(_Node):
+class SeatsCompared(_Node):
     """Seats used, free or in total over the customer's counted subscriptions (of one SKU, or
     of all), compared with a number. Needs subscriptions.read."""
 
@@ -192,7 +192,7 @@ FieldKey = Annotated[str, Field(min_length=1, max_length=MAX_FIELD_KEY, pattern=
 FieldValue = Annotated[str, Field(max_length=MAX_FIELD_VALUE)]
 
 
-class FieldIs(_Node):
+class CustomFieldIs(_Node):
     """A custom field of the partner's on the customer: equals a value, is one of some
     values, or exists (``exists: false``: is not set)."""
 
@@ -205,22 +205,22 @@ class FieldIs(_Node):
     exists: bool | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> FieldIs:
+    def _one(self) -> CustomFieldIs:
         given = [v for v in (self.equals, self.in_, self.exists) if v is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of equals, in or exists")
         return self
 
 
-class AllOf(_Node):
+class RuleAll(_Node):
     all: list[Rule] = Field(min_length=1, max_length=MAX_CONDITIONS)
 
 
-class AnyOf(_Node):
+class RuleAny(_Node):
     any: list[Rule] = Field(min_length=1, max_length=MAX_CONDITIONS)
 
 
-class NotOf(_Node):
+class RuleNot(_Node):
     not_: Rule = Field(alias="not")
 
 
@@ -230,22 +230,22 @@ Condition = (
     | AutoExtend
     | RolesGranted
     | SkusHeld
-    | Seats
+    | SeatsCompared
     | HealthAffected
-    | FieldIs
+    | CustomFieldIs
 )
 _TAGS: dict[type[_Node], str] = {
-    AllOf: "all",
-    AnyOf: "any",
-    NotOf: "not",
+    RuleAll: "all",
+    RuleAny: "any",
+    RuleNot: "not",
     RelationshipStatusIn: ConditionKind.RELATIONSHIP_STATUS,
     RelationshipEnds: ConditionKind.RELATIONSHIP_ENDS,
     AutoExtend: ConditionKind.AUTO_EXTEND,
     RolesGranted: ConditionKind.ROLES,
     SkusHeld: ConditionKind.SKUS,
-    Seats: ConditionKind.SEATS,
+    SeatsCompared: ConditionKind.SEATS,
     HealthAffected: ConditionKind.HEALTH,
-    FieldIs: ConditionKind.FIELD,
+    CustomFieldIs: ConditionKind.FIELD,
 }
 RULE_SHAPES = (
     'a rule is {"all": [rules]}, {"any": [rules]}, {"not": rule} or a condition '
@@ -265,34 +265,36 @@ def _tag(value: Any) -> str | None:
 
 
 Rule = Annotated[
-    Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[NotOf, Tag("not")]
+    Annotated[RuleAll, Tag("all")]
+    | Annotated[RuleAny, Tag("any")]
+    | Annotated[RuleNot, Tag("not")]
     | Annotated[RelationshipStatusIn, Tag(ConditionKind.RELATIONSHIP_STATUS)]
     | Annotated[RelationshipEnds, Tag(ConditionKind.RELATIONSHIP_ENDS)]
     | Annotated[AutoExtend, Tag(ConditionKind.AUTO_EXTEND)]
     | Annotated[RolesGranted, Tag(ConditionKind.ROLES)]
     | Annotated[SkusHeld, Tag(ConditionKind.SKUS)]
-    | Annotated[Seats, Tag(ConditionKind.SEATS)]
+    | Annotated[SeatsCompared, Tag(ConditionKind.SEATS)]
     | Annotated[HealthAffected, Tag(ConditionKind.HEALTH)]
-    | Annotated[FieldIs, Tag(ConditionKind.FIELD)],
+    | Annotated[CustomFieldIs, Tag(ConditionKind.FIELD)],
     Discriminator(
         _tag,
         custom_error_type="invalid_rule",
         custom_error_message=RULE_SHAPES,
     ),
 ]
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-NotOf.model_rebuild()
+RuleAll.model_rebuild()
+RuleAny.model_rebuild()
+RuleNot.model_rebuild()
 
 
 def _size(rule: Any, depth: int = 1) -> int:
     if depth > MAX_DEPTH:
         raise ValueError(f"a rule nests at most {MAX_DEPTH} levels deep")
-    if isinstance(rule, AllOf | AnyOf):
-        return sum(_size(r, depth + 1) for r in (rule.all if isinstance(rule, AllOf) else rule.any))
-    if isinstance(rule, NotOf):
+    if isinstance(rule, RuleAll | RuleAny):
+        return sum(
+            _size(r, depth + 1) for r in (rule.all if isinstance(rule, RuleAll) else rule.any)
+        )
+    if isinstance(rule, RuleNot):
         return _size(rule.not_, depth + 1)
     return 1
 
@@ -323,11 +325,11 @@ def dump_rule(rule: Any) -> dict[str, Any]:
 
 def conditions(rule: Any) -> list[Any]:
     """Every condition of the rule (its leaves), for checks that need the catalogue."""
-    if isinstance(rule, AllOf | AnyOf):
+    if isinstance(rule, RuleAll | RuleAny):
         return [
-            c for r in (rule.all if isinstance(rule, AllOf) else rule.any) for c in conditions(r)
+            c for r in (rule.all if isinstance(rule, RuleAll) else rule.any) for c in conditions(r)
         ]
-    if isinstance(rule, NotOf):
+    if isinstance(rule, RuleNot):
         return conditions(rule.not_)
     return [rule]
 
@@ -352,13 +354,13 @@ class _Compiler:
         )
 
     def rule(self, node: Any, negated: bool = False) -> ColumnElement[bool]:
-        if isinstance(node, AllOf | AnyOf):
+        if isinstance(node, RuleAll | RuleAny):
             parts = [
-                self.rule(r, negated) for r in (node.all if isinstance(node, AllOf) else node.any)
+                self.rule(r, negated) for r in (node.all if isinstance(node, RuleAll) else node.any)
             ]
             # De Morgan: not(all) is any(not), not(any) is all(not).
-            return or_(*parts) if isinstance(node, AllOf) == negated else and_(*parts)
-        if isinstance(node, NotOf):
+            return or_(*parts) if isinstance(node, RuleAll) == negated else and_(*parts)
+        if isinstance(node, RuleNot):
             return self.rule(node.not_, not negated)
         fact, guard = self.condition(node)
         held = not_(fact) if negated else fact
@@ -388,13 +390,13 @@ class _Compiler:
                 else:
                     fact = and_(*[self.holds([sku]) for sku in dict.fromkeys(node.skus)])
                 return fact, self.may(Permission.SUBSCRIPTIONS_READ)
-            case Seats():
+            case SeatsCompared():
                 return self.seats(node), self.may(Permission.SUBSCRIPTIONS_READ)
             case HealthAffected():
                 return self.affected(node.in_), self.may(
                     Permission.HEALTH_READ, Permission.SUBSCRIPTIONS_READ
                 )
-            case FieldIs():
+            case CustomFieldIs():
                 return self.field(node), None
         raise AssertionError(f"unknown condition {node!r}")  # pragma: no cover
 
@@ -441,7 +443,7 @@ class _Compiler:
                 parts.append(r.status == status)
         return or_(*parts)
 
-    def field(self, node: FieldIs) -> ColumnElement[bool]:
+    def field(self, node: CustomFieldIs) -> ColumnElement[bool]:
         f = aliased(CustomerField, name="group_field")
         where = [
             f.partner_tenant_id == self.partner_id,
@@ -469,7 +471,7 @@ class _Compiler:
         s = aliased(Subscription, name="group_sub")
         return select(s.id).where(self.counted(s), s.sku_id.in_(skus)).exists()
 
-    def seats(self, node: Seats) -> ColumnElement[bool]:
+    def seats(self, node: SeatsCompared) -> ColumnElement[bool]:
         s = aliased(Subscription, name="group_sub")
         figure = {
             SeatMeasure.USED: func.sum(s.assigned),

@@ -42,7 +42,7 @@ from tenantry.partners import enrolment as partners
 from tenantry.partners import views
 from tenantry.partners.customer_group_rules import (
     FIELD_KEY_PATTERN,
-    Seats,
+    SeatsCompared,
     SkusHeld,
     conditions,
     dump_rule,
@@ -123,7 +123,7 @@ def _known_skus(ctx: Context, rule: Any) -> None:
     for condition in conditions(rule):
         if isinstance(condition, SkusHeld):
             named.update(condition.skus)
-        elif isinstance(condition, Seats) and condition.sku is not None:
+        elif isinstance(condition, SeatsCompared) and condition.sku is not None:
             named.add(condition.sku)
     if not named:
         return
