@@ -354,17 +354,26 @@ class _Compiler:
         )
 
     def rule(self, node: Any, negated: bool = False) -> ColumnElement[bool]:
+        return self.costed(node, negated)[0]
+
+    def costed(self, node: Any, negated: bool) -> tuple[ColumnElement[bool], int]:
+        """The condition and how dear it is to test (0: the partner's own data; 1: guarded
+        by the delegated rule). Within an and/or the cheap parts come first, and in a
+        condition the fact before its guard, so a database that evaluates in order (SQLite)
+        tries the delegated rule only for the rows that still need it."""
         if isinstance(node, RuleAll | RuleAny):
-            parts = [
-                self.rule(r, negated) for r in (node.all if isinstance(node, RuleAll) else node.any)
-            ]
+            children = node.all if isinstance(node, RuleAll) else node.any
+            parts = sorted((self.costed(r, negated) for r in children), key=lambda p: p[1])
+            cost = max(c for _, c in parts)
             # De Morgan: not(all) is any(not), not(any) is all(not).
-            return or_(*parts) if isinstance(node, RuleAll) == negated else and_(*parts)
+            if isinstance(node, RuleAll) == negated:
+                return or_(*[p for p, _ in parts]), cost
+            return and_(*[p for p, _ in parts]), cost
         if isinstance(node, RuleNot):
-            return self.rule(node.not_, not negated)
+            return self.costed(node.not_, not negated)
         fact, guard = self.condition(node)
         held = not_(fact) if negated else fact
-        return held if guard is None else and_(guard, held)
+        return (held, 0) if guard is None else (and_(held, guard), 1)
 
     # Each condition: (the fact, never NULL; the guard that reading it needs, or None).
 
