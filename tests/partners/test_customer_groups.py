@@ -16,8 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.core.config import Settings
 from tenantry.core.context import Context
+from tenantry.core.errors import NotFound
+from tenantry.models import User
+from tenantry.partners.selection import CustomerSelection, selected_customers
 from tenantry.support import health
 from tests.conftest import Api, FakeClock, Org, Partner, accepted, make_org, make_partner
+from tests.factories import principal
 
 
 def _preview(api: Api, rule: dict[str, Any]) -> set[str]:
@@ -330,3 +334,37 @@ def test_parallel_creates_of_one_name_have_one_winner(partner: Partner) -> None:
     assert sorted(codes) == [201] + [409] * 5, codes
     names = [g["name"] for g in partner.admin.get("/partner/customer-groups").json()["items"]]
     assert names.count(name) == 1
+
+
+def test_selected_customers_resolves_groups_for_the_other_parts(
+    client: TestClient, partner: Partner, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """Reports, jobs and templates take ``selected_customers`` (a SELECT over relationships):
+    a group inside it resolves as on the customer list, with the caller's guards."""
+    holder, other, third = (make_org(client, n) for n in ("Maple", "Nutmeg", "Olive"))
+    for org in (holder, other, third):
+        accepted(partner, org)
+    _subscribe(holder, "business_standard", 2)
+    api = partner.admin
+    rule = {"condition": "skus", "skus": ["business_standard"]}
+    dynamic = api.post("/partner/customer-groups", {"name": "D", "rule": rule}, expect=201)
+    chosen = api.post("/partner/customer-groups", {"name": "S", "tenant_ids": [other.tenant_id]})
+    with sessions() as session:
+        admin = session.get(User, uuid.UUID(partner.org.admin_id))
+        assert admin is not None
+        ctx = Context(session=session, settings=settings, principal=principal(admin, mfa=True))
+        partner_id = uuid.UUID(partner.org.tenant_id)
+
+        def ids(selection: CustomerSelection) -> set[str]:
+            stmt = selected_customers(ctx, partner_id, selection)
+            return {str(t) for t in session.scalars(stmt)}
+
+        d, s = uuid.UUID(dynamic.json()["id"]), uuid.UUID(chosen.json()["id"])
+        assert ids(CustomerSelection(groups=(d,))) == {holder.tenant_id}
+        assert ids(CustomerSelection(groups=(d, s))) == {holder.tenant_id, other.tenant_id}
+        assert ids(CustomerSelection(except_groups=(d, s))) == {third.tenant_id}
+        with pytest.raises(NotFound):
+            selected_customers(ctx, partner_id, CustomerSelection(groups=(uuid.uuid4(),)))
+        # Without a second factor the delegated rule reads nothing: the SKU group is empty.
+        ctx.principal = principal(admin, mfa=False)
+        assert ids(CustomerSelection(groups=(d,))) == set()
