@@ -165,13 +165,18 @@ def _builder(ctx: SignedIn) -> dict[str, Any]:
 @pages.get("/partner/customer-groups")
 def group_list(request: Request, ctx: SignedIn, cursor: str | None = None) -> Response:
     page = service.list_groups(ctx, cursor=cursor, limit=PAGE)
-    choosable = partner_views.customers(ctx, search=None, cursor=None, limit=CHOOSABLE)
+    # The new-group form (partner admins only) offers the first customers to tick.
+    choosable = (
+        partner_views.customers(ctx, search=None, cursor=None, limit=CHOOSABLE).items
+        if service.may_manage(ctx)
+        else []
+    )
     return _page(
         request,
         ctx,
         "partner/customer_groups.html",
         page=page,
-        choosable=choosable.items,
+        choosable=choosable,
         **_builder(ctx),
     )
 
