@@ -269,6 +269,22 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),
     ("GET", f"{API}/partner/lookup"): PartnerCenter(query="?q=contoso"),
+    # Customer groups: partner admins change them, agents read and filter by them.
+    ("POST", f"{API}/partner/customer-groups"): PartnerCenter({"name": "G"}, admins_only=True),
+    ("GET", f"{API}/partner/customer-groups"): PartnerCenter(),
+    ("POST", f"{API}/partner/customer-groups/preview"): PartnerCenter(
+        {"rule": {"condition": "auto_extend"}}, admins_only=True
+    ),
+    ("GET", f"{API}/partner/customer-groups/{{gid}}"): PartnerCenter(),
+    ("PATCH", f"{API}/partner/customer-groups/{{gid}}"): PartnerCenter(
+        {"name": "G2"}, admins_only=True
+    ),
+    ("DELETE", f"{API}/partner/customer-groups/{{gid}}"): PartnerCenter(admins_only=True),
+    ("GET", f"{API}/partner/customer-groups/{{gid}}/customers"): PartnerCenter(),
+    ("GET", f"{API}/partner/customers/{{tid}}/fields"): PartnerCenter(),
+    ("PUT", f"{API}/partner/customers/{{tid}}/fields"): PartnerCenter(
+        {"fields": {"region": "EU"}}, admins_only=True
+    ),
     # Just-in-time elevation: any agent may ask; who may approve, deny or end is decided per
     # activation (tests/partners/test_activations.py).
     ("POST", f"{API}/partner/activations"): PartnerCenter(
@@ -433,6 +449,14 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", "/partner"): PartnerCenter(),
     ("GET", "/partner/customers/{tid}"): PartnerCenter(),
     ("GET", "/partner/find"): PartnerCenter(),
+    ("GET", "/partner/customer-groups"): PartnerCenter(),
+    ("POST", "/partner/customer-groups"): PartnerCenter({"name": "G"}, admins_only=True),
+    ("GET", "/partner/customer-groups/{gid}"): PartnerCenter(),
+    ("POST", "/partner/customer-groups/{gid}"): PartnerCenter({"name": "G"}, admins_only=True),
+    ("POST", "/partner/customer-groups/{gid}/delete"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/customers/{tid}/fields"): PartnerCenter(
+        {"fields": "region=EU"}, admins_only=True
+    ),
     ("GET", "/partner/offers"): PartnerCenter(),
     ("POST", "/partner/offers"): PartnerCenter({"kind": "classic"}),
     ("POST", "/partner/offers/{oid}/disable"): PartnerCenter(),

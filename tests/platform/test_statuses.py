@@ -37,6 +37,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("identity/oidc.py", "none"): "the token endpoint auth method of a public client "
     "(OpenID Connect), not a second factor or an API client's credential",
     ("cli/", "tenant"): "the name of the `tenantry tenant` command group, not an API client's kind",
+    ("web/__init__.py", "static"): "the mount of the static files, not a customer group's kind",
     ("provisioning/", "active"): "SCIM's attribute name (RFC 7643 §4.1.1 'active'), not a status",
 }
 

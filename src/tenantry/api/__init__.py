@@ -12,6 +12,7 @@ from tenantry.api.routes import (
     audit,
     auth,
     billing,
+    customer_groups,
     customer_partners,
     devices,
     domains,
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         webhooks,
         services,
         scim_tokens,
+        customer_groups,
     ):
         app.include_router(module.api, prefix=PREFIX)
     app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix

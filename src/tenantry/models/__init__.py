@@ -19,6 +19,12 @@ from tenantry.models.auth import (
 )
 from tenantry.models.base import Base
 from tenantry.models.billing import LicenseAssignment, Sku, Subscription, SubscriptionStatus
+from tenantry.models.customer_groups import (
+    CustomerField,
+    CustomerGroup,
+    CustomerGroupKind,
+    CustomerGroupMember,
+)
 from tenantry.models.devices import Device
 from tenantry.models.directory import Group, GroupKind, GroupMember, RoleAssignment, User
 from tenantry.models.domains import Domain, DomainCapability, DomainStatus
@@ -73,6 +79,10 @@ __all__ = [
     "AuthorizationCode",
     "Base",
     "ChallengePurpose",
+    "CustomerField",
+    "CustomerGroup",
+    "CustomerGroupKind",
+    "CustomerGroupMember",
     "DeliveryStatus",
     "Device",
     "Domain",

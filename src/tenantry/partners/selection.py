@@ -13,11 +13,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, true
+from sqlalchemy.orm import aliased
 
 from tenantry.core.context import Context
-from tenantry.core.errors import InvalidInput
-from tenantry.models import Relationship
+from tenantry.core.errors import NotFound
+from tenantry.models import CustomerGroup, CustomerGroupMember, Relationship, Tenant
+from tenantry.partners.customer_group_rules import parse_rule, rule_condition
+
+GROUP_NOT_FOUND = "Customer group not found."
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,78 @@ def partner_customers(partner_id: uuid.UUID) -> Select[uuid.UUID]:
     )
 
 
-def group_members(ctx: Context, partner_id: uuid.UUID, group_ids: tuple[uuid.UUID, ...]) -> Any:
-    """The customers in any of these customer groups (static members or a dynamic rule).
-    Placeholder until customer groups land (partners/customer_groups.py)."""
-    raise InvalidInput("Customer groups are not available yet.")
+def partner_groups(
+    ctx: Context, partner_id: uuid.UUID, group_ids: tuple[uuid.UUID, ...]
+) -> list[CustomerGroup]:
+    """These groups of the partner (one query); any that is unknown or another partner's is
+    a 404, the same answer for both, so group ids can't be probed."""
+    wanted = set(group_ids)
+    found = list(
+        ctx.session.scalars(
+            select(CustomerGroup).where(
+                CustomerGroup.id.in_(wanted), CustomerGroup.partner_tenant_id == partner_id
+            )
+        )
+    )
+    if len(found) != len(wanted):
+        raise NotFound(GROUP_NOT_FOUND)
+    return found
+
+
+def group_condition(
+    ctx: Context, partner_id: uuid.UUID, group_ids: tuple[uuid.UUID, ...], column: Any
+) -> ColumnElement[bool]:
+    """The customer in ``column`` is in any of these groups, as the caller may read it: one of
+    their chosen customers, or meeting one of their rules (each condition over the customer's
+    data guarded by ``access.restrict_to``, partners/customer_group_rules.py). One condition,
+    a loop over the groups only (at most 100), never over customers."""
+    groups = partner_groups(ctx, partner_id, group_ids)
+    chosen = select(CustomerGroupMember.customer_tenant_id).where(
+        CustomerGroupMember.group_id.in_([g.id for g in groups])
+    )
+    parts: list[ColumnElement[bool]] = [column.in_(chosen)]
+    for group in groups:
+        if group.rule is not None:
+            parts.append(rule_condition(ctx, partner_id, parse_rule(group.rule), column))
+    return or_(*parts)
+
+
+def group_members(
+    ctx: Context, partner_id: uuid.UUID, group_ids: tuple[uuid.UUID, ...]
+) -> Select[uuid.UUID]:
+    """The customers in any of these customer groups (chosen members, or meeting a dynamic
+    rule as the caller may read it), among the partner's customers. Its own alias of the
+    tenants, so it correlates with nothing of the query it is put in."""
+    customer = aliased(Tenant, name="group_customer")
+    return select(customer.id).where(
+        customer.id.in_(partner_customers(partner_id)),
+        group_condition(ctx, partner_id, group_ids, customer.id),
+    )
+
+
+def selection_condition(
+    ctx: Context, partner_id: uuid.UUID, selection: CustomerSelection | None, column: Any
+) -> ColumnElement[bool]:
+    """The selection as a condition over a customer tenant id column of a query whose other
+    conditions already keep to the partner's customers (the customer list): the planner walks
+    the page's order and checks each row, instead of computing the whole set first. Put it in
+    a query over ``Tenant`` (not over ``Relationship``, whose rows the rule's guards would
+    correlate with)."""
+    if selection is None:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if not selection.everyone:
+        chosen: list[ColumnElement[bool]] = []
+        if selection.customers:
+            chosen.append(column.in_(selection.customers))
+        if selection.groups:
+            chosen.append(group_condition(ctx, partner_id, selection.groups, column))
+        parts.append(or_(*chosen))
+    if selection.except_customers:
+        parts.append(column.not_in(selection.except_customers))
+    if selection.except_groups:
+        parts.append(not_(group_condition(ctx, partner_id, selection.except_groups, column)))
+    return and_(true(), *parts)
 
 
 def selected_customers(

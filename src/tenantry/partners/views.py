@@ -42,6 +42,7 @@ from tenantry.models import (
 )
 from tenantry.models.partners import LIVE_STATUSES, OPEN_STATUSES, RelationshipStatus
 from tenantry.partners import enrolment as partners
+from tenantry.partners.selection import CustomerSelection, selection_condition
 from tenantry.support import health
 
 STATUS_RANK = {
@@ -201,11 +202,38 @@ def _summary(
     )
 
 
+def visible_condition(ctx: Context, partner_id: uuid.UUID, tenant_column: Any) -> Any:
+    """The row's tenant is in this caller's customer list (agents: a live link; partner
+    admins: any open relationship), for the services that list within it."""
+    return _visible(ctx, partner_id, tenant_column)
+
+
 def customers(
-    ctx: Context, *, search: str | None, cursor: str | None, limit: int
+    ctx: Context,
+    *,
+    search: str | None,
+    cursor: str | None,
+    limit: int,
+    selection: CustomerSelection | None = None,
 ) -> Page[CustomerSummary]:
+    """The customer list, optionally within a selection ("group G except X"): a dynamic
+    group's members as this caller may read them (partners/customer_group_rules.py)."""
     partner = partners.require_partner(ctx, None)
-    stmt: Select[Any] = select(Tenant).where(_visible(ctx, partner.id, Tenant.id))
+    within = selection_condition(ctx, partner.id, selection, Tenant.id)
+    return customers_where(ctx, partner.id, within, search=search, cursor=cursor, limit=limit)
+
+
+def customers_where(
+    ctx: Context,
+    partner_id: uuid.UUID,
+    within: Any,
+    *,
+    search: str | None = None,
+    cursor: str | None,
+    limit: int,
+) -> Page[CustomerSummary]:
+    """A page of the customer list, within a condition over ``Tenant.id``."""
+    stmt: Select[Any] = select(Tenant).where(_visible(ctx, partner_id, Tenant.id), within)
     if search and search.strip():
         term = search.strip().lower()
         named = select(Tenant.id).where(prefix_match(ctx.session, func.lower(Tenant.name), term))
@@ -218,7 +246,7 @@ def customers(
         )
         stmt = stmt.where(Tenant.id.in_(named.union(by_domain)))
     page = paginate(ctx.session, stmt, [Tenant.name, Tenant.id], cursor, limit)
-    items = _summaries(ctx, partner.id, page.items) if page.items else []
+    items = _summaries(ctx, partner_id, page.items) if page.items else []
     return Page(items, page.next_cursor)
 
 

@@ -13,6 +13,7 @@ from tenantry.web import pages
 from tenantry.web.routes import (
     admin,
     auth,
+    customer_groups,
     domains,
     groups,
     integrations,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         support,
         integrations,
         partner,
+        customer_groups,
         offers,
         oidc,
     ):

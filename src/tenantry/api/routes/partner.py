@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Depends, Query, Response
 
 from tenantry import access
 from tenantry.access.roles import ROLE_NAMES, AgentLevel
@@ -44,6 +44,7 @@ from tenantry.api.schemas.partners import (
     RelationshipPatch,
     RelationshipStatus,
 )
+from tenantry.api.schemas.selection import customer_selection_query
 from tenantry.api.schemas.support import ServiceRequestOut
 from tenantry.core.context import Context
 from tenantry.models import User
@@ -51,6 +52,7 @@ from tenantry.partners import agents, assignments, offers, partner_side
 from tenantry.partners import enrolment as partners
 from tenantry.partners import settings as partner_settings
 from tenantry.partners import views as partner_views
+from tenantry.partners.selection import CustomerSelection
 
 api = router("partner center")
 
@@ -217,8 +219,14 @@ def list_customers(
     cursor: Cursor = None,
     limit: Limit = 50,
     search: Annotated[str | None, Query(max_length=256)] = None,
+    selection: Annotated[CustomerSelection | None, Depends(customer_selection_query)] = None,
 ) -> ItemList[CustomerOut]:
-    page = partner_views.customers(ctx, search=search, cursor=cursor, limit=limit)
+    """The partner's customers as this agent may read them; ``group``, ``customer``,
+    ``except_group`` and ``except_customer`` (repeatable) narrow the list ("group G except
+    X"; an unknown group is a 404)."""
+    page = partner_views.customers(
+        ctx, search=search, cursor=cursor, limit=limit, selection=selection
+    )
     return ItemList(items=[customer_out(s) for s in page.items], next_cursor=page.next_cursor)
 
 

@@ -15,10 +15,11 @@ from tenantry.api.schemas.partners import AccessAssignmentIn, ActivationIn, Agen
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import tenants, users
 from tenantry.models.partners import ActivationStatus, OfferKind
-from tenantry.partners import activations, assignments, offers, partner_side
+from tenantry.partners import activations, assignments, customer_groups, offers, partner_side
 from tenantry.partners import agents as partner_agents
 from tenantry.partners import enrolment as partners
 from tenantry.partners import views as partner_views
+from tenantry.partners.selection import CustomerSelection
 from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
 
@@ -41,17 +42,40 @@ def _partner(request: Request, ctx: SignedIn, template: str, **values: Any) -> R
 
 @pages.get("/partner")
 def customers(
-    request: Request, ctx: SignedIn, search: str | None = None, cursor: str | None = None
+    request: Request,
+    ctx: SignedIn,
+    search: str | None = None,
+    cursor: str | None = None,
+    group: str | None = None,
 ) -> Response:
-    page = partner_views.customers(ctx, search=search, cursor=cursor, limit=PAGE)
-    return _partner(request, ctx, "partner/customers.html", page=page, search=search or "")
+    group_id = _uuid_or_none(group, "Group: choose one of the list.")
+    selection = CustomerSelection(groups=(group_id,)) if group_id else None
+    page = partner_views.customers(
+        ctx, search=search, cursor=cursor, limit=PAGE, selection=selection
+    )
+    groups = customer_groups.list_groups(ctx, cursor=None, limit=200).items
+    return _partner(
+        request,
+        ctx,
+        "partner/customers.html",
+        page=page,
+        search=search or "",
+        groups=groups,
+        group=str(group_id) if group_id else "",
+    )
 
 
 @pages.get("/partner/customers/{tid}")
 def dashboard(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
     board = partner_views.dashboard(ctx, tid)
     return _partner(
-        request, ctx, "partner/dashboard.html", board=board, customer=board.summary.tenant
+        request,
+        ctx,
+        "partner/dashboard.html",
+        board=board,
+        customer=board.summary.tenant,
+        fields=customer_groups.customer_fields(ctx, tid),
+        may_manage=customer_groups.may_manage(ctx),
     )
 
 
