@@ -17,6 +17,7 @@ from tenantry.api.routes import (
     domains,
     offers,
     partner,
+    reports,
     roles,
     scim_tokens,
     services,
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         webhooks,
         services,
         scim_tokens,
+        reports,
     ):
         app.include_router(module.api, prefix=PREFIX)
     app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix

@@ -1,0 +1,527 @@
+"""Reports across customers (issue 14): users, licences per customer, the partner's
+relationships, and the admins of each customer, streamed as CSV or NDJSON.
+
+Two steps, because the stream is read after the request that asked for it has returned (and
+committed): ``plan_report`` runs in the request — it resolves the caller, refuses with a
+4xx before the first byte, decides once which customers the agent may read what in (the one
+rule for sets, ``access.restrict_to``, per column's permission) and audits that the report
+was run; ``report_rows`` then reads the rows in its own read-only session
+(``core.db.read_only``), a chunk of customers at a time, with a fixed number of set-based
+queries per chunk and a server-side cursor for the big one, so memory stays flat however
+many customers and users there are.
+
+Consent: only what each agent may read appears. A row appears only where the agent may read
+the row's kind (users.read for users, subscriptions.read for licences, roles.read for
+admins); a cell that needs another permission (a user's admin roles: roles.read; a user's
+licences: subscriptions.read; an admin's name: users.read) is None where the agent may not
+read it. The relationships report is the partner's own list of its relationships
+(partner_side: partner admins only).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, and_, case, literal, select, union_all
+from sqlalchemy.orm import Session, sessionmaker
+
+from tenantry import access
+from tenantry.access.roles import Permission
+from tenantry.audit import chain as audit
+from tenantry.core.context import Context
+from tenantry.core.db import read_only
+from tenantry.models import (
+    GroupMember,
+    LicenseAssignment,
+    Relationship,
+    RoleAssignment,
+    Sku,
+    Subscription,
+    SubscriptionStatus,
+    Tenant,
+    User,
+)
+from tenantry.models.partners import LIVE_STATUSES, RelationshipStatus
+from tenantry.partners import enrolment as partners
+from tenantry.partners.selection import CustomerSelection, selected_customers
+
+# Customers read per chunk (about CHUNK_CUSTOMERS x users-per-customer rows), and rows
+# fetched per round trip of the server-side cursor.
+CHUNK_CUSTOMERS = 200
+YIELD_PER = 2_000
+# Rows encoded per piece of the response body.
+ROWS_PER_PIECE = 500
+# Cells a spreadsheet would run as a formula (OWASP "CSV injection"): prefixed with '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ReportKind(StrEnum):
+    USERS = "users"
+    LICENSES = "licenses"
+    RELATIONSHIPS = "relationships"
+    ADMINS = "admins"
+
+
+class ReportFormat(StrEnum):
+    CSV = "csv"
+    NDJSON = "ndjson"
+
+
+MEDIA_TYPES: dict[ReportFormat, str] = {
+    ReportFormat.CSV: "text/csv",
+    ReportFormat.NDJSON: "application/x-ndjson",
+}
+
+COLUMNS: dict[ReportKind, tuple[str, ...]] = {
+    ReportKind.USERS: (
+        "tenant_id",
+        "tenant",
+        "user_id",
+        "user_principal_name",
+        "display_name",
+        "enabled",
+        "second_factor",
+        "admin_roles",
+        "licenses",
+        "last_sign_in_at",
+    ),
+    ReportKind.LICENSES: ("tenant_id", "tenant", "sku_id", "sku", "status", "used", "total"),
+    ReportKind.RELATIONSHIPS: (
+        "relationship_id",
+        "tenant_id",
+        "tenant",
+        "status",
+        "roles",
+        "starts_at",
+        "ends_at",
+        "auto_extend",
+    ),
+    ReportKind.ADMINS: (
+        "tenant_id",
+        "tenant",
+        "user_id",
+        "user_principal_name",
+        "display_name",
+        "roles",
+    ),
+}
+
+# What reading a row needs in its customer, and what reading each guarded cell needs there.
+ROW_PERMISSION: dict[ReportKind, Permission | None] = {
+    ReportKind.USERS: Permission.USERS_READ,
+    ReportKind.LICENSES: Permission.SUBSCRIPTIONS_READ,
+    ReportKind.ADMINS: Permission.ROLES_READ,
+    ReportKind.RELATIONSHIPS: None,  # the partner's own data: partner.manage at home
+}
+CELL_PERMISSIONS: dict[ReportKind, dict[str, Permission]] = {
+    ReportKind.USERS: {
+        "admin_roles": Permission.ROLES_READ,
+        "licenses": Permission.SUBSCRIPTIONS_READ,
+    },
+    ReportKind.LICENSES: {},
+    ReportKind.ADMINS: {
+        "user_principal_name": Permission.USERS_READ,
+        "display_name": Permission.USERS_READ,
+    },
+    ReportKind.RELATIONSHIPS: {},
+}
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """What a report will read, decided in the request: the customers its rows come from (in
+    the report's order: by name) and, per permission a cell needs, the customers where the
+    agent may read it. The stream reads nothing else."""
+
+    kind: ReportKind
+    partner_id: uuid.UUID
+    now: datetime
+    customers: tuple[tuple[uuid.UUID, str], ...]
+    readable: dict[Permission, frozenset[uuid.UUID]]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return COLUMNS[self.kind]
+
+
+def plan_report(ctx: Context, kind: ReportKind, selection: CustomerSelection | None) -> ReportPlan:
+    """Decide what ``kind`` shows this caller over the selected customers (agents: what
+    they may read; the relationships report: partner admins only), and audit it in the
+    partner's log. Two queries whatever the number of customers."""
+    if kind == ReportKind.RELATIONSHIPS:
+        partner = partners.require_partner(ctx)  # partner.manage, as partner_side lists them
+    else:
+        partner = partners.require_partner(ctx, None)
+    chosen = selected_customers(ctx, partner.id, selection)
+    row_permission = ROW_PERMISSION[kind]
+    readable: dict[Permission, frozenset[uuid.UUID]] = {}
+    if row_permission is None:
+        customers = _named(ctx, select(Tenant.id, Tenant.name).where(Tenant.id.in_(chosen)))
+    else:
+        permissions = {row_permission, *CELL_PERMISSIONS[kind].values()}
+        readable, names = _readable_named(ctx, chosen, permissions)
+        customers = tuple(
+            sorted(
+                ((tid, names[tid]) for tid in readable[row_permission]),
+                key=lambda c: (c[1], str(c[0])),
+            )
+        )
+    audit.record(
+        ctx,
+        partner.id,
+        "partner.report.run",
+        f"report:{kind.value}",
+        details={
+            "report": kind.value,
+            "customers": len(customers),
+            "selection": _selection_words(selection),
+        },
+    )
+    return ReportPlan(kind, partner.id, ctx.now, customers, readable)
+
+
+def _named(ctx: Context, stmt: Select[uuid.UUID, str]) -> tuple[tuple[uuid.UUID, str], ...]:
+    return tuple(
+        (tid, name) for tid, name in ctx.session.execute(stmt.order_by(Tenant.name, Tenant.id))
+    )
+
+
+def readable_in(
+    ctx: Context,
+    chosen: Select[uuid.UUID] | Sequence[uuid.UUID],
+    permissions: Iterable[Permission],
+) -> dict[Permission, frozenset[uuid.UUID]]:
+    """Per permission, the chosen customers where the agent may use it."""
+    return _readable_named(ctx, chosen, permissions)[0]
+
+
+def _readable_named(
+    ctx: Context,
+    chosen: Select[uuid.UUID] | Sequence[uuid.UUID],
+    permissions: Iterable[Permission],
+) -> tuple[dict[Permission, frozenset[uuid.UUID]], dict[uuid.UUID, str]]:
+    """Per permission, the chosen customers where the agent may use it, and their names: the
+    one rule for sets, in one query (a UNION ALL of ``restrict_to`` per permission)."""
+    principal = ctx.require_principal()
+    wanted = sorted(set(permissions))
+    parts = [
+        select(literal(permission.value).label("permission"), Tenant.id, Tenant.name).where(
+            Tenant.id.in_(chosen), access.restrict_to(principal, permission, Tenant.id, ctx.now)
+        )
+        for permission in wanted
+    ]
+    found: dict[Permission, set[uuid.UUID]] = {p: set() for p in wanted}
+    names: dict[uuid.UUID, str] = {}
+    for permission, tenant_id, name in ctx.session.execute(union_all(*parts)):
+        found[Permission(permission)].add(tenant_id)
+        names[tenant_id] = name
+    return {p: frozenset(ids) for p, ids in found.items()}, names
+
+
+def _selection_words(selection: CustomerSelection | None) -> dict[str, list[str]]:
+    if selection is None:
+        return {}
+    return {
+        name: [str(i) for i in ids]
+        for name, ids in (
+            ("groups", selection.groups),
+            ("customers", selection.customers),
+            ("except_groups", selection.except_groups),
+            ("except_customers", selection.except_customers),
+        )
+        if ids
+    }
+
+
+def report_rows(factory: sessionmaker[Session], plan: ReportPlan) -> Iterator[Row]:
+    """The report's rows, read in a read-only session of its own (the request's is gone by
+    then)."""
+    with read_only(factory) as session:
+        yield from rows_in(session, plan)
+
+
+def rows_in(session: Session, plan: ReportPlan) -> Iterator[Row]:
+    """The report's rows read in ``session``, a chunk of customers at a time."""
+    for start in range(0, len(plan.customers), CHUNK_CUSTOMERS):
+        chunk = plan.customers[start : start + CHUNK_CUSTOMERS]
+        yield from READERS[plan.kind](session, plan, chunk)
+
+
+def _may(plan: ReportPlan, permission: Permission, tenant_id: uuid.UUID) -> bool:
+    return tenant_id in plan.readable.get(permission, frozenset())
+
+
+def _chunk_ids(chunk: Sequence[tuple[uuid.UUID, str]]) -> list[uuid.UUID]:
+    return [tid for tid, _ in chunk]
+
+
+def user_roles_in(
+    session: Session, tenant_ids: list[uuid.UUID], user_ids: list[uuid.UUID] | None = None
+) -> dict[uuid.UUID, set[str]]:
+    """Admin roles of the users of these customers, held directly or through a group (as
+    ``access.user_roles`` counts them): one query."""
+    if not tenant_ids:
+        return {}
+    direct = select(RoleAssignment.user_id, RoleAssignment.role).where(
+        RoleAssignment.tenant_id.in_(tenant_ids), RoleAssignment.user_id.is_not(None)
+    )
+    via_groups = (
+        select(GroupMember.user_id, RoleAssignment.role)
+        .join(RoleAssignment, RoleAssignment.group_id == GroupMember.group_id)
+        .where(RoleAssignment.tenant_id.in_(tenant_ids))
+    )
+    if user_ids is not None:
+        direct = direct.where(RoleAssignment.user_id.in_(user_ids))
+        via_groups = via_groups.where(GroupMember.user_id.in_(user_ids))
+    roles: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for user_id, role in session.execute(union_all(direct, via_groups)):
+        roles[user_id].add(role)
+    return roles
+
+
+def user_licenses_in(
+    session: Session, tenant_ids: list[uuid.UUID], user_ids: list[uuid.UUID] | None = None
+) -> dict[uuid.UUID, set[str]]:
+    """The SKUs each user of these customers holds a licence of: one query."""
+    if not tenant_ids:
+        return {}
+    stmt = (
+        select(LicenseAssignment.user_id, Subscription.sku_id)
+        .join(Subscription, Subscription.id == LicenseAssignment.subscription_id)
+        .where(LicenseAssignment.tenant_id.in_(tenant_ids))
+    )
+    if user_ids is not None:
+        stmt = stmt.where(LicenseAssignment.user_id.in_(user_ids))
+    licenses: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for user_id, sku_id in session.execute(stmt):
+        licenses[user_id].add(sku_id)
+    return licenses
+
+
+def _users(
+    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
+) -> Iterator[Row]:
+    ids = _chunk_ids(chunk)
+    roles = user_roles_in(session, [t for t in ids if _may(plan, Permission.ROLES_READ, t)])
+    licenses = user_licenses_in(
+        session, [t for t in ids if _may(plan, Permission.SUBSCRIPTIONS_READ, t)]
+    )
+    stmt = (
+        select(
+            User.tenant_id,
+            Tenant.name,
+            User.id,
+            User.user_principal_name,
+            User.display_name,
+            User.enabled,
+            User.mfa_enabled,
+            User.last_sign_in_at,
+        )
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(User.tenant_id.in_(ids))
+        # The customers' order (by name), then each one's users by UPN.
+        .order_by(Tenant.name, Tenant.id, User.user_principal_name)
+        .execution_options(yield_per=YIELD_PER)
+    )
+    for tid, tenant, uid, upn, display_name, enabled, mfa, last_sign_in in session.execute(stmt):
+        yield {
+            "tenant_id": tid,
+            "tenant": tenant,
+            "user_id": uid,
+            "user_principal_name": upn,
+            "display_name": display_name,
+            "enabled": enabled,
+            "second_factor": mfa,
+            "admin_roles": sorted(roles.get(uid, ()))
+            if _may(plan, Permission.ROLES_READ, tid)
+            else None,
+            "licenses": sorted(licenses.get(uid, ()))
+            if _may(plan, Permission.SUBSCRIPTIONS_READ, tid)
+            else None,
+            "last_sign_in_at": last_sign_in,
+        }
+
+
+def _licenses(
+    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
+) -> Iterator[Row]:
+    ids = _chunk_ids(chunk)
+    names = dict(chunk)
+    rows: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for tid, sku_id, sku, status, trial_ends_at, used, total in session.execute(
+        select(
+            Subscription.tenant_id,
+            Subscription.sku_id,
+            Sku.name,
+            Subscription.status,
+            Subscription.trial_ends_at,
+            Subscription.assigned,
+            Subscription.seats,
+        )
+        .join(Sku, Sku.id == Subscription.sku_id)
+        .where(Subscription.tenant_id.in_(ids))
+        .order_by(Subscription.tenant_id, Sku.name, Subscription.created_at, Subscription.id)
+    ):
+        trial_over = (
+            status == SubscriptionStatus.TRIAL
+            and trial_ends_at is not None
+            and trial_ends_at <= plan.now
+        )
+        rows[tid].append(
+            {
+                "tenant_id": tid,
+                "tenant": names[tid],
+                "sku_id": sku_id,
+                "sku": sku,
+                "status": SubscriptionStatus.EXPIRED if trial_over else SubscriptionStatus(status),
+                "used": used,
+                "total": total,
+            }
+        )
+    for tid in ids:
+        yield from rows.pop(tid, ())
+
+
+def _admins(
+    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
+) -> Iterator[Row]:
+    ids = _chunk_ids(chunk)
+    names = dict(chunk)
+    roles = user_roles_in(session, ids)
+    if not roles:
+        return
+    rows: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for tid, uid, upn, display_name in session.execute(
+        select(User.tenant_id, User.id, User.user_principal_name, User.display_name)
+        .where(User.id.in_(list(roles)), User.tenant_id.in_(ids))
+        .order_by(User.tenant_id, User.user_principal_name)
+    ):
+        named = _may(plan, Permission.USERS_READ, tid)
+        rows[tid].append(
+            {
+                "tenant_id": tid,
+                "tenant": names[tid],
+                "user_id": uid,
+                "user_principal_name": upn if named else None,
+                "display_name": display_name if named else None,
+                "roles": sorted(roles[uid]),
+            }
+        )
+    for tid in ids:
+        yield from rows.pop(tid, ())
+
+
+def _relationships(
+    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
+) -> Iterator[Row]:
+    ids = _chunk_ids(chunk)
+    names = dict(chunk)
+    past_end = and_(Relationship.status.in_(LIVE_STATUSES), Relationship.ends_at <= plan.now)
+    rows: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for rid, tid, status, ended, roles, starts_at, ends_at, auto_extend in session.execute(
+        select(
+            Relationship.id,
+            Relationship.customer_tenant_id,
+            Relationship.status,
+            case((past_end, True), else_=False),
+            Relationship.roles,
+            Relationship.activated_at,
+            Relationship.ends_at,
+            Relationship.auto_extend,
+        )
+        .where(
+            Relationship.partner_tenant_id == plan.partner_id,
+            Relationship.customer_tenant_id.in_(ids),
+        )
+        .order_by(Relationship.customer_tenant_id, Relationship.created_at, Relationship.id)
+    ):
+        rows[tid].append(
+            {
+                "relationship_id": rid,
+                "tenant_id": tid,
+                "tenant": names[tid],
+                # Live but past its end (before the sweep): not live, as the views say.
+                "status": RelationshipStatus.EXPIRED if ended else RelationshipStatus(status),
+                "roles": sorted(roles),
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "auto_extend": auto_extend,
+            }
+        )
+    for tid in ids:
+        yield from rows.pop(tid, ())
+
+
+READERS = {
+    ReportKind.USERS: _users,
+    ReportKind.LICENSES: _licenses,
+    ReportKind.ADMINS: _admins,
+    ReportKind.RELATIONSHIPS: _relationships,
+}
+
+
+# --- Encoding ---------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _csv_cell(value: Any) -> str:
+    """One CSV cell: lists joined by spaces, booleans as true/false, None empty; text a
+    spreadsheet would run as a formula gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    elif isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
+    """The response body in pieces: the CSV header row at once (the first byte does not wait
+    for the first query), then ROWS_PER_PIECE rows a piece. NDJSON: one object a line, with
+    null where the agent may not read a cell (CSV leaves it empty)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if fmt == ReportFormat.CSV:
+        writer.writerow(columns)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    for count, row in enumerate(rows, start=1):
+        if fmt == ReportFormat.CSV:
+            writer.writerow([_csv_cell(row[c]) for c in columns])
+        else:
+            buffer.write(json.dumps({c: _json_value(row[c]) for c in columns}))
+            buffer.write("\n")
+        if count % ROWS_PER_PIECE == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def stream(factory: sessionmaker[Session], plan: ReportPlan, fmt: ReportFormat) -> Iterator[bytes]:
+    """The planned report, encoded, read as the client takes it."""
+    return encode(fmt, plan.columns, report_rows(factory, plan))
