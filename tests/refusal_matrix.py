@@ -269,6 +269,13 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),
     ("GET", f"{API}/partner/lookup"): PartnerCenter(query="?q=contoso"),
+    # Reports and the user search across customers (issue 14): any agent, each sees what it
+    # may read; the relationships report is the partner's own list, for partner admins.
+    ("GET", f"{API}/partner/reports/users"): PartnerCenter(),
+    ("GET", f"{API}/partner/reports/licenses"): PartnerCenter(),
+    ("GET", f"{API}/partner/reports/admins"): PartnerCenter(),
+    ("GET", f"{API}/partner/reports/relationships"): PartnerCenter(admins_only=True),
+    ("GET", f"{API}/partner/users"): PartnerCenter(query="?no_second_factor=true"),
     # Just-in-time elevation: any agent may ask; who may approve, deny or end is decided per
     # activation (tests/partners/test_activations.py).
     ("POST", f"{API}/partner/activations"): PartnerCenter(

@@ -59,7 +59,7 @@ from tenantry.partners.selection import CustomerSelection, selected_customers
 CHUNK_CUSTOMERS = 200
 YIELD_PER = 2_000
 # Rows encoded per piece of the response body.
-ROWS_PER_PIECE = 500
+ROWS_PER_PIECE = 200
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection"): prefixed with '.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -499,25 +499,26 @@ def _csv_cell(value: Any) -> str:
 
 def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
     """The response body in pieces: the CSV header row at once (the first byte does not wait
-    for the first query), then ROWS_PER_PIECE rows a piece. NDJSON: one object a line, with
-    null where the agent may not read a cell (CSV leaves it empty)."""
+    for the first query), the first row as soon as it is read, then ROWS_PER_PIECE rows a
+    piece, each written to a buffer of its own (a reused one keeps the largest piece's size). NDJSON: one object a line, with null
+    where the agent may not read a cell (CSV leaves it empty)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if fmt == ReportFormat.CSV:
         writer.writerow(columns)
         yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
     for count, row in enumerate(rows, start=1):
         if fmt == ReportFormat.CSV:
             writer.writerow([_csv_cell(row[c]) for c in columns])
         else:
             buffer.write(json.dumps({c: _json_value(row[c]) for c in columns}))
             buffer.write("\n")
-        if count % ROWS_PER_PIECE == 0:
+        if count % ROWS_PER_PIECE == 0 or count == 1:
             yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\r\n")
     if buffer.tell():
         yield buffer.getvalue().encode()
 
