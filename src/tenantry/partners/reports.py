@@ -31,7 +31,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, case, literal, select, union_all
+from sqlalchemy import CompoundSelect, Select, and_, case, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry import access
@@ -285,8 +285,10 @@ def user_roles_in(
         direct = direct.where(RoleAssignment.user_id.in_(user_ids))
         via_groups = via_groups.where(GroupMember.user_id.in_(user_ids))
     roles: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for user_id, role in session.execute(union_all(direct, via_groups)):
-        roles[user_id].add(role)
+    both: CompoundSelect[uuid.UUID | None, str] = union_all(direct, via_groups)
+    for user_id, role in session.execute(both).tuples():
+        if user_id is not None:
+            roles[user_id].add(role)
     return roles
 
 
@@ -500,8 +502,9 @@ def _csv_cell(value: Any) -> str:
 def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
     """The response body in pieces: the CSV header row at once (the first byte does not wait
     for the first query), the first row as soon as it is read, then ROWS_PER_PIECE rows a
-    piece, each written to a buffer of its own (a reused one keeps the largest piece's size). NDJSON: one object a line, with null
-    where the agent may not read a cell (CSV leaves it empty)."""
+    piece, each written to a buffer of its own (a reused one keeps the largest piece's
+    size). NDJSON: one object a line, with null where the agent may not read a cell (CSV
+    leaves it empty)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if fmt == ReportFormat.CSV:

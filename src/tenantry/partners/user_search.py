@@ -99,11 +99,11 @@ def search_users(
     partner = partners.require_partner(ctx, None)
     found = matching_users(ctx, partner.id, customers, filters).subquery()
     stmt: Select[Any] = (
-        select(User, Tenant.name)
+        select(User, Tenant.name)  # type: ignore[assignment]  # rows of an entity and a name
         .join(found, found.c.id == User.id)
         .join(Tenant, Tenant.id == User.tenant_id)
     )
-    page = paginate(
+    page: Page[Any] = paginate(
         ctx.session, stmt, [User.user_principal_name, User.id], cursor, limit, rows=True
     )
     if not page.items:
