@@ -440,6 +440,8 @@ ROUTES: dict[Route, Expectation] = {
     ("GET", "/partner"): PartnerCenter(),
     ("GET", "/partner/customers/{tid}"): PartnerCenter(),
     ("GET", "/partner/find"): PartnerCenter(),
+    ("GET", "/partner/reports"): PartnerCenter(),
+    ("GET", "/partner/reports/download"): PartnerCenter(),
     ("GET", "/partner/offers"): PartnerCenter(),
     ("POST", "/partner/offers"): PartnerCenter({"kind": "classic"}),
     ("POST", "/partner/offers/{oid}/disable"): PartnerCenter(),

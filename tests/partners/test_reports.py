@@ -164,7 +164,7 @@ def world(sessions: sessionmaker[Session], settings: Settings) -> Any:
 
 def _rows(ctx: Context, kind: ReportKind, selection: CustomerSelection | None = None) -> list[Any]:
     plan = reports.plan_report(ctx, kind, selection)
-    return list(reports.rows_in(ctx.session, plan))
+    return list(reports.as_dicts(plan, reports.rows_in(ctx.session, plan)))
 
 
 def _licenses_of(session: Session, user_id: uuid.UUID) -> list[str]:
@@ -318,7 +318,7 @@ def test_running_a_report_is_audited_in_the_partners_log(world: World) -> None:
         )
     ).one()
     assert event.details["report"] == "users"
-    assert event.details["customers"] == 4
+    assert event.details["customers_selected"] == 9  # all but the stranger
     assert event.actor_user_id == world.agent_ctx.require_principal().user_id
 
 

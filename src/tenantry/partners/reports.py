@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
-from tenantry.core.context import Context
+from tenantry.core.context import Context, Principal
 from tenantry.core.db import read_only
 from tenantry.models import (
     GroupMember,
@@ -136,19 +136,22 @@ CELL_PERMISSIONS: dict[ReportKind, dict[str, Permission]] = {
 }
 
 Row = dict[str, Any]
+Cells = tuple[Any, ...]
+Readable = dict[Permission, frozenset[uuid.UUID]]
 
 
 @dataclass(frozen=True)
 class ReportPlan:
-    """What a report will read, decided in the request: the customers its rows come from (in
-    the report's order: by name) and, per permission a cell needs, the customers where the
-    agent may read it. The stream reads nothing else."""
+    """What a report will read, settled in the request: who asks (and when: the decision's
+    moment), and the selected customers in the report's order (by name). The stream decides
+    per chunk of them, with ``access.restrict_to`` for this principal at this moment, which
+    rows and cells the agent may read."""
 
     kind: ReportKind
     partner_id: uuid.UUID
+    principal: Principal
     now: datetime
     customers: tuple[tuple[uuid.UUID, str], ...]
-    readable: dict[Permission, frozenset[uuid.UUID]]
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -156,27 +159,24 @@ class ReportPlan:
 
 
 def plan_report(ctx: Context, kind: ReportKind, selection: CustomerSelection | None) -> ReportPlan:
-    """Decide what ``kind`` shows this caller over the selected customers (agents: what
-    they may read; the relationships report: partner admins only), and audit it in the
-    partner's log. Two queries whatever the number of customers."""
+    """Settle what ``kind`` reads for this caller over the selected customers, refusing
+    (4xx) what it may not run at all: agents run the users, licences and admins reports, the
+    relationships report is for partner admins (partner.manage, as partner_side lists them);
+    an unknown customer group is 404. Audited in the partner's log. One query for the
+    customers (their names, in order), whatever their number."""
     if kind == ReportKind.RELATIONSHIPS:
-        partner = partners.require_partner(ctx)  # partner.manage, as partner_side lists them
+        partner = partners.require_partner(ctx)
     else:
         partner = partners.require_partner(ctx, None)
     chosen = selected_customers(ctx, partner.id, selection)
-    row_permission = ROW_PERMISSION[kind]
-    readable: dict[Permission, frozenset[uuid.UUID]] = {}
-    if row_permission is None:
-        customers = _named(ctx, select(Tenant.id, Tenant.name).where(Tenant.id.in_(chosen)))
-    else:
-        permissions = {row_permission, *CELL_PERMISSIONS[kind].values()}
-        readable, names = _readable_named(ctx, chosen, permissions)
-        customers = tuple(
-            sorted(
-                ((tid, names[tid]) for tid in readable[row_permission]),
-                key=lambda c: (c[1], str(c[0])),
-            )
+    customers = tuple(
+        (tid, name)
+        for tid, name in ctx.session.execute(
+            select(Tenant.id, Tenant.name)
+            .where(Tenant.id.in_(chosen))
+            .order_by(Tenant.name, Tenant.id)
         )
+    )
     audit.record(
         ctx,
         partner.id,
@@ -184,17 +184,11 @@ def plan_report(ctx: Context, kind: ReportKind, selection: CustomerSelection | N
         f"report:{kind.value}",
         details={
             "report": kind.value,
-            "customers": len(customers),
+            "customers_selected": len(customers),
             "selection": _selection_words(selection),
         },
     )
-    return ReportPlan(kind, partner.id, ctx.now, customers, readable)
-
-
-def _named(ctx: Context, stmt: Select[uuid.UUID, str]) -> tuple[tuple[uuid.UUID, str], ...]:
-    return tuple(
-        (tid, name) for tid, name in ctx.session.execute(stmt.order_by(Tenant.name, Tenant.id))
-    )
+    return ReportPlan(kind, partner.id, ctx.require_principal(), ctx.now, customers)
 
 
 def readable_in(
@@ -203,30 +197,29 @@ def readable_in(
     permissions: Iterable[Permission],
 ) -> dict[Permission, frozenset[uuid.UUID]]:
     """Per permission, the chosen customers where the agent may use it."""
-    return _readable_named(ctx, chosen, permissions)[0]
+    return _readable(ctx.session, ctx.require_principal(), ctx.now, chosen, permissions)
 
 
-def _readable_named(
-    ctx: Context,
+def _readable(
+    session: Session,
+    principal: Principal,
+    now: datetime,
     chosen: Select[uuid.UUID] | Sequence[uuid.UUID],
     permissions: Iterable[Permission],
-) -> tuple[dict[Permission, frozenset[uuid.UUID]], dict[uuid.UUID, str]]:
-    """Per permission, the chosen customers where the agent may use it, and their names: the
-    one rule for sets, in one query (a UNION ALL of ``restrict_to`` per permission)."""
-    principal = ctx.require_principal()
+) -> dict[Permission, frozenset[uuid.UUID]]:
+    """Per permission, the chosen customers where the agent may use it: the one rule for
+    sets, in one query (a UNION ALL of ``restrict_to`` per permission)."""
     wanted = sorted(set(permissions))
     parts = [
-        select(literal(permission.value).label("permission"), Tenant.id, Tenant.name).where(
-            Tenant.id.in_(chosen), access.restrict_to(principal, permission, Tenant.id, ctx.now)
+        select(literal(permission.value).label("permission"), Tenant.id).where(
+            Tenant.id.in_(chosen), access.restrict_to(principal, permission, Tenant.id, now)
         )
         for permission in wanted
     ]
     found: dict[Permission, set[uuid.UUID]] = {p: set() for p in wanted}
-    names: dict[uuid.UUID, str] = {}
-    for permission, tenant_id, name in ctx.session.execute(union_all(*parts)):
+    for permission, tenant_id in session.execute(union_all(*parts)):
         found[Permission(permission)].add(tenant_id)
-        names[tenant_id] = name
-    return {p: frozenset(ids) for p, ids in found.items()}, names
+    return {p: frozenset(ids) for p, ids in found.items()}
 
 
 def _selection_words(selection: CustomerSelection | None) -> dict[str, list[str]]:
@@ -244,22 +237,34 @@ def _selection_words(selection: CustomerSelection | None) -> dict[str, list[str]
     }
 
 
-def report_rows(factory: sessionmaker[Session], plan: ReportPlan) -> Iterator[Row]:
+def report_rows(factory: sessionmaker[Session], plan: ReportPlan) -> Iterator[Cells]:
     """The report's rows, read in a read-only session of its own (the request's is gone by
     then)."""
     with read_only(factory) as session:
         yield from rows_in(session, plan)
 
 
-def rows_in(session: Session, plan: ReportPlan) -> Iterator[Row]:
-    """The report's rows read in ``session``, a chunk of customers at a time."""
+def rows_in(session: Session, plan: ReportPlan) -> Iterator[Cells]:
+    """The report's rows (cells in ``plan.columns`` order) read in ``session``, a chunk of
+    customers at a time: per chunk, one query decides where the agent may read what
+    (``restrict_to`` per permission), then a fixed number of set-based queries read it."""
+    row_permission = ROW_PERMISSION[plan.kind]
+    permissions = {*CELL_PERMISSIONS[plan.kind].values()}
+    if row_permission is not None:
+        permissions.add(row_permission)
     for start in range(0, len(plan.customers), CHUNK_CUSTOMERS):
         chunk = plan.customers[start : start + CHUNK_CUSTOMERS]
-        yield from READERS[plan.kind](session, plan, chunk)
+        readable: dict[Permission, frozenset[uuid.UUID]] = {}
+        if permissions:
+            readable = _readable(session, plan.principal, plan.now, _chunk_ids(chunk), permissions)
+        if row_permission is not None:
+            chunk = tuple(c for c in chunk if c[0] in readable[row_permission])
+        if chunk:
+            yield from READERS[plan.kind](session, plan, chunk, readable)
 
 
-def _may(plan: ReportPlan, permission: Permission, tenant_id: uuid.UUID) -> bool:
-    return tenant_id in plan.readable.get(permission, frozenset())
+def as_dicts(plan: ReportPlan, rows: Iterable[Cells]) -> Iterator[Row]:
+    return (dict(zip(plan.columns, row, strict=True)) for row in rows)
 
 
 def _chunk_ids(chunk: Sequence[tuple[uuid.UUID, str]]) -> list[uuid.UUID]:
@@ -286,7 +291,7 @@ def user_roles_in(
         via_groups = via_groups.where(GroupMember.user_id.in_(user_ids))
     roles: dict[uuid.UUID, set[str]] = defaultdict(set)
     both: CompoundSelect[uuid.UUID | None, str] = union_all(direct, via_groups)
-    for user_id, role in session.execute(both).tuples():
+    for user_id, role in session.execute(both):
         if user_id is not None:
             roles[user_id].add(role)
     return roles
@@ -311,18 +316,19 @@ def user_licenses_in(
     return licenses
 
 
-def _users(
-    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
-) -> Iterator[Row]:
+Chunk = Sequence[tuple[uuid.UUID, str]]
+
+
+def _users(session: Session, plan: ReportPlan, chunk: Chunk, readable: Readable) -> Iterator[Cells]:
     ids = _chunk_ids(chunk)
-    roles = user_roles_in(session, [t for t in ids if _may(plan, Permission.ROLES_READ, t)])
-    licenses = user_licenses_in(
-        session, [t for t in ids if _may(plan, Permission.SUBSCRIPTIONS_READ, t)]
-    )
+    may_roles = readable[Permission.ROLES_READ]
+    may_licenses = readable[Permission.SUBSCRIPTIONS_READ]
+    roles = user_roles_in(session, [t for t in ids if t in may_roles])
+    licenses = user_licenses_in(session, [t for t in ids if t in may_licenses])
+    names = dict(chunk)
     stmt = (
         select(
             User.tenant_id,
-            Tenant.name,
             User.id,
             User.user_principal_name,
             User.display_name,
@@ -330,37 +336,37 @@ def _users(
             User.mfa_enabled,
             User.last_sign_in_at,
         )
-        .join(Tenant, Tenant.id == User.tenant_id)
         .where(User.tenant_id.in_(ids))
-        # The customers' order (by name), then each one's users by UPN.
-        .order_by(Tenant.name, Tenant.id, User.user_principal_name)
+        # The plan's order of customers (by name), then each one's users by UPN: sorted by
+        # the database a chunk at a time, then streamed from a server-side cursor.
+        .order_by(
+            case({tid: n for n, tid in enumerate(ids)}, value=User.tenant_id),
+            User.user_principal_name,
+        )
         .execution_options(yield_per=YIELD_PER)
     )
-    for tid, tenant, uid, upn, display_name, enabled, mfa, last_sign_in in session.execute(stmt):
-        yield {
-            "tenant_id": tid,
-            "tenant": tenant,
-            "user_id": uid,
-            "user_principal_name": upn,
-            "display_name": display_name,
-            "enabled": enabled,
-            "second_factor": mfa,
-            "admin_roles": sorted(roles.get(uid, ()))
-            if _may(plan, Permission.ROLES_READ, tid)
-            else None,
-            "licenses": sorted(licenses.get(uid, ()))
-            if _may(plan, Permission.SUBSCRIPTIONS_READ, tid)
-            else None,
-            "last_sign_in_at": last_sign_in,
-        }
+    none: list[str] = []
+    for tid, uid, upn, display_name, enabled, mfa, last_sign_in in session.execute(stmt):
+        yield (
+            tid,
+            names[tid],
+            uid,
+            upn,
+            display_name,
+            enabled,
+            mfa,
+            sorted(roles.get(uid, none)) if tid in may_roles else None,
+            sorted(licenses.get(uid, none)) if tid in may_licenses else None,
+            last_sign_in,
+        )
 
 
 def _licenses(
-    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
-) -> Iterator[Row]:
+    session: Session, plan: ReportPlan, chunk: Chunk, readable: Readable
+) -> Iterator[Cells]:
     ids = _chunk_ids(chunk)
     names = dict(chunk)
-    rows: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    by_tenant: dict[uuid.UUID, list[Cells]] = defaultdict(list)
     for tid, sku_id, sku, status, trial_ends_at, used, total in session.execute(
         select(
             Subscription.tenant_id,
@@ -380,57 +386,49 @@ def _licenses(
             and trial_ends_at is not None
             and trial_ends_at <= plan.now
         )
-        rows[tid].append(
-            {
-                "tenant_id": tid,
-                "tenant": names[tid],
-                "sku_id": sku_id,
-                "sku": sku,
-                "status": SubscriptionStatus.EXPIRED if trial_over else SubscriptionStatus(status),
-                "used": used,
-                "total": total,
-            }
-        )
+        effective = SubscriptionStatus.EXPIRED if trial_over else SubscriptionStatus(status)
+        by_tenant[tid].append((tid, names[tid], sku_id, sku, effective, used, total))
     for tid in ids:
-        yield from rows.pop(tid, ())
+        yield from by_tenant.pop(tid, ())
 
 
 def _admins(
-    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
-) -> Iterator[Row]:
+    session: Session, plan: ReportPlan, chunk: Chunk, readable: Readable
+) -> Iterator[Cells]:
     ids = _chunk_ids(chunk)
     names = dict(chunk)
+    may_name = readable[Permission.USERS_READ]
     roles = user_roles_in(session, ids)
     if not roles:
         return
-    rows: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    by_tenant: dict[uuid.UUID, list[Cells]] = defaultdict(list)
     for tid, uid, upn, display_name in session.execute(
         select(User.tenant_id, User.id, User.user_principal_name, User.display_name)
         .where(User.id.in_(list(roles)), User.tenant_id.in_(ids))
         .order_by(User.tenant_id, User.user_principal_name)
     ):
-        named = _may(plan, Permission.USERS_READ, tid)
-        rows[tid].append(
-            {
-                "tenant_id": tid,
-                "tenant": names[tid],
-                "user_id": uid,
-                "user_principal_name": upn if named else None,
-                "display_name": display_name if named else None,
-                "roles": sorted(roles[uid]),
-            }
+        named = tid in may_name
+        by_tenant[tid].append(
+            (
+                tid,
+                names[tid],
+                uid,
+                upn if named else None,
+                display_name if named else None,
+                sorted(roles[uid]),
+            )
         )
     for tid in ids:
-        yield from rows.pop(tid, ())
+        yield from by_tenant.pop(tid, ())
 
 
 def _relationships(
-    session: Session, plan: ReportPlan, chunk: Sequence[tuple[uuid.UUID, str]]
-) -> Iterator[Row]:
+    session: Session, plan: ReportPlan, chunk: Chunk, readable: Readable
+) -> Iterator[Cells]:
     ids = _chunk_ids(chunk)
     names = dict(chunk)
     past_end = and_(Relationship.status.in_(LIVE_STATUSES), Relationship.ends_at <= plan.now)
-    rows: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    by_tenant: dict[uuid.UUID, list[Cells]] = defaultdict(list)
     for rid, tid, status, ended, roles, starts_at, ends_at, auto_extend in session.execute(
         select(
             Relationship.id,
@@ -448,21 +446,13 @@ def _relationships(
         )
         .order_by(Relationship.customer_tenant_id, Relationship.created_at, Relationship.id)
     ):
-        rows[tid].append(
-            {
-                "relationship_id": rid,
-                "tenant_id": tid,
-                "tenant": names[tid],
-                # Live but past its end (before the sweep): not live, as the views say.
-                "status": RelationshipStatus.EXPIRED if ended else RelationshipStatus(status),
-                "roles": sorted(roles),
-                "starts_at": starts_at,
-                "ends_at": ends_at,
-                "auto_extend": auto_extend,
-            }
+        # Live but past its end (before the sweep): not live, as the views say.
+        shown = RelationshipStatus.EXPIRED if ended else RelationshipStatus(status)
+        by_tenant[tid].append(
+            (rid, tid, names[tid], shown, sorted(roles), starts_at, ends_at, auto_extend)
         )
     for tid in ids:
-        yield from rows.pop(tid, ())
+        yield from by_tenant.pop(tid, ())
 
 
 READERS = {
@@ -484,22 +474,29 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _safe(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _csv_cell(value: Any) -> str:
     """One CSV cell: lists joined by spaces, booleans as true/false, None empty; text a
     spreadsheet would run as a formula gets a leading apostrophe."""
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        value = " ".join(str(v) for v in value)
-    elif isinstance(value, datetime):
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
         return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if isinstance(value, list):
+        return _safe(" ".join(str(v) for v in value))
+    return _safe(str(value))
 
 
-def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
+def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Cells]) -> Iterator[bytes]:
     """The response body in pieces: the CSV header row at once (the first byte does not wait
     for the first query), the first row as soon as it is read, then ROWS_PER_PIECE rows a
     piece, each written to a buffer of its own (a reused one keeps the largest piece's
@@ -514,9 +511,9 @@ def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Row]) -> It
         writer = csv.writer(buffer, lineterminator="\r\n")
     for count, row in enumerate(rows, start=1):
         if fmt == ReportFormat.CSV:
-            writer.writerow([_csv_cell(row[c]) for c in columns])
+            writer.writerow([_csv_cell(v) for v in row])
         else:
-            buffer.write(json.dumps({c: _json_value(row[c]) for c in columns}))
+            buffer.write(json.dumps(dict(zip(columns, map(_json_value, row), strict=True))))
             buffer.write("\n")
         if count % ROWS_PER_PIECE == 0 or count == 1:
             yield buffer.getvalue().encode()

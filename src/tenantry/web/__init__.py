@@ -20,6 +20,7 @@ from tenantry.web.routes import (
     offers,
     oidc,
     partner,
+    reports,
     support,
 )
 
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         support,
         integrations,
         partner,
+        reports,
         offers,
         oidc,
     ):
