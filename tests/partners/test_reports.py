@@ -164,7 +164,12 @@ def world(sessions: sessionmaker[Session], settings: Settings) -> Any:
 
 def _rows(ctx: Context, kind: ReportKind, selection: CustomerSelection | None = None) -> list[Any]:
     plan = reports.plan_report(ctx, kind, selection)
-    return list(reports.as_dicts(plan, reports.rows_in(ctx.session, plan)))
+    return [_norm(r) for r in reports.as_dicts(plan, reports.rows_in(ctx.session, plan))]
+
+
+def _norm(row: dict[str, Any]) -> dict[str, Any]:
+    """Ids as text (the users report reads them as text, other rows as UUIDs)."""
+    return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in row.items()}
 
 
 def _licenses_of(session: Session, user_id: uuid.UUID) -> list[str]:
@@ -193,29 +198,31 @@ def _expected_users(world: World) -> list[dict[str, Any]]:
         roles = access.user_roles(ctx.session, [u.id for u in users])
         for user in users:
             expected.append(
-                {
-                    "tenant_id": customer.id,
-                    "tenant": customer.name,
-                    "user_id": user.id,
-                    "user_principal_name": user.user_principal_name,
-                    "display_name": user.display_name,
-                    "enabled": user.enabled,
-                    "second_factor": user.mfa_enabled,
-                    "admin_roles": sorted(r.value for r in roles[user.id])
-                    if decision.allows(Permission.ROLES_READ)
-                    else None,
-                    "licenses": _licenses_of(ctx.session, user.id)
-                    if decision.allows(Permission.SUBSCRIPTIONS_READ)
-                    else None,
-                    "last_sign_in_at": user.last_sign_in_at,
-                }
+                _norm(
+                    {
+                        "tenant_id": customer.id,
+                        "tenant": customer.name,
+                        "user_id": user.id,
+                        "user_principal_name": user.user_principal_name,
+                        "display_name": user.display_name,
+                        "enabled": user.enabled,
+                        "second_factor": user.mfa_enabled,
+                        "admin_roles": sorted(r.value for r in roles[user.id])
+                        if decision.allows(Permission.ROLES_READ)
+                        else None,
+                        "licenses": _licenses_of(ctx.session, user.id)
+                        if decision.allows(Permission.SUBSCRIPTIONS_READ)
+                        else None,
+                        "last_sign_in_at": user.last_sign_in_at,
+                    }
+                )
             )
     return expected
 
 
 def _names(world: World, rows: list[dict[str, Any]]) -> set[str]:
-    by_id = {t.id: name for name, t in world.customers.items()}
-    return {by_id[r["tenant_id"]] for r in rows}
+    by_id = {str(t.id): name for name, t in world.customers.items()}
+    return {by_id[str(r["tenant_id"])] for r in rows}
 
 
 def test_the_users_report_is_what_the_decision_may_read(world: World) -> None:
@@ -240,14 +247,14 @@ def test_the_licenses_and_admins_reports_are_what_the_decision_may_read(world: W
     admins = _rows(ctx, ReportKind.ADMINS)
     for name, customer in world.customers.items():
         decision = access.decide(ctx, customer.id)
-        mine = [r for r in licenses if r["tenant_id"] == customer.id]
+        mine = [r for r in licenses if r["tenant_id"] == str(customer.id)]
         if decision.allows(Permission.SUBSCRIPTIONS_READ):
             assert [(r["sku_id"], r["used"], r["total"], r["status"]) for r in mine] == [
                 ("business_standard", 1, 5, "active")
             ], name
         else:
             assert mine == [], name
-        theirs = [r for r in admins if r["tenant_id"] == customer.id]
+        theirs = [r for r in admins if r["tenant_id"] == str(customer.id)]
         if not decision.allows(Permission.ROLES_READ):
             assert theirs == [], name
             continue
@@ -255,14 +262,16 @@ def test_the_licenses_and_admins_reports_are_what_the_decision_may_read(world: W
         admin_user = world.users[f"{name}.admin"]
         grouped = world.users[f"{name}.grouped"]
         assert theirs == [
-            {
-                "tenant_id": customer.id,
-                "tenant": customer.name,
-                "user_id": u.id,
-                "user_principal_name": u.user_principal_name if named else None,
-                "display_name": u.display_name if named else None,
-                "roles": [role],
-            }
+            _norm(
+                {
+                    "tenant_id": customer.id,
+                    "tenant": customer.name,
+                    "user_id": u.id,
+                    "user_principal_name": u.user_principal_name if named else None,
+                    "display_name": u.display_name if named else None,
+                    "roles": [role],
+                }
+            )
             for u, role in sorted(
                 [(admin_user, "user_administrator"), (grouped, "password_administrator")],
                 key=lambda pair: pair[0].user_principal_name,
@@ -283,13 +292,13 @@ def test_the_relationships_report_is_the_partners_own_list_for_admins_only(
     mine = session.scalars(
         select(Relationship).where(Relationship.partner_tenant_id == world.partner.id)
     ).all()
-    assert {r["relationship_id"] for r in rows} == {r.id for r in mine}
+    assert {r["relationship_id"] for r in rows} == {str(r.id) for r in mine}
     status = {_names(world, [r]).pop(): r["status"] for r in rows}
     assert "stranger" not in status  # another partner's relationship
     assert status["ended"] == "expired"  # active but past its end: not live
     assert status["pending"] == "approval_pending"
     assert status["license"] == "expiring"
-    reader = next(r for r in rows if r["tenant_id"] == world.customers["reader"].id)
+    reader = next(r for r in rows if r["tenant_id"] == str(world.customers["reader"].id))
     assert reader["roles"] == ["global_reader"]
     assert reader["auto_extend"] is False
     assert reader["ends_at"] is not None
@@ -365,7 +374,7 @@ def test_find_pages_by_cursor_and_shows_cells_as_the_report_does(world: World) -
             break
     report = {r["user_id"]: r for r in _expected_users(world)}
     assert len(seen) == len(report) == 16
-    assert {r["user_id"]: r for r in seen} == report
+    assert {str(r["user_id"]): _norm(r) for r in seen} == report
 
 
 def test_the_job_targets_keep_their_shape(world: World) -> None:
