@@ -26,6 +26,7 @@ from tenantry.core.context import Context
 from tenantry.models import Group, Relationship, Tenant, User
 from tenantry.partners import reports
 from tenantry.partners.reports import ReportFormat, ReportKind
+from tenantry.web import session as web_session
 from tests import factories
 from tests.conftest import Api, Org, Partner, accepted, make_org
 
@@ -259,3 +260,31 @@ def test_a_big_report_streams_in_pieces(
             .values(auto_extend=False)
         )
     body.close()
+
+
+def test_the_find_page_filters_and_the_reports_page_download(
+    app: Any, client: TestClient, partner: Partner
+) -> None:
+    customer = _customer(client, partner, ["global_reader"], "Paged")
+    blocked = customer.create_user("blocked")
+    customer.admin.patch(f"{customer.base}/users/{blocked}", {"enabled": False})
+    web = TestClient(app, follow_redirects=False)
+    web.cookies.set(web_session.SESSION_COOKIE, str(partner.admin.token))
+    page = web.get(f"/partner/find?disabled=on&q=blocked@{customer.domain}")
+    assert page.status_code == 200, page.text
+    assert f'value="{customer.tenant_id}:{blocked}"' in page.text
+    assert "Run a job on the selected users" in page.text
+    assert 'action="/partner/jobs/new"' in page.text
+    nobody = web.get(f"/partner/find?admin_role=on&q=blocked@{customer.domain}")
+    assert "No user you may see matches." in nobody.text
+    reports_page = web.get("/partner/reports")
+    assert reports_page.status_code == 200, reports_page.text
+    assert 'name="report" value="users"' in reports_page.text
+    download = web.get("/partner/reports/download?report=users&format=csv")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == 'attachment; filename="users-report.csv"'
+    assert f"blocked@{customer.domain}" in download.text
+    agent = partner.agent("full")
+    web.cookies.set(web_session.SESSION_COOKIE, str(agent.token))
+    refused = web.get("/partner/reports/download?report=relationships")
+    assert refused.status_code == 403
