@@ -25,7 +25,7 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -378,13 +378,12 @@ def _users(session: Session, plan: ReportPlan, chunk: Chunk, readable: Readable)
             .distinct()
         ):
             licenses[uid].append(sku_id)
-    position = {tid: n for n, tid in enumerate(ids)}
-    # Per customer once: its id as text, its name, what the agent may read there.
-    customers = [(str(tid), name, tid in may_roles, tid in may_licenses) for tid, name in chunk]
+    # Per customer once: its name, what the agent may read there.
+    customers = {str(tid): (name, tid in may_roles, tid in may_licenses) for tid, name in chunk}
     none: list[str] = []
     stmt = (
         select(
-            case(position, value=User.tenant_id),
+            _uuid_text(session, User.tenant_id),
             user_text,
             User.user_principal_name,
             User.display_name,
@@ -392,14 +391,16 @@ def _users(session: Session, plan: ReportPlan, chunk: Chunk, readable: Readable)
             User.mfa_enabled,
             User.last_sign_in_at,
         )
+        .join(Tenant, Tenant.id == User.tenant_id)
         .where(User.tenant_id.in_(ids))
-        # The plan's order of customers (by name), then each one's users by UPN: sorted by
-        # the database a chunk at a time, then streamed from a server-side cursor.
-        .order_by(case(position, value=User.tenant_id), User.user_principal_name)
+        # The plan's order (customers by name, as the database sorts them), then each one's
+        # users by UPN: sorted by the database a chunk at a time, streamed from a
+        # server-side cursor.
+        .order_by(Tenant.name, Tenant.id, User.user_principal_name)
         .execution_options(yield_per=YIELD_PER)
     )
-    for n, uid, upn, display_name, enabled, mfa, last_sign_in in session.execute(stmt):
-        tid, name, may_role, may_license = customers[n]
+    for tid, uid, upn, display_name, enabled, mfa, last_sign_in in session.execute(stmt):
+        name, may_role, may_license = customers[tid]
         yield (
             tid,
             name,
@@ -551,12 +552,70 @@ def _csv_cell(value: Any) -> str:
     return _safe(str(value))
 
 
-def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Cells]) -> Iterator[bytes]:
+def _text(value: str | None) -> str:
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _plain(value: Any) -> str:
+    """Ids, numbers and our own enums: nothing a spreadsheet would run."""
+    return "" if value is None else str(value)
+
+
+def _flag(value: bool | None) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def _words(value: list[str] | None) -> str:
+    return "" if value is None else _text(" ".join(value))
+
+
+def _moment(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+# How each column of each report is written in CSV (cheaper than asking every cell its type:
+# a users report is five million cells).
+CSV_CELLS: dict[ReportKind, tuple[Callable[[Any], str], ...]] = {
+    ReportKind.USERS: (
+        _plain,
+        _text,
+        _plain,
+        _text,
+        _text,
+        _flag,
+        _flag,
+        _words,
+        _words,
+        _moment,
+    ),
+    ReportKind.LICENSES: (_plain, _text, _text, _text, _plain, _plain, _plain),
+    ReportKind.RELATIONSHIPS: (
+        _plain,
+        _plain,
+        _text,
+        _plain,
+        _words,
+        _moment,
+        _moment,
+        _flag,
+    ),
+    ReportKind.ADMINS: (_plain, _text, _plain, _text, _text, _words),
+}
+
+
+def encode(
+    fmt: ReportFormat,
+    columns: Sequence[str],
+    rows: Iterable[Cells],
+    cells: Sequence[Callable[[Any], str]] | None = None,
+) -> Iterator[bytes]:
     """The response body in pieces: the CSV header row at once (the first byte does not wait
     for the first query), the first row as soon as it is read, then ROWS_PER_PIECE rows a
     piece, each written to a buffer of its own (a reused one keeps the largest piece's
-    size). NDJSON: one object a line, with null where the agent may not read a cell (CSV
-    leaves it empty)."""
+    size). CSV cells are written by ``cells`` (per column) or ``_csv_cell``; NDJSON: one
+    object a line, with null where the agent may not read a cell (CSV leaves it empty)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if fmt == ReportFormat.CSV:
@@ -565,11 +624,13 @@ def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Cells]) -> 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
     for count, row in enumerate(rows, start=1):
-        if fmt == ReportFormat.CSV:
-            writer.writerow([_csv_cell(v) for v in row])
-        else:
+        if fmt == ReportFormat.NDJSON:
             buffer.write(json.dumps(dict(zip(columns, map(_json_value, row), strict=True))))
             buffer.write("\n")
+        elif cells is None:
+            writer.writerow([_csv_cell(v) for v in row])
+        else:
+            writer.writerow([write(v) for write, v in zip(cells, row, strict=True)])
         if count % ROWS_PER_PIECE == 0 or count == 1:
             yield buffer.getvalue().encode()
             buffer = io.StringIO()
@@ -580,4 +641,4 @@ def encode(fmt: ReportFormat, columns: Sequence[str], rows: Iterable[Cells]) -> 
 
 def stream(factory: sessionmaker[Session], plan: ReportPlan, fmt: ReportFormat) -> Iterator[bytes]:
     """The planned report, encoded, read as the client takes it."""
-    return encode(fmt, plan.columns, report_rows(factory, plan))
+    return encode(fmt, plan.columns, report_rows(factory, plan), CSV_CELLS[plan.kind])
