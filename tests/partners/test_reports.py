@@ -201,7 +201,7 @@ def _expected_users(world: World) -> list[dict[str, Any]]:
                 _norm(
                     {
                         "tenant_id": customer.id,
-                        "tenant": customer.name,
+                        "tenant_name": customer.name,
                         "user_id": user.id,
                         "user_principal_name": user.user_principal_name,
                         "display_name": user.display_name,
@@ -265,7 +265,7 @@ def test_the_licenses_and_admins_reports_are_what_the_decision_may_read(world: W
             _norm(
                 {
                     "tenant_id": customer.id,
-                    "tenant": customer.name,
+                    "tenant_name": customer.name,
                     "user_id": u.id,
                     "user_principal_name": u.user_principal_name if named else None,
                     "display_name": u.display_name if named else None,

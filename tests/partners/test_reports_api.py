@@ -210,7 +210,7 @@ def test_a_big_report_streams_in_pieces(
 ) -> None:
     lines = _ndjson(partner.admin, "/partner/reports/users", customer=big)
     assert len(lines) == BIG_CUSTOMERS * USERS_EACH
-    names = [line["tenant"] for line in lines]
+    names = [line["tenant_name"] for line in lines]
     assert names == sorted(names)  # by customer, then by UPN
     # Read in small chunks, the stream holds a chunk at a time, never the whole report.
     monkeypatch.setattr(reports, "CHUNK_CUSTOMERS", 5)

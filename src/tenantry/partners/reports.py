@@ -97,7 +97,7 @@ MEDIA_TYPES: dict[ReportFormat, str] = {
 COLUMNS: dict[ReportKind, tuple[str, ...]] = {
     ReportKind.USERS: (
         "tenant_id",
-        "tenant",
+        "tenant_name",
         "user_id",
         "user_principal_name",
         "display_name",
@@ -107,11 +107,11 @@ COLUMNS: dict[ReportKind, tuple[str, ...]] = {
         "licenses",
         "last_sign_in_at",
     ),
-    ReportKind.LICENSES: ("tenant_id", "tenant", "sku_id", "sku", "status", "used", "total"),
+    ReportKind.LICENSES: ("tenant_id", "tenant_name", "sku_id", "sku", "status", "used", "total"),
     ReportKind.RELATIONSHIPS: (
         "relationship_id",
         "tenant_id",
-        "tenant",
+        "tenant_name",
         "status",
         "roles",
         "starts_at",
@@ -120,7 +120,7 @@ COLUMNS: dict[ReportKind, tuple[str, ...]] = {
     ),
     ReportKind.ADMINS: (
         "tenant_id",
-        "tenant",
+        "tenant_name",
         "user_id",
         "user_principal_name",
         "display_name",

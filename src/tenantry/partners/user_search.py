@@ -120,7 +120,7 @@ def search_users(
     rows = [
         {
             "tenant_id": user.tenant_id,
-            "tenant": tenant,
+            "tenant_name": tenant,
             "user_id": user.id,
             "user_principal_name": user.user_principal_name,
             "display_name": user.display_name,

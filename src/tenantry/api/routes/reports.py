@@ -121,7 +121,7 @@ class UserHitOut(BaseModel):
     that customer (admin roles: roles.read; licences: subscriptions.read)."""
 
     tenant_id: uuid.UUID
-    tenant: str
+    tenant_name: str
     user_id: uuid.UUID
     user_principal_name: str
     display_name: str
