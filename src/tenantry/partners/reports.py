@@ -3,12 +3,14 @@ relationships, and the admins of each customer, streamed as CSV or NDJSON.
 
 Two steps, because the stream is read after the request that asked for it has returned (and
 committed): ``plan_report`` runs in the request — it resolves the caller, refuses with a
-4xx before the first byte, decides once which customers the agent may read what in (the one
-rule for sets, ``access.restrict_to``, per column's permission) and audits that the report
-was run; ``report_rows`` then reads the rows in its own read-only session
-(``core.db.read_only``), a chunk of customers at a time, with a fixed number of set-based
-queries per chunk and a server-side cursor for the big one, so memory stays flat however
-many customers and users there are.
+4xx before the first byte (the relationships report without partner.manage, an unknown
+customer group), resolves the selection to the customers in order (one query) and audits
+that the report was run; ``report_rows`` then reads the rows in its own read-only session
+(``core.db.read_only``), a chunk of customers at a time: per chunk one query decides, with
+the one rule for sets (``access.restrict_to`` for the plan's principal at the plan's moment,
+per column's permission), what the agent may read there, then a fixed number of set-based
+queries read it, the big one through a server-side cursor, so memory stays flat however many
+customers and users there are.
 
 Consent: only what each agent may read appears. A row appears only where the agent may read
 the row's kind (users.read for users, subscriptions.read for licences, roles.read for
