@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from tenantry.api.deps import Ctx, Cursor, Limit
+from tenantry.api.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from tenantry.api.routes import router
-from tenantry.api.schemas.common import ItemList
+from tenantry.api.schemas.common import ItemList, Problem
 from tenantry.api.schemas.selection import customer_selection_query
 from tenantry.core.errors import ServiceError
 from tenantry.partners import reports, user_search
@@ -55,11 +56,16 @@ def negotiate(fmt: ReportFormat | None, accept: str | None) -> ReportFormat:
     )
 
 
-REPORT_RESPONSES: dict[int | str, dict[str, object]] = {
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The report, streamed",
         "content": {"text/csv": {}, "application/x-ndjson": {}},
-    }
+    },
+    406: {
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+        "description": "Neither text/csv nor application/x-ndjson is acceptable",
+    },
 }
 
 
