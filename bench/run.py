@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert, text
 
-from bench import customer_groups
+from bench import customer_groups, reports
 from tenantry import access
 from tenantry.app import create_app
 from tenantry.core.config import Settings
@@ -390,6 +390,7 @@ def run_backend(label: str, url: str, table: Table) -> None:
         seeded = seed(app)
         seconds = time.perf_counter() - began
         asyncio.run(time_requests(app, seeded, table, label))
+        reports.users_report(app, seeded.agent_token, table, label)
         rate = decisions_per_second(app, seeded)
         asyncio.run(customer_groups.time_group_pages(app, seeded, table, label, timed))
         table.add_row(label, "access decisions (delegated path)", "", "", f"{rate:,.0f}/s")

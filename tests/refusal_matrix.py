@@ -285,6 +285,13 @@ ROUTES: dict[Route, Expectation] = {
     ("PUT", f"{API}/partner/customers/{{tid}}/fields"): PartnerCenter(
         {"fields": {"region": "EU"}}, admins_only=True
     ),
+    # Reports and the user search across customers (issue 14): any agent, each sees what it
+    # may read; the relationships report is the partner's own list, for partner admins.
+    ("GET", f"{API}/partner/reports/users"): PartnerCenter(),
+    ("GET", f"{API}/partner/reports/licenses"): PartnerCenter(),
+    ("GET", f"{API}/partner/reports/admins"): PartnerCenter(),
+    ("GET", f"{API}/partner/reports/relationships"): PartnerCenter(admins_only=True),
+    ("GET", f"{API}/partner/users"): PartnerCenter(query="?no_second_factor=true"),
     # Just-in-time elevation: any agent may ask; who may approve, deny or end is decided per
     # activation (tests/partners/test_activations.py).
     ("POST", f"{API}/partner/activations"): PartnerCenter(
@@ -457,6 +464,8 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", "/partner/customers/{tid}/fields"): PartnerCenter(
         {"fields": "region=EU"}, admins_only=True
     ),
+    ("GET", "/partner/reports"): PartnerCenter(),
+    ("GET", "/partner/reports/download"): PartnerCenter(),
     ("GET", "/partner/offers"): PartnerCenter(),
     ("POST", "/partner/offers"): PartnerCenter({"kind": "classic"}),
     ("POST", "/partner/offers/{oid}/disable"): PartnerCenter(),

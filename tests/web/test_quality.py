@@ -33,6 +33,8 @@ ADMIN_PAGES = (
 PARTNER_PAGES = (
     "/partner",
     "/partner/find?q=contoso",
+    "/partner/find?admin_role=on&no_second_factor=on",
+    "/partner/reports",
     "/partner/offers",
     "/partner/agents",
     "/partner/relationships",

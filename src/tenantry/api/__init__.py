@@ -18,6 +18,7 @@ from tenantry.api.routes import (
     domains,
     offers,
     partner,
+    reports,
     roles,
     scim_tokens,
     services,
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
         services,
         scim_tokens,
         customer_groups,
+        reports,
     ):
         app.include_router(module.api, prefix=PREFIX)
     app.include_router(oauth.api)  # /oauth2/...: OAuth's own place, not under the prefix

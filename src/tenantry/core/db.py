@@ -37,6 +37,11 @@ RETRY_AFTER_SECONDS = 2
 DEFAULT_LOCK_WAIT_SECONDS = 10.0
 
 
+# Execution option of a long read-only transaction (a streamed report): on SQLite its BEGIN is
+# deferred, so it never holds the write lock that BEGIN IMMEDIATE takes for its whole length.
+READ_ONLY = "tenantry_read_only"
+
+
 def make_engine(url: str, lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -74,7 +79,10 @@ def _configure_sqlite(engine: Engine, lock_wait_seconds: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a WAL snapshot: takes no write lock
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -93,6 +101,26 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for a long read that must not stop writers (a streamed report, read while
+    the request that asked for it has already returned): one snapshot for all its queries
+    (SQLite: a deferred BEGIN in WAL mode; PostgreSQL: REPEATABLE READ, READ ONLY), always
+    rolled back."""
+    session = factory()
+    try:
+        options: dict[str, Any] = {READ_ONLY: True}
+        if session.get_bind().dialect.name == "postgresql":
+            options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        session.connection(execution_options=options)
+        yield session
+    finally:
+        try:
+            session.rollback()
+        finally:
+            session.close()
 
 
 def database_failure(exc: BaseException) -> ServiceError | None:

@@ -21,6 +21,7 @@ from tenantry.web.routes import (
     offers,
     oidc,
     partner,
+    reports,
     support,
 )
 
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
         integrations,
         partner,
         customer_groups,
+        reports,
         offers,
         oidc,
     ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -15,13 +16,21 @@ from tenantry.api.schemas.partners import AccessAssignmentIn, ActivationIn, Agen
 from tenantry.core.errors import InvalidInput
 from tenantry.directory import tenants, users
 from tenantry.models.partners import ActivationStatus, OfferKind
-from tenantry.partners import activations, assignments, customer_groups, offers, partner_side
+from tenantry.partners import (
+    activations,
+    assignments,
+    customer_groups,
+    offers,
+    partner_side,
+    user_search,
+)
 from tenantry.partners import agents as partner_agents
 from tenantry.partners import enrolment as partners
 from tenantry.partners import views as partner_views
 from tenantry.partners.selection import CustomerSelection
 from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
+from tenantry.web.routes.reports import customer_group_choices, web_selection
 
 pages = router()
 PAGE = 50
@@ -80,12 +89,59 @@ def dashboard(request: Request, ctx: SignedIn, tid: uuid.UUID) -> Response:
 
 
 @pages.get("/partner/find")
-def find(request: Request, ctx: SignedIn, q: str | None = None) -> Response:
-    hits = partner_views.lookup(ctx, q) if q and q.strip() else None
+def find(
+    request: Request,
+    ctx: SignedIn,
+    q: str | None = None,
+    disabled: bool = False,
+    no_second_factor: bool = False,
+    admin_role: bool = False,
+    unlicensed: bool = False,
+    group: str | None = None,
+    except_group: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    """Find and Assist: customers, domains and users by a term (``lookup``), and users across
+    customers by filters and customer group (``user_search``); ticked users go to a new job."""
+    term = (q or "").strip()
+    hits = partner_views.lookup(ctx, term) if len(term) >= 2 and not cursor else None
+    filters = user_search.UserFilters(
+        query=term or None,
+        disabled=True if disabled else None,
+        no_second_factor=no_second_factor,
+        admin_role=admin_role,
+        unlicensed=unlicensed,
+    )
+    selection = web_selection(group, except_group)
+    searched = bool(term) or filters != user_search.UserFilters() or selection is not None
+    users = (
+        user_search.search_users(ctx, selection, filters, cursor=cursor, limit=PAGE)
+        if searched
+        else None
+    )
+    chosen = {
+        "q": term,
+        "disabled": disabled,
+        "no_second_factor": no_second_factor,
+        "admin_role": admin_role,
+        "unlicensed": unlicensed,
+        "group": group or "",
+        "except_group": except_group or "",
+    }
     template = (
         "partner/find_results.html" if request.headers.get("hx-request") else "partner/find.html"
     )
-    return _partner(request, ctx, template, q=q or "", hits=hits)
+    return _partner(
+        request,
+        ctx,
+        template,
+        q=term,
+        hits=hits,
+        users=users,
+        chosen=chosen,
+        next_query=urlencode({k: "on" if v is True else v for k, v in chosen.items() if v}),
+        groups=customer_group_choices(ctx),
+    )
 
 
 @pages.get("/partner/offers")

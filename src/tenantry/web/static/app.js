@@ -59,6 +59,14 @@
     var button = event.submitter || form.querySelector("button[type=submit], button:not([type])");
     if (button) { button.setAttribute("aria-busy", "true"); }
   });
+  // A form htmx sent stays on the page (only its target is replaced): free its button again,
+  // or a second search could not be clicked.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (form) {
+      form.querySelectorAll("[aria-busy=true]").forEach(function (b) { b.removeAttribute("aria-busy"); });
+    }
+  });
   document.addEventListener("click", function (event) {
     var dialog = document.getElementById("confirm-dialog");
     if (event.target.matches("[data-confirm-cancel]")) { dialog.close(); }
