@@ -265,6 +265,22 @@ ROUTES: dict[Route, Expectation] = {
     ("PATCH", f"{API}/partner/settings"): PartnerCenter(
         {"require_phishing_resistant_mfa": True}, admins_only=True
     ),
+    # Access templates (issue 14): partner administrators only.
+    ("GET", f"{API}/partner/access-templates"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/access-templates"): PartnerCenter(
+        {"name": "t", "assignments": [{"group_id": NO_ID, "roles": ["global_reader"]}]},
+        admins_only=True,
+    ),
+    ("GET", f"{API}/partner/access-templates/{{tid}}"): PartnerCenter(admins_only=True),
+    ("PATCH", f"{API}/partner/access-templates/{{tid}}"): PartnerCenter({}, admins_only=True),
+    ("DELETE", f"{API}/partner/access-templates/{{tid}}"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/access-templates/{{tid}}/preview"): PartnerCenter(
+        {}, admins_only=True
+    ),
+    ("POST", f"{API}/partner/access-templates/{{tid}}/apply"): PartnerCenter({}, admins_only=True),
+    ("POST", f"{API}/partner/access-templates/{{tid}}/unapply"): PartnerCenter(
+        {}, admins_only=True
+    ),
     ("GET", f"{API}/partner/customers"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),
