@@ -18,7 +18,6 @@ from tenantry.audit import chain as audit
 from tenantry.core.config import Settings
 from tenantry.models import AccessAssignment, AuditEvent, Relationship
 from tests.conftest import (
-    Api,
     FakeClock,
     Org,
     Partner,
@@ -343,7 +342,7 @@ def test_parallel_applies_make_each_assignment_once(partner: Partner, client: An
     url = f"{TEMPLATES}/{made['id']}/apply"
     selection = only(*several)
 
-    def run(_: int) -> Api:
+    def run(_: int) -> Any:
         return partner.admin.post(url, selection, expect=None)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
