@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tenantry.web import pages
 from tenantry.web.routes import (
+    access_templates,
     admin,
     auth,
     domains,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         support,
         integrations,
         partner,
+        access_templates,
         offers,
         oidc,
     ):
