@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert, text
 
+from bench.access_templates import bench_access_templates
 from tenantry import access
 from tenantry.app import create_app
 from tenantry.core.config import Settings
@@ -113,6 +114,7 @@ def _token(user_id: uuid.UUID, now: datetime, mfa: bool) -> tuple[str, dict[str,
         "user_id": user_id,
         "token_hash": hash_token(token),
         "mfa": mfa,
+        "second_factor": "totp" if mfa else "none",
         "created_at": now,
         "expires_at": now + timedelta(days=1),
     }
@@ -389,6 +391,7 @@ def run_backend(label: str, url: str, table: Table) -> None:
         seconds = time.perf_counter() - began
         asyncio.run(time_requests(app, seeded, table, label))
         rate = decisions_per_second(app, seeded)
+        bench_access_templates(app, seeded.partner_id, CUSTOMERS, table, label)
         table.add_row(label, "access decisions (delegated path)", "", "", f"{rate:,.0f}/s")
         table.add_row(
             label, f"seed {CUSTOMERS:,} customers x {USERS} users", "", "", f"{seconds:.0f} s"
