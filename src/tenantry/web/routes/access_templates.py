@@ -78,6 +78,13 @@ def _customers(ctx: Context, partner_id: uuid.UUID) -> list[tuple[uuid.UUID, str
     ]
 
 
+def _customer_groups(ctx: Context) -> list[tuple[uuid.UUID, str]]:
+    """The partner's customer groups for the choice of customers, as (id, name). Empty until
+    customer groups (partners/customer_groups.py) are merged: then their list goes here; the
+    page and the selection already take ``group`` and ``except_group``."""
+    return []
+
+
 def _selection_fields(selection: CustomerSelection | None) -> list[tuple[str, str]]:
     """The selection as hidden form fields, so apply posts what the preview showed."""
     if selection is None:
@@ -133,6 +140,7 @@ def template_page(
         groups=assignments.assignable_groups(ctx),
         roles=list(Role),
         customers=_customers(ctx, template.partner_tenant_id),
+        customer_groups=_customer_groups(ctx),
         customers_listed=CUSTOMERS_LISTED,
         selection=selection or CustomerSelection(),
         selection_fields=_selection_fields(selection),
