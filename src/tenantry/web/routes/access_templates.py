@@ -8,6 +8,7 @@ that moment, so a preview gone stale never applies what it no longer says."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -202,11 +203,9 @@ async def posted_selection(request: Request) -> CustomerSelection | None:
                 found.append(parsed)
         return tuple(found)
 
+    # Each field under its query-string name: groups -> group, except_customers -> ...
     selection = CustomerSelection(
-        groups=ids("group"),
-        customers=ids("customer"),
-        except_groups=ids("except_group"),
-        except_customers=ids("except_customer"),
+        **{f.name: ids(f.name.removesuffix("s")) for f in fields(CustomerSelection)}
     )
     return None if selection == CustomerSelection() else selection
 
