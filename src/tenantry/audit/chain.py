@@ -19,9 +19,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import Select, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantry.core.config import Settings
@@ -156,6 +157,7 @@ class Pending:
 
 
 _HEADS_PER_ROUND_TRIP = 1000
+_ROWS_PER_STATEMENT = 5000
 
 
 def record_many(ctx: Context, pending: list[Pending]) -> int:
@@ -187,7 +189,9 @@ def record_many(ctx: Context, pending: list[Pending]) -> int:
         if partner_tenant_id is None and item.tenant_id in ctx.on_behalf:
             partner_tenant_id, used = ctx.on_behalf[item.tenant_id]
             relationship_id = relationship_id or used
-        event = AuditEvent(
+        # The row as a plain namespace (hashed exactly as ``record`` hashes its event):
+        # thousands of ORM objects would cost more than the writes themselves.
+        event = SimpleNamespace(
             id=uuid.uuid4(),
             tenant_id=item.tenant_id,
             seq=seq + 1,
@@ -209,14 +213,19 @@ def record_many(ctx: Context, pending: list[Pending]) -> int:
             client_address=ctx.client_address,
             prev_hash=prev_hash,
         )
-        event.hash = event_hash(event, key)
+        event.hash = event_hash(cast(AuditEvent, event), key)
         heads[item.tenant_id] = (event.seq, event.hash)
-        events.append({c.key: getattr(event, c.key) for c in AuditEvent.__table__.columns})
-    session.execute(insert(AuditEvent), events)
+        events.append(vars(event))
+    # Core statements, executed many: the ORM's bulk paths may fall back to a row at a time.
+    events_table = cast(Table, AuditEvent.__table__)
+    tenants = cast(Table, Tenant.__table__)
+    for start in range(0, len(events), _ROWS_PER_STATEMENT):
+        session.execute(insert(events_table), events[start : start + _ROWS_PER_STATEMENT])
     session.execute(
-        update(Tenant),
-        [{"id": tid, "audit_seq": seq, "audit_head_hash": h} for tid, (seq, h) in heads.items()],
-        execution_options={"synchronize_session": False},
+        update(tenants)
+        .where(tenants.c.id == bindparam("head_tenant"))
+        .values(audit_seq=bindparam("head_seq"), audit_head_hash=bindparam("head_hash")),
+        [{"head_tenant": tid, "head_seq": seq, "head_hash": h} for tid, (seq, h) in heads.items()],
     )
     return len(events)
 

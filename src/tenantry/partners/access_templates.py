@@ -22,9 +22,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tenantry.audit import chain as audit
@@ -600,17 +600,27 @@ def _execute(
             updates.append({"id": item.assignment_id, **terms})
         else:
             removes.append(item.assignment_id)
+    # Core statements executed many (the ORM's bulk paths may fall back to a row at a time).
+    table = cast(Table, AccessAssignment.__table__)
     try:
         with ctx.session.begin_nested():
-            if creates:
-                ctx.session.execute(insert(AccessAssignment), creates)
+            for chunk in _chunks(creates):
+                ctx.session.execute(insert(table), chunk)
     except IntegrityError as exc:  # an assignment made one at a time meanwhile
         raise Conflict(
             "An assignment was made meanwhile in one of these customers; preview again.",
             slug="changed-meanwhile",
         ) from exc
     if updates:
-        ctx.session.execute(update(AccessAssignment), updates)
+        ctx.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("assignment"), table.c.template_id == template.id)
+            .values({name: bindparam(f"new_{name}") for name in _TERMS}),
+            [
+                {"assignment": u["id"], **{f"new_{name}": u[name] for name in _TERMS}}
+                for u in updates
+            ],
+        )
     for chunk in _chunks(removes):
         ctx.session.execute(
             delete(AccessAssignment)
@@ -620,6 +630,14 @@ def _execute(
     _audit(ctx, template, the_plan)
     return the_plan
 
+
+_TERMS = (
+    "roles",
+    "eligible_roles",
+    "max_activation_minutes",
+    "approval_required",
+    "approver_group_id",
+)
 
 _VERBS = {
     PlanAction.CREATE: "create",
