@@ -364,6 +364,34 @@ def _entries(ctx: Context, template: AccessTemplate) -> list[_Entry]:
     return found
 
 
+_ASSIGNMENT_COLUMNS = (
+    AccessAssignment.id,
+    AccessAssignment.relationship_id,
+    AccessAssignment.group_id,
+    AccessAssignment.template_id,
+    AccessAssignment.roles,
+    AccessAssignment.eligible_roles,
+    AccessAssignment.max_activation_minutes,
+    AccessAssignment.approval_required,
+    AccessAssignment.approver_group_id,
+)
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    """An existing assignment as the plan reads it (columns, not ORM objects: thousands)."""
+
+    id: uuid.UUID
+    relationship_id: uuid.UUID
+    group_id: uuid.UUID
+    template_id: uuid.UUID | None
+    roles: list[str]
+    eligible_roles: list[str]
+    max_activation_minutes: int
+    approval_required: bool
+    approver_group_id: uuid.UUID | None
+
+
 def _live(ctx: Context, status: RelationshipStatus, ends_at: Any) -> bool:
     return status in LIVE_STATUSES and (ends_at is None or ends_at > ctx.now)
 
@@ -415,16 +443,17 @@ def _plan(
     by_group = {e.group_id: e for e in entries}
     mine = AccessAssignment.template_id == template.id
     existing_rows = ctx.session.execute(
-        select(AccessAssignment, Group.name)
+        select(*_ASSIGNMENT_COLUMNS, Group.name)
         .join(Group, Group.id == AccessAssignment.group_id)
         .where(
             AccessAssignment.relationship_id.in_(of_selected),
             or_(mine, AccessAssignment.group_id.in_(list(by_group))) if by_group else mine,
         )
     ).all()
-    existing: dict[tuple[uuid.UUID, uuid.UUID], tuple[AccessAssignment, str]] = {}
-    made_here: dict[uuid.UUID, list[tuple[AccessAssignment, str]]] = {}
-    for a, name in existing_rows:
+    existing: dict[tuple[uuid.UUID, uuid.UUID], tuple[_Assignment, str]] = {}
+    made_here: dict[uuid.UUID, list[tuple[_Assignment, str]]] = {}
+    for *values, name in existing_rows:
+        a = _Assignment(*values)
         existing[(a.relationship_id, a.group_id)] = (a, name)
         if a.template_id == template.id:
             made_here.setdefault(a.relationship_id, []).append((a, name))
@@ -459,7 +488,7 @@ def _item(
     action: PlanAction,
     cid: uuid.UUID,
     cname: str,
-    a: AccessAssignment,
+    a: _Assignment,
     gname: str,
     reason: str = "",
 ) -> PlanItem:
@@ -484,7 +513,7 @@ def _entry_item(
     cname: str,
     rid: uuid.UUID,
     rel_roles: list[str],
-    existing: dict[tuple[uuid.UUID, uuid.UUID], tuple[AccessAssignment, str]],
+    existing: dict[tuple[uuid.UUID, uuid.UUID], tuple[_Assignment, str]],
 ) -> PlanItem:
     """The change for one entry in one live relationship: only the roles its customer
     approved (the others left out, and said)."""

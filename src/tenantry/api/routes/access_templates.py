@@ -4,7 +4,6 @@ at once. Partner administrators only (``partner.manage``); another partner's tem
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 
 from fastapi import Response
 
@@ -64,7 +63,7 @@ def plan_out(plan: templates.Plan) -> PlanOut:
         template_name=plan.template_name,
         unapply=plan.unapply,
         counts=plan.counts,
-        items=[PlanItemOut.model_validate(asdict(item)) for item in plan.items],
+        items=[PlanItemOut.model_validate(vars(item)) for item in plan.items],
     )
 
 
