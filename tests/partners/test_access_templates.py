@@ -246,6 +246,10 @@ def test_except_customers_and_an_agent_scoped_to_its_customers(
     )
     for elsewhere in (eu_excluded, us):
         assert api.get(f"{elsewhere.base}/users", expect=None).status_code in (403, 404)
+    # Unapplied: the technician's access in that customer ends with it.
+    gone = partner.admin.post(f"{TEMPLATES}/{made['id']}/unapply", only(eu), expect=200).json()
+    assert gone["counts"]["remove"] == 1
+    assert api.get(f"{eu.base}/users", expect=None).status_code in (403, 404)
 
 
 def test_refusals(
@@ -286,6 +290,8 @@ def test_refusals(
     made = template(partner, "Same name", group_id=mine, roles=[READER])
     template_again = {"name": "Same name", "assignments": [{"group_id": mine, "roles": [READER]}]}
     partner.admin.post(TEMPLATES, template_again, expect=409)
+    other_one = template(partner, "Other name", group_id=mine, roles=[READER])
+    partner.admin.patch(f"{TEMPLATES}/{other_one['id']}", {"name": "Same name"}, 409)
     url = f"{TEMPLATES}/{made['id']}"
 
     # Another partner's template is unknown, whatever the verb.
