@@ -265,6 +265,22 @@ ROUTES: dict[Route, Expectation] = {
     ("PATCH", f"{API}/partner/settings"): PartnerCenter(
         {"require_phishing_resistant_mfa": True}, admins_only=True
     ),
+    # Access templates (issue 14): partner administrators only.
+    ("GET", f"{API}/partner/access-templates"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/access-templates"): PartnerCenter(
+        {"name": "t", "assignments": [{"group_id": NO_ID, "roles": ["global_reader"]}]},
+        admins_only=True,
+    ),
+    ("GET", f"{API}/partner/access-templates/{{tid}}"): PartnerCenter(admins_only=True),
+    ("PATCH", f"{API}/partner/access-templates/{{tid}}"): PartnerCenter({}, admins_only=True),
+    ("DELETE", f"{API}/partner/access-templates/{{tid}}"): PartnerCenter(admins_only=True),
+    ("POST", f"{API}/partner/access-templates/{{tid}}/preview"): PartnerCenter(
+        {}, admins_only=True
+    ),
+    ("POST", f"{API}/partner/access-templates/{{tid}}/apply"): PartnerCenter({}, admins_only=True),
+    ("POST", f"{API}/partner/access-templates/{{tid}}/unapply"): PartnerCenter(
+        {}, admins_only=True
+    ),
     ("GET", f"{API}/partner/customers"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}"): PartnerCenter(),
     ("GET", f"{API}/partner/customers/{{tid}}/access"): PartnerCenter(),
@@ -479,6 +495,21 @@ ROUTES: dict[Route, Expectation] = {
     ),
     ("POST", "/partner/relationships/{rid}/assignments/{aid}/remove"): PartnerCenter(),
     ("GET", "/partner/audit"): PartnerCenter(),
+    # Access templates (issue 14): partner administrators only.
+    ("GET", "/partner/access-templates"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/access-templates"): PartnerCenter(
+        {"name": "t", "group_id": NO_ID, "role:global_reader": "on"}, admins_only=True
+    ),
+    ("GET", "/partner/access-templates/{tid}"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/access-templates/{tid}/entries"): PartnerCenter(
+        {"group_id": NO_ID, "role:global_reader": "on"}, admins_only=True
+    ),
+    ("POST", "/partner/access-templates/{tid}/entries/{gid}/remove"): PartnerCenter(
+        admins_only=True
+    ),
+    ("POST", "/partner/access-templates/{tid}/delete"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/access-templates/{tid}/apply"): PartnerCenter(admins_only=True),
+    ("POST", "/partner/access-templates/{tid}/unapply"): PartnerCenter(admins_only=True),
     # The partner's own webhooks: its administrators only (partner.manage).
     ("GET", "/partner/webhooks"): PartnerCenter(admins_only=True),
     ("POST", "/partner/webhooks"): PartnerCenter(

@@ -73,6 +73,7 @@ from tenantry.identity import clients as client_credentials
 from tenantry.identity import signing_keys
 from tenantry.models import (
     AccessAssignment,
+    AccessTemplate,
     Activation,
     ActivationStatus,
     ApiClient,
@@ -621,6 +622,46 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
                     f"/partner/relationships/{relationship[0]}/access-assignments",
                     json=body,
                 )
+
+        @rule(
+            data=st.data(),
+            roles=st.lists(st.sampled_from(DELEGABLE), max_size=3),
+            eligible=st.lists(st.sampled_from(DELEGABLE), max_size=3),
+            everyone=st.booleans(),
+        )
+        def apply_access_template(
+            self, data: st.DataObject, roles: list[str], eligible: list[str], everyone: bool
+        ) -> None:
+            """Access templates (issue 14): assignments in bulk, to every customer of the
+            actor's home or to one customer (of any partner: another's is not selected)."""
+            actor = self._actor(data)
+            group = self._pick(data, self._groups_to_empower(actor.home, actor), "group")
+            if not group:
+                return
+            entry = {
+                "group_id": group,
+                "roles": sorted(set(roles)),
+                "eligible_roles": sorted(set(eligible) - set(roles)),
+            }
+            body = {"name": unique_label("tpl"), "assignments": [entry]}
+            made = self.call(actor, "POST", "/partner/access-templates", json=body)
+            if made.status_code != 201:
+                return
+            selection: dict[str, Any] = {}
+            relationship = self._pick(data, self._relationships(), "relationship")
+            if not everyone and relationship:
+                selection = {"selection": {"customers": [relationship[2]]}}
+            path = f"/partner/access-templates/{made.json()['id']}/apply"
+            self.call(actor, "POST", path, json=selection)
+
+        @rule(data=st.data())
+        def unapply_access_template(self, data: st.DataObject) -> None:
+            actor = self._actor(data)
+            with sessions() as session:
+                ids = session.scalars(select(AccessTemplate.id).order_by(AccessTemplate.id)).all()
+            chosen = self._pick(data, [str(i) for i in ids], "template")
+            if chosen:
+                self.call(actor, "POST", f"/partner/access-templates/{chosen}/unapply", json={})
 
         # --- just-in-time activations ----------------------------------------------------
 

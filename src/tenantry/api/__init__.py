@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from tenantry.api import oauth, problems, scim
 from tenantry.api.routes import (
+    access_templates,
     activations,
     api_clients,
     audit,
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         activations,
         api_clients,
         webhooks,
+        access_templates,
         services,
         scim_tokens,
         customer_groups,

@@ -1,5 +1,6 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
+from tenantry.models.access_templates import AccessTemplate, AccessTemplateEntry
 from tenantry.models.api_clients import (
     ApiClient,
     ApiClientAssertion,
@@ -64,6 +65,8 @@ from tenantry.models.webhooks import (
 
 __all__ = [
     "AccessAssignment",
+    "AccessTemplate",
+    "AccessTemplateEntry",
     "Activation",
     "ActivationStatus",
     "ApiClient",

@@ -209,6 +209,11 @@ class AccessAssignment(Base):
     approver_group_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("groups.id", ondelete="SET NULL"), index=True
     )
+    # The access template that made it (None: made one at a time). Applying a template again
+    # touches only its own assignments; deleting the template leaves them as ordinary ones
+    # (it clears this column: no foreign key, which SQLite can't add without recreating the
+    # table, and recreating it would drop the activations' rows that reference it).
+    template_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
 
 class PartnerPolicy(Base):

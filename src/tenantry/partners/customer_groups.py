@@ -218,6 +218,12 @@ def list_groups(ctx: Context, *, cursor: str | None, limit: int) -> Page[Custome
     return paginate(ctx.session, stmt, [CustomerGroup.name, CustomerGroup.id], cursor, limit)
 
 
+def group_choices(ctx: Context) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the partner's customer groups, for the pages' group selectors (the first
+    200 by name)."""
+    return [(group.id, group.name) for group in list_groups(ctx, cursor=None, limit=200).items]
+
+
 def get_group(ctx: Context, group_id: uuid.UUID) -> CustomerGroup:
     partner = partners.require_partner(ctx, None)
     return _one(ctx, partner.id, group_id)

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tenantry.web import pages
 from tenantry.web.routes import (
+    access_templates,
     admin,
     auth,
     customer_groups,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         partner,
         customer_groups,
         reports,
+        access_templates,
         offers,
         oidc,
     ):

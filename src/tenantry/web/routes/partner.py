@@ -30,7 +30,7 @@ from tenantry.partners import views as partner_views
 from tenantry.partners.selection import CustomerSelection
 from tenantry.web.forms import parse_form
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
-from tenantry.web.routes.reports import customer_group_choices, web_selection
+from tenantry.web.routes.reports import web_selection
 
 pages = router()
 PAGE = 50
@@ -140,7 +140,7 @@ def find(
         users=users,
         chosen=chosen,
         next_query=urlencode({k: "on" if v is True else v for k, v in chosen.items() if v}),
-        groups=customer_group_choices(ctx),
+        groups=customer_groups.group_choices(ctx),
     )
 
 

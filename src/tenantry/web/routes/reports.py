@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from tenantry.core.context import Context
 from tenantry.core.errors import InvalidInput
 from tenantry.partners import customer_groups, reports
 from tenantry.partners import enrolment as partners
@@ -28,13 +27,6 @@ REPORT_NAMES: dict[ReportKind, str] = {
     "(partner admins)",
     ReportKind.ADMINS: "Admins: users holding admin roles in each customer",
 }
-
-
-def customer_group_choices(ctx: Context) -> list[tuple[str, str]]:
-    """(id, name) of the partner's customer groups, for the group selectors (the first 200
-    by name, as the customer list's filter)."""
-    groups = customer_groups.list_groups(ctx, cursor=None, limit=200).items
-    return [(str(group.id), group.name) for group in groups]
 
 
 def _group_id(value: str | None, what: str) -> uuid.UUID | None:
@@ -65,7 +57,7 @@ def reports_page(request: Request, ctx: SignedIn) -> Response:
         "partner": partner,
         "section": "reports",
         "reports": REPORT_NAMES,
-        "groups": customer_group_choices(ctx),
+        "groups": customer_groups.group_choices(ctx),
     }
     return render(request, ctx, "partner/reports.html", **values)
 
