@@ -344,7 +344,9 @@ def test_reset_passwords_are_downloaded_once_by_the_creator(
     agent.get(f"/partner/jobs/{job['id']}/passwords", expect=409)  # not finished yet
     run(sessions, settings, clock)
     with sessions() as session:
-        stored = session.scalars(select(JobItem.secret).where(JobItem.job_id == uuid.UUID(job["id"]))).all()
+        stored = session.scalars(
+            select(JobItem.secret).where(JobItem.job_id == uuid.UUID(job["id"]))
+        ).all()
     assert all(s and s.count(".") == 4 for s in stored)  # sealed (JWE), not the passwords
     assert agent.get(f"/partner/jobs/{job['id']}").json()["passwords_available"]
     partner.admin.get(f"/partner/jobs/{job['id']}/passwords", expect=403)
@@ -358,7 +360,9 @@ def test_reset_passwords_are_downloaded_once_by_the_creator(
     agent.get(f"/partner/jobs/{job['id']}/passwords", expect=410)
     assert not agent.get(f"/partner/jobs/{job['id']}").json()["passwords_available"]
     with sessions() as session:
-        left = session.scalars(select(JobItem.secret).where(JobItem.job_id == uuid.UUID(job["id"]))).all()
+        left = session.scalars(
+            select(JobItem.secret).where(JobItem.job_id == uuid.UUID(job["id"]))
+        ).all()
     assert left == [None, None]
     assert PASSWORD not in download.text
 
@@ -444,9 +448,9 @@ def test_each_item_is_done_once_with_two_runners_at_once(
     assert run(sessions, settings, clock) == 0
     with sessions() as session:
         count = session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.request_id == f"job:{job['id']}"
-            )
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.request_id == f"job:{job['id']}")
         )
     assert count == 12
 
@@ -460,7 +464,8 @@ def test_a_disabled_agent_gets_its_items_refused(
     partner, org, agent = world
     uid = org.create_user()
     job = make_job(
-        agent, {"action": "block_sign_in", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]}
+        agent,
+        {"action": "block_sign_in", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]},
     )
     agent_id = agent.get("/me").json()["id"]
     partner.admin.patch(f"{partner.org.base}/users/{agent_id}", {"enabled": False})

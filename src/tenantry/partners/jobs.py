@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ from tenantry import access
 from tenantry.access.roles import Permission
 from tenantry.audit import chain as audit
 from tenantry.core.context import Context
-from tenantry.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from tenantry.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, parse_choice
 from tenantry.core.pagination import Page, paginate
 from tenantry.core.scoped import get_scoped
 from tenantry.models import (
@@ -48,6 +48,7 @@ from tenantry.partners.user_search import UserFilters, matching_users
 MAX_ITEMS = 50_000
 CHUNK = 1000  # ids per IN list and rows per INSERT
 MAX_CSV_BYTES = 5 * 1024 * 1024
+RESULT_COLUMNS = "seq,customer_id,customer,user_id,user,status,message".split(",")
 
 
 @dataclass(frozen=True)
@@ -243,21 +244,28 @@ def create_job(
 
 def create_from_csv(
     ctx: Context,
-    action: JobAction,
-    params: dict[str, Any],
-    data: bytes,
+    action: str,
+    params: Callable[[], dict[str, Any]],
+    data: Callable[[], bytes],
     *,
     not_before: datetime | None = None,
 ) -> Job:
     """A user action over the users a CSV names (a ``user_principal_name`` column): each
     found in the customer whose verified domain the name ends with, among the partner's
     customers, where the agent may read users. Rows that name nobody are a 422 listing their
-    line numbers, so nothing is half-made."""
-    if not action.over_users:
-        raise InvalidInput(f"{action.value} acts on customers; a CSV lists users.")
+    line numbers, so nothing is half-made. (``params`` and ``data`` are read once the caller
+    is known to be a partner's: a refusal comes before any complaint about the form.)"""
+    partners.require_partner(ctx, None)
+    chosen = parse_choice(JobAction, action, "Action")
+    if not chosen.over_users:
+        raise InvalidInput(f"{chosen.value} acts on customers; a CSV lists users.")
+    job, _ = _new_job(ctx, chosen, params(), not_before)
+    return _from_csv(ctx, job, data())
+
+
+def _from_csv(ctx: Context, job: Job, data: bytes) -> Job:
     if len(data) > MAX_CSV_BYTES:
         raise InvalidInput(f"The file is larger than {MAX_CSV_BYTES // 1024 // 1024} MB.")
-    job, _ = _new_job(ctx, action, params, not_before)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -384,7 +392,7 @@ def results_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
     job = get_job(ctx, job_id)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["seq", "customer_id", "customer", "user_id", "user", "status", "message"])
+    writer.writerow(RESULT_COLUMNS)
     after = 0
     while True:
         items = list(

@@ -16,6 +16,7 @@ from tenantry.web.routes import (
     domains,
     groups,
     integrations,
+    jobs,
     licences,
     offers,
     oidc,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         support,
         integrations,
         partner,
+        jobs,
         offers,
         oidc,
     ):

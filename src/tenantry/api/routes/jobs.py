@@ -75,8 +75,10 @@ def create_job(body: JobIn, ctx: Ctx) -> JobOut:
 @api.post("/partner/jobs/csv", status_code=202, response_model=JobOut)
 def create_job_from_csv(
     ctx: Ctx,
-    action: Annotated[JobAction, Form()],
-    file: Annotated[UploadFile, File(description="CSV with a user_principal_name column")],
+    action: Annotated[str, Form(max_length=64, description="A user action")] = "",
+    file: Annotated[
+        UploadFile | None, File(description="CSV with a user_principal_name column")
+    ] = None,
     params: Annotated[str, Form(max_length=40_000, description="A JSON object")] = "{}",
     not_before: Annotated[datetime | None, Form()] = None,
 ) -> JobOut:
@@ -84,7 +86,11 @@ def create_job_from_csv(
     the customer holding its domain. Rows naming nobody you may read: 422 with their lines."""
     return job_out(
         jobs.create_from_csv(
-            ctx, action, parse_params(params), read_upload(file), not_before=not_before
+            ctx,
+            action,
+            lambda: parse_params(params),
+            lambda: read_upload(file),
+            not_before=not_before,
         )
     )
 
@@ -99,7 +105,9 @@ def parse_params(text: str) -> dict[str, str]:
     return value
 
 
-def read_upload(file: UploadFile) -> bytes:
+def read_upload(file: UploadFile | None) -> bytes:
+    if file is None:
+        raise InvalidInput("Attach the CSV file (form field 'file').", slug="invalid-csv")
     data = file.file.read(jobs.MAX_CSV_BYTES + 1)
     if len(data) > jobs.MAX_CSV_BYTES:
         raise InvalidInput(f"The file is larger than {jobs.MAX_CSV_BYTES // 1024 // 1024} MB.")
