@@ -38,7 +38,8 @@ def jobs_list(
         if status:
             stmt = stmt.where(Job.status == status)
         table = Table()
-        for column in ("id", "partner", "by", "action", "status", "done", "failed", "refused"):
+        table.add_column("id", no_wrap=True)
+        for column in ("partner", "by", "action", "status", "done", "failed", "refused"):
             table.add_column(column)
         for job, name in ctx.session.execute(stmt):
             table.add_row(

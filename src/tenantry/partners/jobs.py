@@ -48,7 +48,8 @@ from tenantry.partners.user_search import UserFilters, matching_users
 MAX_ITEMS = 50_000
 CHUNK = 1000  # ids per IN list and rows per INSERT
 MAX_CSV_BYTES = 5 * 1024 * 1024
-RESULT_COLUMNS = "seq,customer_id,customer,user_id,user,status,message".split(",")
+# Column names (one string: "customer" here is a column, not a relationship party).
+RESULT_COLUMNS = "seq,customer_id,customer,user_id,user,status,message".split(",")  # noqa: SIM905
 
 
 @dataclass(frozen=True)
