@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert, text
 
+from bench import jobs as bench_jobs
 from tenantry import access
 from tenantry.app import create_app
 from tenantry.core.config import Settings
@@ -113,6 +114,7 @@ def _token(user_id: uuid.UUID, now: datetime, mfa: bool) -> tuple[str, dict[str,
         "user_id": user_id,
         "token_hash": hash_token(token),
         "mfa": mfa,
+        "second_factor": "totp" if mfa else "none",  # ck_api_tokens_mfa_matches_second_factor
         "created_at": now,
         "expires_at": now + timedelta(days=1),
     }
@@ -390,6 +392,7 @@ def run_backend(label: str, url: str, table: Table) -> None:
         asyncio.run(time_requests(app, seeded, table, label))
         rate = decisions_per_second(app, seeded)
         table.add_row(label, "access decisions (delegated path)", "", "", f"{rate:,.0f}/s")
+        bench_jobs.run(app, seeded, table, label)
         table.add_row(
             label, f"seed {CUSTOMERS:,} customers x {USERS} users", "", "", f"{seconds:.0f} s"
         )
