@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -511,3 +512,52 @@ def test_who_sees_a_job(
     results = agent.get(f"{path}/results")
     assert results.text.splitlines()[0] == "seq,customer_id,customer,user_id,user,status,message"
     assert results.text.splitlines()[1].endswith(",pending,")
+
+
+def test_a_relationship_ended_after_the_job_was_made_refuses_its_items(
+    partner: Partner,
+    org: Org,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    relationship = accepted(partner, org)
+    agent = partner.agent("full")
+    uid = org.create_user()
+    target = {"tenant_id": org.tenant_id, "user_id": uid}
+    job = make_job(agent, {"action": "block_sign_in", "targets": [target]})
+    org.admin.delete(f"{org.base}/partner-relationships/{relationship['id']}")
+    run(sessions, settings, clock)
+    [item] = items_of(agent, job)
+    assert (item["status"], item["message"]) == ("refused", "Organisation not found.")
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+
+
+def test_parallel_downloads_and_cancels_happen_once(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    _, org, agent = world
+    target = [{"tenant_id": org.tenant_id, "user_id": org.create_user()}]
+    reset = make_job(agent, {"action": "reset_password", "targets": target})
+    run(sessions, settings, clock)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: agent.get(f"/partner/jobs/{reset['id']}/passwords", expect=None),
+                range(4),
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]
+    waiting = make_job(agent, {"action": "block_sign_in", "targets": target})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        cancels = list(
+            pool.map(
+                lambda _: agent.post(f"/partner/jobs/{waiting['id']}/cancel", expect=None),
+                range(4),
+            )
+        )
+    assert sorted(c.status_code for c in cancels) == [200, 409, 409, 409]
+    assert agent.get(f"/partner/jobs/{waiting['id']}").json()["cancelled"] == 1
