@@ -157,7 +157,10 @@ def list_items(
     return ItemList(items=items_out(ctx, job, page.items), next_cursor=page.next_cursor)
 
 
-@api.get("/partner/jobs/{jid}/results", response_class=Response)
+CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}}
+
+
+@api.get("/partner/jobs/{jid}/results", response_class=Response, responses=CSV)
 def results(jid: uuid.UUID, ctx: Ctx) -> Response:
     """Every item's outcome as CSV."""
     return _csv("".join(jobs.results_csv(ctx, jid)), f"job-{jid}-results.csv")
@@ -169,7 +172,7 @@ def cancel_job(jid: uuid.UUID, ctx: Ctx) -> JobOut:
     return job_out(jobs.cancel_job(ctx, jid))
 
 
-@api.get("/partner/jobs/{jid}/passwords", response_class=Response)
+@api.get("/partner/jobs/{jid}/passwords", response_class=Response, responses=CSV)
 def passwords(jid: uuid.UUID, ctx: Ctx) -> Response:
     """The temporary passwords of a finished password reset job, as CSV, for its creator,
     once: they are wiped as they are handed over (410 afterwards)."""
