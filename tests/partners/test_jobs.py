@@ -512,6 +512,8 @@ def test_who_sees_a_job(
     results = agent.get(f"{path}/results")
     assert results.text.splitlines()[0] == "seq,customer_id,customer,user_id,user,status,message"
     assert results.text.splitlines()[1].endswith(",pending,")
+    cancelled = partner.admin.post(f"{path}/cancel", expect=200).json()  # an admin may
+    assert (cancelled["status"], cancelled["cancelled"]) == ("cancelled", 1)
 
 
 def test_a_relationship_ended_after_the_job_was_made_refuses_its_items(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -68,6 +68,10 @@ def test_a_job_killed_mid_run_is_resumed_with_no_item_done_twice(
     accepted(partner, org)
     agent = partner.agent("full")
     users = _users(sessions, org, ITEMS)
+    # Progress is read without taking SQLite's write lock (the app's sessions begin
+    # IMMEDIATE, and a busy runner would keep such a reader waiting until it is done).
+    engine = create_engine(database_url)
+    reader = sessionmaker(engine)
     for name in ("first", "second"):
         (tmp_path / name).mkdir()
     runner_env = {"TENANTRY_JOB_POLL_SECONDS": "0.1", "TENANTRY_JOB_BATCH_SIZE": "5"}
@@ -80,12 +84,13 @@ def test_a_job_killed_mid_run_is_resumed_with_no_item_done_twice(
             },
             expect=202,
         ).json()
-        _wait(sessions, job["id"], done=False, timeout=120)
+        _wait(reader, job["id"], done=False, timeout=120)
         first.kill()
-    killed_at = _job(sessions, job["id"])
+    killed_at = _job(reader, job["id"])
     assert 0 < killed_at.done < ITEMS, "the kill came too late to test a resume"
     with serving(database_url, tmp_path / "second", count=1, **runner_env):
-        finished = _wait(sessions, job["id"], done=True, timeout=180)
+        finished = _wait(reader, job["id"], done=True, timeout=180)
+    engine.dispose()
     assert (finished.done, finished.failed, finished.refused) == (ITEMS, 0, 0)
     with sessions() as session:
         events = session.scalars(

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(default=2.0, ge=0)
     # Items done per transaction (each in a savepoint): on SQLite a batch holds the write lock.
     job_batch_size: int = Field(default=50, ge=1, le=1000)
+    # A pause between batches, so requests waiting for SQLite's write lock get their turn.
+    job_batch_pause_seconds: float = Field(default=0.05, ge=0, le=10)
     # When set, /metrics answers only "Authorization: Bearer <this token>"; unset, it is open
     # (aggregate counts only: no tenant, user or address).
     metrics_token: str = Field(default="", repr=False)

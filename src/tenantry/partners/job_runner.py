@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 import uuid
 from datetime import datetime
 
@@ -186,12 +187,15 @@ def run_pending(
     *,
     max_batches: int | None = None,
 ) -> int:
-    """Batches until no job has anything left to do now (or ``max_batches``); how many."""
+    """Batches until no job has anything left to do now (or ``max_batches``); how many. Between
+    batches it pauses (``job_batch_pause_seconds``): SQLite's write lock is not handed out
+    fairly, and a runner taking it back at once would starve the requests waiting for it."""
     batches = 0
     while max_batches is None or batches < max_batches:
         if not run_batch(sessions, settings, now):
             break
         batches += 1
+        time.sleep(settings.job_batch_pause_seconds)
     return batches
 
 
