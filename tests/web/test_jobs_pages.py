@@ -63,6 +63,30 @@ def test_targets_from_the_address_and_a_live_progress_bar(
     assert page.evaluate("window.stillThisPage") is True  # updated in place, never reloaded
     shots(page, "partner-job")
     page.get_by_role("link", name="Download results (CSV)").is_visible()
+
+    # A CSV of user names: each found in the customer holding its domain.
+    page.goto(f"{server}/partner/jobs/new")
+    upload = page.locator("form[action='/partner/jobs/csv']")
+    upload.get_by_label("Action", exact=True).select_option("require_password_change")
+    good = "user_principal_name\nmegan@contoso.tenantry.test\nalex@contoso.tenantry.test\n"
+    upload.get_by_label("CSV file").set_input_files(
+        {"name": "users.csv", "mimeType": "text/csv", "buffer": good.encode()}
+    )
+    upload.get_by_role("button", name="Upload and make the job").click()
+    expect(page.get_by_role("status")).to_contain_text("Job made: 2 item(s).")
+    expect(page.locator("#job-status")).to_have_text("completed", timeout=20_000)
+    page.goto(f"{server}/partner/jobs/new")
+    upload.get_by_label("Action", exact=True).select_option("block_sign_in")
+    upload.get_by_label("CSV file").set_input_files(
+        {
+            "name": "bad.csv",
+            "mimeType": "text/csv",
+            "buffer": b"user_principal_name\nx@nowhere.example\n",
+        }
+    )
+    upload.get_by_role("button", name="Upload and make the job").click()
+    expect(page.get_by_text(re.compile(r"lines 2\)"))).to_be_visible()
+
     page.get_by_role("navigation", name="Partner center").get_by_role("link", name="Jobs").click()
-    expect(page.get_by_role("link", name=re.compile("UTC"))).to_have_count(2)
+    expect(page.get_by_role("link", name=re.compile("UTC"))).to_have_count(3)
     assert violations == []
