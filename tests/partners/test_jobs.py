@@ -563,3 +563,22 @@ def test_parallel_downloads_and_cancels_happen_once(
         )
     assert sorted(c.status_code for c in cancels) == [200, 409, 409, 409]
     assert agent.get(f"/partner/jobs/{waiting['id']}").json()["cancelled"] == 1
+
+
+def test_items_are_decided_with_the_second_factor_of_the_sign_in_that_made_the_job(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    partner, org, _ = world
+    without = partner.agent("full", mfa=False)  # signed in with a password only
+    uid = org.create_user()
+    target = {"tenant_id": org.tenant_id, "user_id": uid}
+    job = make_job(without, {"action": "block_sign_in", "targets": [target]})
+    run(sessions, settings, clock)
+    [item] = items_of(without, job)
+    assert item["status"] == "refused"
+    assert "multi-factor authentication" in item["message"]
+    assert item["user_principal_name"] is None  # it may not read users there: not named
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -157,7 +157,9 @@ def list_items(
     return ItemList(items=items_out(ctx, job, page.items), next_cursor=page.next_cursor)
 
 
-CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}}
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}
+}
 
 
 @api.get("/partner/jobs/{jid}/results", response_class=Response, responses=CSV)
