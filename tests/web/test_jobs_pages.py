@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.web.browsing import enrol_mfa, sign_in
+from tests.web.test_quality import check_page
 
 pytestmark = pytest.mark.slow
 
@@ -89,4 +90,10 @@ def test_targets_from_the_address_and_a_live_progress_bar(
 
     page.get_by_role("navigation", name="Partner center").get_by_role("link", name="Jobs").click()
     expect(page.get_by_role("link", name=re.compile("UTC"))).to_have_count(3)
+    job_url = page.get_by_role("link", name=re.compile("UTC")).first.get_attribute("href")
     assert violations == []
+
+    # At 375 px: headings in order, every input labelled, nothing wider than the screen.
+    page.set_viewport_size({"width": 375, "height": 812})
+    for url in ("/partner/jobs", "/partner/jobs/new", str(job_url)):
+        check_page(page, f"{server}{url}", violations)
