@@ -30,6 +30,7 @@ from tests.conftest import (
     make_partner,
     sign_in,
 )
+from tests.partners.test_api_client_delegation import app_of
 
 
 def run(sessions: sessionmaker[Session], settings: Settings, clock: FakeClock, **kw: Any) -> int:
@@ -582,3 +583,14 @@ def test_items_are_decided_with_the_second_factor_of_the_sign_in_that_made_the_j
     assert "multi-factor authentication" in item["message"]
     assert item["user_principal_name"] is None  # it may not read users there: not named
     assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+
+
+def test_an_api_client_may_not_make_a_job(world: tuple[Partner, Org, Api]) -> None:
+    """Items run as a person (rebuilt from the user row): an app's token is refused."""
+    partner, org, _ = world
+    _, app = app_of(partner, ["Admin agents"])
+    target = {"tenant_id": org.tenant_id, "user_id": org.create_user()}
+    refused = app.post(
+        "/partner/jobs", {"action": "block_sign_in", "targets": [target]}, expect=403
+    )
+    assert refused.json()["type"].endswith("user-required")
