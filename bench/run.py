@@ -34,6 +34,7 @@ from rich.table import Table
 from sqlalchemy import insert, text
 
 from bench import customer_groups, reports
+from bench import jobs as bench_jobs
 from bench.access_templates import bench_access_templates
 from tenantry import access
 from tenantry.app import create_app
@@ -396,6 +397,7 @@ def run_backend(label: str, url: str, table: Table) -> None:
         asyncio.run(customer_groups.time_group_pages(app, seeded, table, label, timed))
         bench_access_templates(app, seeded.partner_id, CUSTOMERS, table, label)
         table.add_row(label, "access decisions (delegated path)", "", "", f"{rate:,.0f}/s")
+        bench_jobs.run(app, seeded, table, label)
         table.add_row(
             label, f"seed {CUSTOMERS:,} customers x {USERS} users", "", "", f"{seconds:.0f} s"
         )

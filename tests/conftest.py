@@ -71,6 +71,7 @@ def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Setting
         "signup_per_address_per_hour": 100_000,
         "dns_timeout_seconds": 2.0,
         "jobs_interval_seconds": 0,  # tests run the sweeper themselves, with a moved clock
+        "job_poll_seconds": 0,  # and bulk jobs (partners/job_runner.run_pending)
     }
     values.update(overrides)
     return Settings(**values)

@@ -345,6 +345,18 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", f"{API}/partner/webhooks/{{wid}}/deliveries/{{did}}/replay"): PartnerCenter(
         admins_only=True
     ),
+    # Bulk jobs: any agent makes them (each item still decided); a job is its creator's and
+    # the partner admins' (tests/partners/test_jobs.py).
+    ("POST", f"{API}/partner/jobs"): PartnerCenter(
+        {"action": "block_sign_in", "targets": [{"tenant_id": NO_ID, "user_id": NO_ID}]}
+    ),
+    ("POST", f"{API}/partner/jobs/csv"): PartnerCenter(),
+    ("GET", f"{API}/partner/jobs"): PartnerCenter(),
+    ("GET", f"{API}/partner/jobs/{{jid}}"): PartnerCenter(),
+    ("GET", f"{API}/partner/jobs/{{jid}}/items"): PartnerCenter(),
+    ("GET", f"{API}/partner/jobs/{{jid}}/results"): PartnerCenter(),
+    ("POST", f"{API}/partner/jobs/{{jid}}/cancel"): PartnerCenter(),
+    ("GET", f"{API}/partner/jobs/{{jid}}/passwords"): PartnerCenter(),
     # --- SCIM 2.0: an organisation's provisioning endpoint (RFC 7644) ------------------------
     **{
         (method, f"{SCIM}{path}"): Provisioning(body)
@@ -510,6 +522,17 @@ ROUTES: dict[Route, Expectation] = {
     ("POST", "/partner/access-templates/{tid}/delete"): PartnerCenter(admins_only=True),
     ("POST", "/partner/access-templates/{tid}/apply"): PartnerCenter(admins_only=True),
     ("POST", "/partner/access-templates/{tid}/unapply"): PartnerCenter(admins_only=True),
+    ("GET", "/partner/jobs"): PartnerCenter(),
+    ("GET", "/partner/jobs/new"): PartnerCenter(),
+    ("POST", "/partner/jobs"): PartnerCenter(
+        {"action": "block_sign_in", "targets": f"{NO_ID}:{NO_ID}"}
+    ),
+    ("POST", "/partner/jobs/csv"): PartnerCenter({"action": "block_sign_in"}),
+    ("GET", "/partner/jobs/{jid}"): PartnerCenter(),
+    ("GET", "/partner/jobs/{jid}/progress"): PartnerCenter(),
+    ("GET", "/partner/jobs/{jid}/results.csv"): PartnerCenter(),
+    ("POST", "/partner/jobs/{jid}/passwords"): PartnerCenter(),
+    ("POST", "/partner/jobs/{jid}/cancel"): PartnerCenter(),
     # The partner's own webhooks: its administrators only (partner.manage).
     ("GET", "/partner/webhooks"): PartnerCenter(admins_only=True),
     ("POST", "/partner/webhooks"): PartnerCenter(

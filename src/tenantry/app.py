@@ -30,6 +30,7 @@ from tenantry.core.db import make_engine, make_sessionmaker
 from tenantry.core.metrics import LATENCY, REFUSALS, REQUESTS
 from tenantry.operations import monitoring
 from tenantry.operations import sweeper as jobs
+from tenantry.partners import job_runner
 
 # On every response: pages run only the package's own scripts and styles, can't be framed
 # (clickjacking a "Remove partner" button), and send no address to other sites.
@@ -119,12 +120,33 @@ def metrics_allowed(request: Request, token: str) -> bool:
     return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
 
 
+def _run_jobs_once(app: FastAPI) -> int:
+    now = app.state.clock() if hasattr(app.state, "clock") else None
+    return job_runner.run_pending(app.state.sessions, app.state.settings, now)
+
+
+async def _job_runner(app: FastAPI, poll: float) -> None:
+    """Partners' bulk jobs inside `serve`: batch after batch while there is work, then a
+    look every ``poll`` seconds. Safe with any number of processes (partners/job_runner.py)."""
+    while True:
+        try:
+            await run_in_threadpool(_run_jobs_once, app)
+        except Exception:  # the batch rolled back; it runs again next time
+            log.exception("bulk job batch failed")
+        await asyncio.sleep(poll)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     interval = app.state.settings.jobs_interval_seconds
-    task = asyncio.create_task(_sweeper(app, interval)) if interval > 0 else None
+    poll = app.state.settings.job_poll_seconds
+    tasks = []
+    if interval > 0:
+        tasks.append(asyncio.create_task(_sweeper(app, interval)))
+    if poll > 0:
+        tasks.append(asyncio.create_task(_job_runner(app, poll)))
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task

@@ -101,6 +101,15 @@ def test_list_endpoints_refuse_bad_parameters_without_a_server_error(
         "gid": group["id"],
         "sid": subscription["id"],
         "wid": hook["id"],
+        "jid": admin.post(
+            "/partner/jobs",
+            {
+                "action": "raise_service_request",
+                "params": {"title": "t", "description": "d"},
+                "selection": {},
+            },
+            expect=202,
+        ).json()["id"],
     }
     operations = list_operations(client.get("/api/v1/openapi.json").json())
     assert len(operations) >= 12

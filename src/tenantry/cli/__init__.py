@@ -12,6 +12,7 @@ import sys
 from tenantry.cli import (
     audit,
     directory,
+    jobs,
     operations,
     partners,
     platform,
@@ -28,6 +29,7 @@ __all__ = [
     "app",
     "audit",
     "directory",
+    "jobs",
     "main",
     "operations",
     "partners",

@@ -21,6 +21,7 @@ from tenantry.core.config import ConfigurationError, load_settings
 from tenantry.operations import backup as backups
 from tenantry.operations import outbox
 from tenantry.operations import sweeper as jobs
+from tenantry.partners import job_runner
 
 outbox_app = group("outbox", "Outgoing e-mail.")
 jobs_app = group("jobs", "Background work.")
@@ -64,12 +65,15 @@ def outbox_send() -> None:
 @jobs_app.command("run-once")
 @friendly
 def jobs_run_once() -> None:
-    """Move relationships along their lifecycle and deliver e-mail and webhooks, once."""
+    """Move relationships along their lifecycle, deliver e-mail and webhooks, and run the
+    partners' bulk jobs that are due, once."""
     with operator_sessions() as (sessions, settings):
         report, sent = jobs.run_once(sessions, settings, request_id="cli")
+        batches = job_runner.run_pending(sessions, settings)
     out.print(
         f"pending expired: {report.pending_expired}, extended: {report.extended}, "
-        f"expiring: {report.expiring}, expired: {report.expired}, e-mails sent: {sent}"
+        f"expiring: {report.expiring}, expired: {report.expired}, e-mails sent: {sent}, "
+        f"bulk job batches: {batches}"
     )
 
 

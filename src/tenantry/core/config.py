@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # How often `serve` runs the relationship lifecycle sweeper and delivers e-mail; 0 = never.
     jobs_interval_seconds: int = Field(default=60, ge=0)
+    # How often `serve` looks for partners' bulk jobs to run (README "Jobs"); 0 = never.
+    job_poll_seconds: float = Field(default=2.0, ge=0)
+    # Items done per transaction (each in a savepoint): on SQLite a batch holds the write lock.
+    job_batch_size: int = Field(default=50, ge=1, le=1000)
+    # A pause between batches, so requests waiting for SQLite's write lock get their turn.
+    job_batch_pause_seconds: float = Field(default=0.05, ge=0, le=10)
     # When set, /metrics answers only "Authorization: Bearer <this token>"; unset, it is open
     # (aggregate counts only: no tenant, user or address).
     metrics_token: str = Field(default="", repr=False)

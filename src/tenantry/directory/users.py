@@ -430,3 +430,22 @@ def set_password(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID, passwor
         details={"upn": user.user_principal_name},
     )
     return user
+
+
+def require_password_change(ctx: Context, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """The user must choose a new password at its next sign-in (and its open sessions are
+    sent to the password page, which every request of theirs checks). The same rule as a
+    reset: users.reset_password, and users.manage_privileged for a privileged user."""
+    access.require(ctx, tenant_id, Permission.USERS_READ)
+    user = get_scoped(ctx.session, User, user_id, tenant_id, "User", lock=True)
+    access.require_on_user(ctx, tenant_id, Permission.USERS_RESET_PASSWORD, user)
+    user.must_change_password = True
+    user.updated_at = ctx.now
+    audit.record(
+        ctx,
+        tenant_id,
+        "user.require_password_change",
+        f"user:{user.id}",
+        details={"upn": user.user_principal_name},
+    )
+    return user

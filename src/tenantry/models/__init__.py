@@ -30,6 +30,7 @@ from tenantry.models.devices import Device
 from tenantry.models.directory import Group, GroupKind, GroupMember, RoleAssignment, User
 from tenantry.models.domains import Domain, DomainCapability, DomainStatus
 from tenantry.models.health import HealthStatus, Service, ServiceMessage
+from tenantry.models.jobs import Job, JobAction, JobItem, JobItemStatus, JobStatus
 from tenantry.models.oidc import (
     AuthorizationCode,
     RefreshToken,
@@ -95,6 +96,11 @@ __all__ = [
     "GroupKind",
     "GroupMember",
     "HealthStatus",
+    "Job",
+    "JobAction",
+    "JobItem",
+    "JobItemStatus",
+    "JobStatus",
     "LicenseAssignment",
     "Offer",
     "OutboxMessage",

@@ -18,6 +18,7 @@ from tenantry.web.routes import (
     domains,
     groups,
     integrations,
+    jobs,
     licences,
     offers,
     oidc,
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         customer_groups,
         reports,
         access_templates,
+        jobs,
         offers,
         oidc,
     ):
