@@ -20,6 +20,7 @@ from tenantry.access.roles import Role
 from tenantry.api.schemas.customer_groups import CustomerGroupIn
 from tenantry.core.errors import InvalidInput
 from tenantry.models import Sku
+from tenantry.models.customer_groups import CustomerGroupKind
 from tenantry.models.partners import RelationshipStatus
 from tenantry.partners import customer_groups as service
 from tenantry.partners import enrolment as partners
@@ -183,7 +184,7 @@ def group_list(request: Request, ctx: SignedIn, cursor: str | None = None) -> Re
 
 @pages.post("/partner/customer-groups")
 def create_group(request: Request, ctx: SignedIn, form: Posted) -> Response:
-    rule = rule_from_form(form) if form.get("kind") == "dynamic" else None
+    rule = rule_from_form(form) if form.get("kind") == CustomerGroupKind.DYNAMIC else None
     body = parse_form(form, CustomerGroupIn, tenant_ids=_chosen(form), rule=None)
     group = service.create_group(
         ctx,
