@@ -1,11 +1,13 @@
 """What keeps parallel test workers (pytest-xdist, `make test`) apart: each has its own
 databases (named after it), temporary directories (pytest's, per worker) and its own block of
-loopback ports, so two workers never hand the same port to two servers."""
+loopback ports, so two workers never hand the same port to two servers (and a worker hands
+out each port once before it comes round again)."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 
 # Ports handed to served processes come from below Linux's ephemeral range (32768-60999), so
@@ -27,7 +29,10 @@ def _block() -> range:
     return range(start, start + size)
 
 
-_next = itertools.cycle(_block())
+# From a random place in the block: another test run on the machine (another checkout, CI)
+# has workers of the same names, and should not walk the same ports in the same order.
+_start = random.randrange(len(_block()))
+_next = itertools.cycle([*_block()[_start:], *_block()[:_start]])
 
 
 def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
