@@ -60,6 +60,13 @@ class FakeClock:
         self.offset += timedelta(**kwargs)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (`make test`): a worker per CPU this process may use, logical ones counted
+    (xdist would count physical cores where psutil is installed)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
