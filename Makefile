@@ -34,8 +34,11 @@ chromium:
 	    echo "Chromium is missing: sudo apt-get install chromium"; exit 1; \
 	  fi; }
 
+# The suite runs in parallel: one worker per core (TENANTRY_TEST_WORKERS=4, or 0 for one
+# process). A module's tests stay on one worker, so a module's served process starts once.
+TENANTRY_TEST_WORKERS ?= auto
 test: install lint chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TENANTRY_TEST_WORKERS) --dist loadscope
 
 # Refresh the README's screenshots (docs/screenshots) from the browser tests.
 screenshots: install chromium

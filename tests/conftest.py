@@ -6,6 +6,7 @@ never clean up: each creates its own uniquely named organisations.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -38,6 +39,7 @@ from tenantry.operations import sweeper as jobs
 from tenantry.partners import enrolment as partners
 from tests.databases import fresh_database, postgres_base_url
 from tests.dns_server import LoopbackDns
+from tests.workers import free_port
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "Correct-Horse-Battery-9"
@@ -56,6 +58,13 @@ class FakeClock:
 
     def advance(self, **kwargs: float) -> None:
         self.offset += timedelta(**kwargs)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (`make test`): a worker per CPU this process may use, logical ones counted
+    (xdist would count physical cores where psutil is installed)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
@@ -104,6 +113,19 @@ def settings(
     database_url: str, dns: LoopbackDns, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
     return settings_for(database_url, tmp_path_factory.mktemp("data"), dns_resolver=dns.address)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings made without a data dir (``Settings(...)`` in a test) use this worker's own
+    temporary one, never the checkout's var/ that parallel workers would share."""
+    before = os.environ.get("TENANTRY_DATA_DIR")
+    os.environ["TENANTRY_DATA_DIR"] = str(tmp_path_factory.mktemp("default-data"))
+    yield
+    if before is None:
+        os.environ.pop("TENANTRY_DATA_DIR", None)
+    else:
+        os.environ["TENANTRY_DATA_DIR"] = before
 
 
 @pytest.fixture(scope="session")
@@ -371,9 +393,7 @@ class Inbox(Message):  # type: ignore[misc]
 
 
 def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port(socket.SOCK_STREAM)
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -1,5 +1,6 @@
 """Test databases: a SQLite file, and a fresh PostgreSQL database per run when
-TENANTRY_TEST_POSTGRES_URL is set (CI sets it, so there the PostgreSQL run is mandatory)."""
+TENANTRY_TEST_POSTGRES_URL is set (CI sets it, so there the PostgreSQL run is mandatory).
+Each is made by and for one test worker (its name says which: tenantry_t_gw1_…)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from tests.workers import worker_id
+
 POSTGRES_ENV = "TENANTRY_TEST_POSTGRES_URL"
 
 
@@ -23,7 +26,7 @@ def postgres_base_url() -> str | None:
 def fresh_postgres_database(base_url: str, prefix: str = "tenantry_t") -> Iterator[str]:
     """Create an empty database on the server of ``base_url``; drop it afterwards."""
     url = make_url(base_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{worker_id()}_{uuid.uuid4().hex[:12]}"
     admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -8,6 +8,8 @@ from typing import Any
 from dnslib import QTYPE, RCODE, RR, TXT
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
+from tests.workers import free_port
+
 
 class TxtResolver(BaseResolver):  # type: ignore[misc]
     def __init__(self) -> None:
@@ -26,9 +28,7 @@ class TxtResolver(BaseResolver):  # type: ignore[misc]
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port(socket.SOCK_DGRAM)
 
 
 class LoopbackDns:

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import free_tcp_port, wait_until_up
 from tests.databases import fresh_database
 from tests.dns_server import LoopbackDns
+from tests.operations.servers import FAST_HASHES
 
 CHROMIUM = os.environ.get("TENANTRY_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -38,6 +39,8 @@ def demo_server(
             "TENANTRY_SIGNUP_PER_ADDRESS_PER_HOUR": "100000",
             "TENANTRY_DNS_RESOLVER": dns.address,
             "TENANTRY_DNS_TIMEOUT_SECONDS": "2",
+            # Cheap hashing, as everywhere in the suite: seeding and each sign-in cost less.
+            **FAST_HASHES,
         }
         port = free_tcp_port()
         base = f"http://{host}:{port}"
