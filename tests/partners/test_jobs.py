@@ -594,3 +594,46 @@ def test_an_api_client_may_not_make_a_job(world: tuple[Partner, Org, Api]) -> No
         "/partner/jobs", {"action": "block_sign_in", "targets": [target]}, expect=403
     )
     assert refused.json()["type"].endswith("user-required")
+
+
+@pytest.mark.parametrize("reset", ["reset-password", "reset-mfa"])
+def test_a_job_loses_its_power_when_its_agent_s_credentials_are_reset(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+    reset: str,
+) -> None:
+    """A reset of the agent's password or second factors ends its sessions (a compromised
+    account is being taken back): a job its sign-in made must not keep acting with the
+    second factor that sign-in proved (nor with the temporary password a reset sets)."""
+    partner, org, agent = world
+    uid = org.create_user()
+    target = {"tenant_id": org.tenant_id, "user_id": uid}
+    job = make_job(agent, {"action": "block_sign_in", "targets": [target]})
+    agent_id = agent.get("/me").json()["id"]
+    partner.admin.post(f"{partner.org.base}/users/{agent_id}/{reset}")
+    run(sessions, settings, clock)
+    with sessions() as session:
+        item = session.scalars(select(JobItem).where(JobItem.job_id == uuid.UUID(job["id"]))).one()
+    assert item.status == "refused", item.message
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+
+
+def test_a_job_keeps_running_after_its_agent_signs_out(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    _, org, agent = world
+    uid = org.create_user()
+    job = make_job(
+        agent,
+        {"action": "block_sign_in", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]},
+    )
+    agent.post("/auth/logout", expect=None)
+    run(sessions, settings, clock)
+    with sessions() as session:
+        item = session.scalars(select(JobItem).where(JobItem.job_id == uuid.UUID(job["id"]))).one()
+    assert item.status == "succeeded", item.message

@@ -120,12 +120,16 @@ def _new_job(
         raise InvalidInput("not_before needs a time zone (e.g. 2026-12-24T08:00:00Z).")
     scheduled = not_before is not None and not_before > ctx.now
     principal = ctx.require_principal()
+    agent = ctx.session.get(User, user_id)
+    if agent is None:
+        raise NotFound("User not found.")
     job = Job(
         id=uuid.uuid4(),
         partner_tenant_id=partner.id,
         created_by_user_id=user_id,
         created_by_upn=principal.name,
         second_factor=principal.second_factor,
+        credentials=job_runner.credentials_digest(ctx.session, ctx.settings, agent),
         action=action,
         params=checked,
         status=JobStatus.SCHEDULED if scheduled else JobStatus.QUEUED,
