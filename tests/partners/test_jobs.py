@@ -637,3 +637,57 @@ def test_a_job_keeps_running_after_its_agent_signs_out(
     with sessions() as session:
         item = session.scalars(select(JobItem).where(JobItem.job_id == uuid.UUID(job["id"]))).one()
     assert item.status == "succeeded", item.message
+
+
+def test_offboarding_out_of_a_privileged_group_is_refused_whole(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """Offboard removes group memberships as the API's member removal does: a role-holding
+    group's members change only on the member path, so the item is refused and nothing of
+    it (blocking, sessions, licences) is done."""
+    _, org, agent = world
+    uid = org.create_user()
+    group = org.admin.post(f"{org.base}/groups", {"name": "Helpers"}, expect=201).json()
+    org.admin.post(f"{org.base}/groups/{group['id']}/members", {"user_id": uid}, expect=201)
+    org.admin.post(
+        f"{org.base}/role-assignments",
+        {"role": "security_reader", "group_id": group["id"]},
+        expect=201,
+    )
+    session_of_user = sign_in(org.client, org.users[uid])
+    job = make_job(
+        agent, {"action": "offboard", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]}
+    )
+    run(sessions, settings, clock)
+    [item] = items_of(agent, job)
+    assert item["status"] == "refused", item
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+    members = org.admin.get(f"{org.base}/groups/{group['id']}/members").json()["items"]
+    assert [m["id"] for m in members] == [uid]
+    session_of_user.get("/me", expect=200)  # its sessions live on
+
+
+def test_a_csv_naming_another_partner_s_customer_is_refused(
+    world: tuple[Partner, Org, Api],
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    _, _, agent = world
+    other = make_partner(client, sessions, settings, clock, "Litware")
+    theirs = make_org(client, "Northwind")
+    accepted(other, theirs)
+    stranger = theirs.create_user()
+    csv_text = f"user_principal_name\n{theirs.users[stranger]}\n"
+    problem = agent.post(
+        "/partner/jobs/csv",
+        data={"action": "block_sign_in"},
+        files={"file": ("users.csv", csv_text.encode(), "text/csv")},
+        expect=422,
+    ).json()
+    assert "line" in problem["detail"] and theirs.users[stranger] not in problem["detail"]
+    assert agent.get("/partner/jobs").json()["items"] == []
