@@ -691,3 +691,24 @@ def test_a_csv_naming_another_partner_s_customer_is_refused(
     ).json()
     assert "line" in problem["detail"] and theirs.users[stranger] not in problem["detail"]
     assert agent.get("/partner/jobs").json()["items"] == []
+
+
+@pytest.mark.parametrize("ahead", [timedelta(days=31), timedelta(days=365 * 7000)])
+def test_a_job_is_scheduled_at_most_30_days_ahead(
+    world: tuple[Partner, Org, Api], clock: FakeClock, ahead: timedelta
+) -> None:
+    """A job acts with the power of the sign-in that made it: a time bomb set months ahead
+    (by a stolen session, say) would outlive that sign-in by far. 30 days at most: a 422."""
+    _, org, agent = world
+    target = [{"tenant_id": org.tenant_id, "user_id": org.create_user()}]
+    when = (clock() + ahead).isoformat()
+    problem = make_job(
+        agent, {"action": "block_sign_in", "targets": target, "not_before": when}, expect=422
+    )
+    assert "30 days" in problem["detail"]
+    assert agent.get("/partner/jobs").json()["items"] == []
+    ok = (clock() + timedelta(days=30)).isoformat()
+    assert (
+        make_job(agent, {"action": "block_sign_in", "targets": target, "not_before": ok})["status"]
+        == "scheduled"
+    )

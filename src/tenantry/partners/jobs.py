@@ -16,7 +16,7 @@ import io
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, insert, select, update
@@ -48,6 +48,9 @@ from tenantry.partners.user_search import UserFilters, matching_users
 MAX_ITEMS = 50_000
 CHUNK = 1000  # ids per IN list and rows per INSERT
 MAX_CSV_BYTES = 5 * 1024 * 1024
+# How far ahead a job may be scheduled: it acts with the power of the sign-in that made it,
+# so a job set months ahead (by a stolen session, say) would be a time bomb long after.
+MAX_SCHEDULE = timedelta(days=30)
 # Column names (one string: "customer" here is a column, not a relationship party).
 RESULT_COLUMNS = "seq,customer_id,customer,user_id,user,status,message".split(",")  # noqa: SIM905
 
@@ -118,6 +121,10 @@ def _new_job(
     checked = check_params(ctx, action, params)
     if not_before is not None and not_before.tzinfo is None:
         raise InvalidInput("not_before needs a time zone (e.g. 2026-12-24T08:00:00Z).")
+    if not_before is not None and not_before > ctx.now + MAX_SCHEDULE:
+        raise InvalidInput(
+            f"A job is scheduled at most {MAX_SCHEDULE.days} days ahead.", slug="too-far-ahead"
+        )
     scheduled = not_before is not None and not_before > ctx.now
     principal = ctx.require_principal()
     agent = ctx.session.get(User, user_id)
