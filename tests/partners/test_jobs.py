@@ -712,3 +712,23 @@ def test_a_job_is_scheduled_at_most_30_days_ahead(
         make_job(agent, {"action": "block_sign_in", "targets": target, "not_before": ok})["status"]
         == "scheduled"
     )
+
+
+def test_job_results_carry_no_spreadsheet_formula_from_a_customer(
+    partner: Partner,
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """A customer names itself; its name goes into the partner's results CSV (opened in a
+    spreadsheet): no formula out of it (CSV injection), as the reports' cells."""
+    org = make_org(client, '=HYPERLINK("https://evil.example","x")')
+    accepted(partner, org)
+    agent = partner.agent("full")
+    target = [{"tenant_id": org.tenant_id, "user_id": org.create_user()}]
+    job = make_job(agent, {"action": "block_sign_in", "targets": target})
+    run(sessions, settings, clock)
+    text = agent.get(f"/partner/jobs/{job['id']}/results").text
+    row = text.splitlines()[1]
+    assert ",\"'=HYPERLINK(" in row, row

@@ -42,6 +42,7 @@ from tenantry.models import (
 )
 from tenantry.partners import enrolment as partners
 from tenantry.partners import job_runner
+from tenantry.partners.reports import FORMULA_STARTS
 from tenantry.partners.selection import CustomerSelection, partner_customers, selected_customers
 from tenantry.partners.user_search import UserFilters, matching_users
 
@@ -421,9 +422,9 @@ def results_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
                 [
                     i.seq,
                     i.tenant_id,
-                    names.get(i.tenant_id, ""),
+                    _cell(names.get(i.tenant_id, "")),
                     i.user_id or "",
-                    i.upn or "",
+                    _cell(i.upn or ""),
                     i.status.value,
                     _cell(i.message),
                 ]
@@ -437,8 +438,9 @@ def results_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
 
 
 def _cell(text: str) -> str:
-    """No spreadsheet formulas out of a message (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """No spreadsheet formulas out of a cell (CSV injection): a customer names itself and
+    its users, and a message may quote them; as the reports' cells."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def cancel_job(ctx: Context, job_id: uuid.UUID) -> Job:
@@ -529,5 +531,5 @@ def passwords_csv(passwords: list[TemporaryPassword]) -> str:
     writer = csv.writer(out)
     writer.writerow(["user_principal_name", "tenant_id", "user_id", "temporary_password"])
     for p in passwords:
-        writer.writerow([p.upn or "", p.tenant_id, p.user_id or "", p.password])
+        writer.writerow([_cell(p.upn or ""), p.tenant_id, p.user_id or "", p.password])
     return out.getvalue()
