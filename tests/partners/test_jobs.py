@@ -732,3 +732,23 @@ def test_job_results_carry_no_spreadsheet_formula_from_a_customer(
     text = agent.get(f"/partner/jobs/{job['id']}/results").text
     row = text.splitlines()[1]
     assert ",\"'=HYPERLINK(" in row, row
+
+
+def test_an_agent_taken_out_of_the_agent_groups_gets_its_items_refused(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    partner, org, agent = world
+    uid = org.create_user()
+    job = make_job(
+        agent,
+        {"action": "block_sign_in", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]},
+    )
+    agent_id = agent.get("/me").json()["id"]
+    partner.admin.request("PUT", f"/partner/agents/{agent_id}", 200, json={"access": "none"})
+    run(sessions, settings, clock)
+    [item] = items_of(agent, job)
+    assert item["status"] == "refused", item
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
