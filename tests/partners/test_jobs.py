@@ -752,3 +752,31 @@ def test_an_agent_taken_out_of_the_agent_groups_gets_its_items_refused(
     [item] = items_of(agent, job)
     assert item["status"] == "refused", item
     assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+
+
+def test_passwords_are_not_handed_over_where_the_agent_lost_its_access(
+    partner: Partner,
+    org: Org,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """Temporary passwords are credentials to the customer's accounts: once the customer
+    removed the partner (revocation is immediate), a download made after that gives none of
+    that customer's, and wipes them all the same."""
+    relationship = accepted(partner, org)
+    agent = partner.agent("full")
+    target = [{"tenant_id": org.tenant_id, "user_id": org.create_user()}]
+    job = make_job(agent, {"action": "reset_password", "targets": target})
+    run(sessions, settings, clock)
+    assert items_of(agent, job)[0]["status"] == "succeeded"
+    org.admin.delete(f"{org.base}/partner-relationships/{relationship['id']}")
+    download = agent.get(f"/partner/jobs/{job['id']}/passwords")
+    assert download.text.strip().splitlines() == [
+        "user_principal_name,tenant_id,user_id,temporary_password"
+    ]
+    with sessions() as session:
+        left = session.scalars(
+            select(JobItem.secret).where(JobItem.job_id == uuid.UUID(job["id"]))
+        ).all()
+    assert left == [None]

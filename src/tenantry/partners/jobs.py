@@ -478,7 +478,8 @@ class TemporaryPassword:
 
 def take_passwords(ctx: Context, job_id: uuid.UUID) -> list[TemporaryPassword]:
     """The temporary passwords of a finished reset job, for its creator, once: taken, they
-    are wiped from the database (a conditional UPDATE: two downloads at once get one)."""
+    are wiped from the database (a conditional UPDATE: two downloads at once get one). Only
+    those of customers where the creator may reset passwords now are handed over."""
     job = get_job(ctx, job_id, lock=True)
     if job.action != JobAction.RESET_PASSWORD:
         raise NotFound("This job sets no passwords.")
@@ -500,25 +501,30 @@ def take_passwords(ctx: Context, job_id: uuid.UUID) -> list[TemporaryPassword]:
     )
     if took.rowcount != 1:  # type: ignore[attr-defined]
         raise Gone("The temporary passwords were downloaded already; they are kept only once.")
+    # Only where the agent may still reset passwords now: a customer that removed the
+    # partner since (or an agent taken out of its groups) hands over no credentials.
+    principal = ctx.require_principal()
+    may = access.restrict_to(principal, Permission.USERS_RESET_PASSWORD, JobItem.tenant_id, ctx.now)
     rows = list(
         ctx.session.execute(
             select(JobItem.tenant_id, JobItem.user_id, JobItem.upn, JobItem.secret)
-            .where(JobItem.job_id == job.id, JobItem.secret.is_not(None))
+            .where(JobItem.job_id == job.id, JobItem.secret.is_not(None), may)
             .order_by(JobItem.seq)
         )
     )
-    ctx.session.execute(
+    wiped = ctx.session.execute(
         update(JobItem)
         .where(JobItem.job_id == job.id, JobItem.secret.is_not(None))
         .values(secret=None)
         .execution_options(synchronize_session=False)
     )
+    withheld = int(wiped.rowcount) - len(rows)  # type: ignore[attr-defined]
     audit.record(
         ctx,
         job.partner_tenant_id,
         "job.passwords_taken",
         f"job:{job.id}",
-        details={"count": len(rows)},
+        details={"count": len(rows), "withheld": withheld},
     )
     return [
         TemporaryPassword(tid, uid, upn, job_runner.unseal(ctx.settings, secret or ""))
