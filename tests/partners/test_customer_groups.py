@@ -368,3 +368,48 @@ def test_selected_customers_resolves_groups_for_the_other_parts(
         # Without a second factor the delegated rule reads nothing: the SKU group is empty.
         ctx.principal = principal(admin, mfa=False)
         assert ids(CustomerSelection(groups=(d,))) == set()
+
+
+def test_another_partners_group_is_not_found_in_any_selection(
+    client: TestClient,
+    partner: Partner,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """Reports, Find, jobs and templates take a selection: a group of another partner in
+    it (to include or to except) is 404 there too, and nothing is made."""
+    org = make_org(client, "Shared")
+    accepted(partner, org)
+    gid = partner.admin.post(
+        "/partner/customer-groups", {"name": "Mine", "tenant_ids": [org.tenant_id]}, expect=201
+    ).json()["id"]
+    rival = make_partner(client, sessions, settings, clock, "Rival")
+    accepted(rival, org)
+    agent = rival.agent("full")
+    techs = rival.admin.post(f"{rival.org.base}/groups", {"name": "Techs"}, expect=201).json()
+    template = rival.admin.post(
+        "/partner/access-templates",
+        {"name": "T", "assignments": [{"group_id": techs["id"], "roles": ["global_reader"]}]},
+        expect=201,
+    ).json()
+    for key in ("group", "except_group"):
+        for who in (rival.admin, agent):
+            who.get(f"/partner/reports/users?{key}={gid}", expect=404)
+            who.get(f"/partner/users?{key}={gid}", expect=404)
+        for body_key in ("groups", "except_groups"):
+            agent.post(
+                "/partner/jobs",
+                {
+                    "action": "block_sign_in",
+                    "selection": {"customers": {body_key: [gid]}},
+                },
+                expect=404,
+            )
+            for verb in ("preview", "apply", "unapply"):
+                rival.admin.post(
+                    f"/partner/access-templates/{template['id']}/{verb}",
+                    {"selection": {body_key: [gid]}},
+                    expect=404,
+                )
+    assert agent.get("/partner/jobs").json()["items"] == []

@@ -594,3 +594,189 @@ def test_an_api_client_may_not_make_a_job(world: tuple[Partner, Org, Api]) -> No
         "/partner/jobs", {"action": "block_sign_in", "targets": [target]}, expect=403
     )
     assert refused.json()["type"].endswith("user-required")
+
+
+@pytest.mark.parametrize("reset", ["reset-password", "reset-mfa"])
+def test_a_job_loses_its_power_when_its_agent_s_credentials_are_reset(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+    reset: str,
+) -> None:
+    """A reset of the agent's password or second factors ends its sessions (a compromised
+    account is being taken back): a job its sign-in made must not keep acting with the
+    second factor that sign-in proved (nor with the temporary password a reset sets)."""
+    partner, org, agent = world
+    uid = org.create_user()
+    target = {"tenant_id": org.tenant_id, "user_id": uid}
+    job = make_job(agent, {"action": "block_sign_in", "targets": [target]})
+    agent_id = agent.get("/me").json()["id"]
+    partner.admin.post(f"{partner.org.base}/users/{agent_id}/{reset}")
+    run(sessions, settings, clock)
+    with sessions() as session:
+        item = session.scalars(select(JobItem).where(JobItem.job_id == uuid.UUID(job["id"]))).one()
+    assert item.status == "refused", item.message
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+
+
+def test_a_job_keeps_running_after_its_agent_signs_out(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    _, org, agent = world
+    uid = org.create_user()
+    job = make_job(
+        agent,
+        {"action": "block_sign_in", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]},
+    )
+    agent.post("/auth/logout", expect=None)
+    run(sessions, settings, clock)
+    with sessions() as session:
+        item = session.scalars(select(JobItem).where(JobItem.job_id == uuid.UUID(job["id"]))).one()
+    assert item.status == "succeeded", item.message
+
+
+def test_offboarding_out_of_a_privileged_group_is_refused_whole(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """Offboard removes group memberships as the API's member removal does: a role-holding
+    group's members change only on the member path, so the item is refused and nothing of
+    it (blocking, sessions, licences) is done."""
+    _, org, agent = world
+    uid = org.create_user()
+    group = org.admin.post(f"{org.base}/groups", {"name": "Helpers"}, expect=201).json()
+    org.admin.post(f"{org.base}/groups/{group['id']}/members", {"user_id": uid}, expect=201)
+    org.admin.post(
+        f"{org.base}/role-assignments",
+        {"role": "security_reader", "group_id": group["id"]},
+        expect=201,
+    )
+    session_of_user = sign_in(org.client, org.users[uid])
+    job = make_job(
+        agent, {"action": "offboard", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]}
+    )
+    run(sessions, settings, clock)
+    [item] = items_of(agent, job)
+    assert item["status"] == "refused", item
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+    members = org.admin.get(f"{org.base}/groups/{group['id']}/members").json()["items"]
+    assert [m["id"] for m in members] == [uid]
+    session_of_user.get("/me", expect=200)  # its sessions live on
+
+
+def test_a_csv_naming_another_partner_s_customer_is_refused(
+    world: tuple[Partner, Org, Api],
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    _, _, agent = world
+    other = make_partner(client, sessions, settings, clock, "Litware")
+    theirs = make_org(client, "Northwind")
+    accepted(other, theirs)
+    stranger = theirs.create_user()
+    csv_text = f"user_principal_name\n{theirs.users[stranger]}\n"
+    problem = agent.post(
+        "/partner/jobs/csv",
+        data={"action": "block_sign_in"},
+        files={"file": ("users.csv", csv_text.encode(), "text/csv")},
+        expect=422,
+    ).json()
+    assert "line" in problem["detail"] and theirs.users[stranger] not in problem["detail"]
+    assert agent.get("/partner/jobs").json()["items"] == []
+
+
+@pytest.mark.parametrize("ahead", [timedelta(days=31), timedelta(days=365 * 7000)])
+def test_a_job_is_scheduled_at_most_30_days_ahead(
+    world: tuple[Partner, Org, Api], clock: FakeClock, ahead: timedelta
+) -> None:
+    """A job acts with the power of the sign-in that made it: a time bomb set months ahead
+    (by a stolen session, say) would outlive that sign-in by far. 30 days at most: a 422."""
+    _, org, agent = world
+    target = [{"tenant_id": org.tenant_id, "user_id": org.create_user()}]
+    when = (clock() + ahead).isoformat()
+    problem = make_job(
+        agent, {"action": "block_sign_in", "targets": target, "not_before": when}, expect=422
+    )
+    assert "30 days" in problem["detail"]
+    assert agent.get("/partner/jobs").json()["items"] == []
+    ok = (clock() + timedelta(days=30)).isoformat()
+    assert (
+        make_job(agent, {"action": "block_sign_in", "targets": target, "not_before": ok})["status"]
+        == "scheduled"
+    )
+
+
+def test_job_results_carry_no_spreadsheet_formula_from_a_customer(
+    partner: Partner,
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """A customer names itself; its name goes into the partner's results CSV (opened in a
+    spreadsheet): no formula out of it (CSV injection), as the reports' cells."""
+    org = make_org(client, '=HYPERLINK("https://evil.example","x")')
+    accepted(partner, org)
+    agent = partner.agent("full")
+    target = [{"tenant_id": org.tenant_id, "user_id": org.create_user()}]
+    job = make_job(agent, {"action": "block_sign_in", "targets": target})
+    run(sessions, settings, clock)
+    text = agent.get(f"/partner/jobs/{job['id']}/results").text
+    row = text.splitlines()[1]
+    assert ",\"'=HYPERLINK(" in row, row
+
+
+def test_an_agent_taken_out_of_the_agent_groups_gets_its_items_refused(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    partner, org, agent = world
+    uid = org.create_user()
+    job = make_job(
+        agent,
+        {"action": "block_sign_in", "targets": [{"tenant_id": org.tenant_id, "user_id": uid}]},
+    )
+    agent_id = agent.get("/me").json()["id"]
+    partner.admin.request("PUT", f"/partner/agents/{agent_id}", 200, json={"access": "none"})
+    run(sessions, settings, clock)
+    [item] = items_of(agent, job)
+    assert item["status"] == "refused", item
+    assert org.admin.get(f"{org.base}/users/{uid}").json()["enabled"]
+
+
+def test_passwords_are_not_handed_over_where_the_agent_lost_its_access(
+    partner: Partner,
+    org: Org,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """Temporary passwords are credentials to the customer's accounts: once the customer
+    removed the partner (revocation is immediate), a download made after that gives none of
+    that customer's, and wipes them all the same."""
+    relationship = accepted(partner, org)
+    agent = partner.agent("full")
+    target = [{"tenant_id": org.tenant_id, "user_id": org.create_user()}]
+    job = make_job(agent, {"action": "reset_password", "targets": target})
+    run(sessions, settings, clock)
+    assert items_of(agent, job)[0]["status"] == "succeeded"
+    org.admin.delete(f"{org.base}/partner-relationships/{relationship['id']}")
+    download = agent.get(f"/partner/jobs/{job['id']}/passwords")
+    assert download.text.strip().splitlines() == [
+        "user_principal_name,tenant_id,user_id,temporary_password"
+    ]
+    with sessions() as session:
+        left = session.scalars(
+            select(JobItem.secret).where(JobItem.job_id == uuid.UUID(job["id"]))
+        ).all()
+    assert left == [None]

@@ -84,6 +84,7 @@ from tenantry.models import (
     User,
 )
 from tenantry.models.partners import LIVE_STATUSES
+from tenantry.partners import job_runner
 from tenantry.provisioning import tokens as provisioning_tokens
 from tests.conftest import (
     PASSWORD,
@@ -662,6 +663,63 @@ def build_machine(world: World) -> type[RuleBasedStateMachine]:
             chosen = self._pick(data, [str(i) for i in ids], "template")
             if chosen:
                 self.call(actor, "POST", f"/partner/access-templates/{chosen}/unapply", json={})
+
+        # --- bulk jobs (issue 14) --------------------------------------------------------
+
+        @rule(
+            data=st.data(),
+            action=st.sampled_from(
+                ["reset_password", "add_to_group", "remove_from_group", "unblock_sign_in"]
+            ),
+            run_now=st.booleans(),
+        )
+        def bulk_job(self, data: st.DataObject, action: str, run_now: bool) -> None:
+            """A job over one user of any tenant, made by any account, run by the runner as
+            its maker (each item passes the same decision as the API call). An attacker's
+            reset job hands it the temporary passwords (downloaded once) of what it reset."""
+            actor = self._actor(data)
+            tenant, user = self._target(data, actor)
+            if not user:
+                return
+            params: dict[str, str] = {}
+            if action in ("add_to_group", "remove_from_group"):
+                group = self._pick(data, self._groups_to_empower(tenant, actor), "group")
+                if not group:
+                    return
+                with sessions() as session:
+                    found = session.get(Group, uuid.UUID(group))
+                    assert found is not None
+                    params = {"group": found.name}
+            body = {
+                "action": action,
+                "params": params,
+                "targets": [{"tenant_id": tenant, "user_id": user}],
+            }
+            made = self.call(actor, "POST", "/partner/jobs", json=body)
+            if made.status_code != 202:
+                return
+            world.seen["jobs"] = world.seen.get("jobs", 0) + 1
+            if run_now:
+                self.run_jobs()
+            if action != "reset_password" or not actor.attacker:
+                return
+            self.run_jobs()
+            path = f"/partner/jobs/{made.json()['id']}/passwords"
+            download = self.call(actor, "GET", path)
+            if download.status_code != 200:
+                return
+            for line in download.text.strip().splitlines()[1:]:
+                upn, home, uid, password = line.split(",")
+                known = self.accounts.get(uid)
+                if known and not known.attacker:
+                    self.accounts.pop(uid)  # its owner's password no longer works
+                world.seen["jobs: passwords taken"] = world.seen.get("jobs: passwords taken", 0) + 1
+                self._take(upn, home, password, home != actor.home)
+
+        @rule()
+        def run_jobs(self) -> None:
+            """The runner, as ``serve`` runs it (a job made long ago runs now)."""
+            job_runner.run_pending(sessions, world.settings, clock())
 
         # --- just-in-time activations ----------------------------------------------------
 

@@ -79,7 +79,13 @@ def _configure_sqlite(engine: Engine, lock_wait_seconds: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READ_ONLY):
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        # A read-only transaction cannot write (as PostgreSQL's READ ONLY): query_only is a
+        # setting of the connection, so it is set back before the next transaction on it.
+        if conn.info.get(READ_ONLY, False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            conn.info[READ_ONLY] = read_only
+        if read_only:
             conn.exec_driver_sql("BEGIN")  # a WAL snapshot: takes no write lock
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

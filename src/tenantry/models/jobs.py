@@ -81,6 +81,9 @@ class Job(Base):
     created_by_upn: Mapped[str] = mapped_column(String(320))
     # The second factor of the sign-in that made the job: its items are decided with it.
     second_factor: Mapped[SecondFactor] = mapped_column(EnumText(SecondFactor, 16))
+    # A keyed digest of the agent's password and second factors when the job was made: a
+    # reset of either (which ends the agent's sessions) ends the job's power too.
+    credentials: Mapped[str] = mapped_column(String(64))
     action: Mapped[JobAction] = mapped_column(EnumText(JobAction, 32))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[JobStatus] = mapped_column(EnumText(JobStatus, 16))

@@ -10,8 +10,10 @@ back, so nothing is done twice and the next runner, in any process, does the bat
 
 Items run as the agent who made the job, rebuilt from its user row at every batch (a
 disabled or removed agent gets the items refused) with the second factor of the sign-in that
-made the job, through the same service functions and access decision as the API; each audit
-event in a customer carries the request id ``job:<id>``.
+made the job, as long as the agent's password and second factors are those it had then (a
+reset ends its sessions, and the job's power with them; a plain sign-out does not), through
+the same service functions and access decision as the API; each audit event in a customer
+carries the request id ``job:<id>``.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ from tenantry.core.config import Settings
 from tenantry.core.context import Context, Principal, SecondFactor
 from tenantry.core.db import transaction
 from tenantry.core.errors import Forbidden, NotFound, ServiceError
-from tenantry.models import Job, JobItem, JobItemStatus, JobStatus, User
+from tenantry.models import Job, JobItem, JobItemStatus, JobStatus, Passkey, User
 from tenantry.partners.job_actions import ACTIONS, Outcome
 
 log = logging.getLogger("tenantry.jobs")
 RUNNABLE = (JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.RUNNING)
 _SECRET_LABEL = b"tenantry job passwords v1"
+_CREDENTIALS_LABEL = b"tenantry job credentials v1"
 
 
 # --- temporary passwords at rest ---------------------------------------------------------
@@ -65,13 +68,45 @@ def unseal(settings: Settings, sealed: str) -> str:
 # --- the agent the items run as ----------------------------------------------------------
 
 
-def agent_principal(session: Session, job: Job) -> Principal | str:
+def credentials_digest(session: Session, settings: Settings, user: User) -> str:
+    """A keyed digest of what the agent proves itself with: its password hash, its TOTP
+    secret, whether it has a second factor, and its first passkey. Any reset (password, or
+    factors removed and enrolled again) changes it; adding a passkey does not."""
+    first_passkey = session.scalar(
+        select(Passkey.id)
+        .where(Passkey.user_id == user.id)
+        .order_by(Passkey.created_at, Passkey.id)
+        .limit(1)
+    )
+    material = "\x1f".join(
+        [
+            user.password_hash or "",
+            user.totp_secret or "",
+            str(user.mfa_enabled),
+            str(first_passkey or ""),
+        ]
+    )
+    key = hmac.new(settings.effective_secret_key.encode(), _CREDENTIALS_LABEL, "sha256").digest()
+    return hmac.new(key, material.encode(), "sha256").hexdigest()
+
+
+def agent_principal(session: Session, settings: Settings, job: Job) -> Principal | str:
     """The job's creator as a principal, or why its items can't run as it."""
     user = session.get(User, job.created_by_user_id)
     if user is None or user.tenant_id != job.partner_tenant_id:
         return f"Refused: {job.created_by_upn}, who made this job, no longer exists."
     if not user.enabled:
         return f"Refused: {user.user_principal_name}, who made this job, is disabled."
+    if user.must_change_password:
+        return (
+            f"Refused: {user.user_principal_name}, who made this job, has a temporary "
+            "password to change first."
+        )
+    if not hmac.compare_digest(job.credentials, credentials_digest(session, settings, user)):
+        return (
+            f"Refused: the password or second factors of {user.user_principal_name}, who "
+            "made this job, were reset after it was made; make the job again."
+        )
     return Principal(
         user_id=user.id,
         tenant_id=user.tenant_id,
@@ -148,7 +183,7 @@ def run_batch(
                 .with_for_update()
             )
         )
-        principal = agent_principal(session, job)
+        principal = agent_principal(session, settings, job)
         ctx = Context(
             session=session,
             settings=settings,

@@ -16,7 +16,7 @@ import io
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, insert, select, update
@@ -42,12 +42,16 @@ from tenantry.models import (
 )
 from tenantry.partners import enrolment as partners
 from tenantry.partners import job_runner
+from tenantry.partners.reports import FORMULA_STARTS
 from tenantry.partners.selection import CustomerSelection, partner_customers, selected_customers
 from tenantry.partners.user_search import UserFilters, matching_users
 
 MAX_ITEMS = 50_000
 CHUNK = 1000  # ids per IN list and rows per INSERT
 MAX_CSV_BYTES = 5 * 1024 * 1024
+# How far ahead a job may be scheduled: it acts with the power of the sign-in that made it,
+# so a job set months ahead (by a stolen session, say) would be a time bomb long after.
+MAX_SCHEDULE = timedelta(days=30)
 # Column names (one string: "customer" here is a column, not a relationship party).
 RESULT_COLUMNS = "seq,customer_id,customer,user_id,user,status,message".split(",")  # noqa: SIM905
 
@@ -118,14 +122,22 @@ def _new_job(
     checked = check_params(ctx, action, params)
     if not_before is not None and not_before.tzinfo is None:
         raise InvalidInput("not_before needs a time zone (e.g. 2026-12-24T08:00:00Z).")
+    if not_before is not None and not_before > ctx.now + MAX_SCHEDULE:
+        raise InvalidInput(
+            f"A job is scheduled at most {MAX_SCHEDULE.days} days ahead.", slug="too-far-ahead"
+        )
     scheduled = not_before is not None and not_before > ctx.now
     principal = ctx.require_principal()
+    agent = ctx.session.get(User, user_id)
+    if agent is None:
+        raise NotFound("User not found.")
     job = Job(
         id=uuid.uuid4(),
         partner_tenant_id=partner.id,
         created_by_user_id=user_id,
         created_by_upn=principal.name,
         second_factor=principal.second_factor,
+        credentials=job_runner.credentials_digest(ctx.session, ctx.settings, agent),
         action=action,
         params=checked,
         status=JobStatus.SCHEDULED if scheduled else JobStatus.QUEUED,
@@ -410,9 +422,9 @@ def results_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
                 [
                     i.seq,
                     i.tenant_id,
-                    names.get(i.tenant_id, ""),
+                    _cell(names.get(i.tenant_id, "")),
                     i.user_id or "",
-                    i.upn or "",
+                    _cell(i.upn or ""),
                     i.status.value,
                     _cell(i.message),
                 ]
@@ -426,8 +438,9 @@ def results_csv(ctx: Context, job_id: uuid.UUID) -> Iterator[str]:
 
 
 def _cell(text: str) -> str:
-    """No spreadsheet formulas out of a message (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """No spreadsheet formulas out of a cell (CSV injection): a customer names itself and
+    its users, and a message may quote them; as the reports' cells."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def cancel_job(ctx: Context, job_id: uuid.UUID) -> Job:
@@ -465,7 +478,8 @@ class TemporaryPassword:
 
 def take_passwords(ctx: Context, job_id: uuid.UUID) -> list[TemporaryPassword]:
     """The temporary passwords of a finished reset job, for its creator, once: taken, they
-    are wiped from the database (a conditional UPDATE: two downloads at once get one)."""
+    are wiped from the database (a conditional UPDATE: two downloads at once get one). Only
+    those of customers where the creator may reset passwords now are handed over."""
     job = get_job(ctx, job_id, lock=True)
     if job.action != JobAction.RESET_PASSWORD:
         raise NotFound("This job sets no passwords.")
@@ -487,25 +501,30 @@ def take_passwords(ctx: Context, job_id: uuid.UUID) -> list[TemporaryPassword]:
     )
     if took.rowcount != 1:  # type: ignore[attr-defined]
         raise Gone("The temporary passwords were downloaded already; they are kept only once.")
+    # Only where the agent may still reset passwords now: a customer that removed the
+    # partner since (or an agent taken out of its groups) hands over no credentials.
+    principal = ctx.require_principal()
+    may = access.restrict_to(principal, Permission.USERS_RESET_PASSWORD, JobItem.tenant_id, ctx.now)
     rows = list(
         ctx.session.execute(
             select(JobItem.tenant_id, JobItem.user_id, JobItem.upn, JobItem.secret)
-            .where(JobItem.job_id == job.id, JobItem.secret.is_not(None))
+            .where(JobItem.job_id == job.id, JobItem.secret.is_not(None), may)
             .order_by(JobItem.seq)
         )
     )
-    ctx.session.execute(
+    wiped = ctx.session.execute(
         update(JobItem)
         .where(JobItem.job_id == job.id, JobItem.secret.is_not(None))
         .values(secret=None)
         .execution_options(synchronize_session=False)
     )
+    withheld = int(wiped.rowcount) - len(rows)  # type: ignore[attr-defined]
     audit.record(
         ctx,
         job.partner_tenant_id,
         "job.passwords_taken",
         f"job:{job.id}",
-        details={"count": len(rows)},
+        details={"count": len(rows), "withheld": withheld},
     )
     return [
         TemporaryPassword(tid, uid, upn, job_runner.unseal(ctx.settings, secret or ""))
@@ -518,5 +537,5 @@ def passwords_csv(passwords: list[TemporaryPassword]) -> str:
     writer = csv.writer(out)
     writer.writerow(["user_principal_name", "tenant_id", "user_id", "temporary_password"])
     for p in passwords:
-        writer.writerow([p.upn or "", p.tenant_id, p.user_id or "", p.password])
+        writer.writerow([_cell(p.upn or ""), p.tenant_id, p.user_id or "", p.password])
     return out.getvalue()

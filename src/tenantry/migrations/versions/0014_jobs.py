@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("created_by_user_id", sa.Uuid(), nullable=False),
         sa.Column("created_by_upn", sa.String(length=320), nullable=False),
         sa.Column("second_factor", sa.String(length=16), nullable=False),
+        sa.Column("credentials", sa.String(length=64), nullable=False),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
