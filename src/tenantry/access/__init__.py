@@ -62,6 +62,7 @@ from tenantry.access.sql import (
     json_holds,
     json_lists_share,
     own_partner_only,
+    restrict_row_by_row,
     restrict_to,
 )
 
@@ -105,6 +106,7 @@ __all__ = [
     "require_on_user",
     "require_role_grant",
     "require_sign_in_that_may_act_on_behalf",
+    "restrict_row_by_row",
     "restrict_to",
     "runs_partner_programme",
     "second_factor_held_back",

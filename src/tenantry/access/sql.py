@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy.orm import aliased
 
 from tenantry.access.grants import Decision, DecisionPath
 from tenantry.access.json_lists import json_has_any, json_holds, json_lists_share
@@ -20,7 +21,7 @@ from tenantry.access.paths import activated_links, delegated_links, partner_requ
 from tenantry.access.principals import CLIENTS_NEVER_HOLD
 from tenantry.access.roles import DELEGATION_EXCLUSIONS, ROLE_PERMISSIONS, Permission, Role
 from tenantry.core.context import Principal
-from tenantry.models import AccessAssignment, Activation, PartnerPolicy, Relationship
+from tenantry.models import AccessAssignment, Activation, PartnerPolicy, Relationship, Tenant
 
 
 def granting_roles(permission: Permission) -> frozenset[Role]:
@@ -69,6 +70,26 @@ def restrict_to(
     return and_(or_(standing, activated), ~blocked)
 
 
+def restrict_row_by_row(
+    principal: Principal, permissions: tuple[Permission, ...], tenant_column: Any, now: datetime
+) -> ColumnElement[bool]:
+    """``restrict_to`` of every one of ``permissions`` for the row's tenant, written so that
+    PostgreSQL tests it row by row (a scalar subquery over its own alias of the tenant): for a
+    page of 50 customers. As plain EXISTS inside an OR (a standing role or an activation), the
+    planner would rather hash them, computing the delegated rule for every customer of the
+    partner (about 50 ms each at 10,000 customers) to answer for 50 of them. Sets over all the
+    customers (reports) want the hashed form: ``restrict_to``."""
+    reader = aliased(Tenant, name="restricted_reader")
+    guards = [restrict_to(principal, p, reader.id, now) for p in permissions]
+    probe = (
+        select(func.count())
+        .select_from(reader)
+        .where(reader.id == tenant_column, *guards)
+        .scalar_subquery()
+    )
+    return probe > 0
+
+
 def own_partner_only(decision: Decision, partner_column: Any) -> ColumnElement[bool]:
     """What of a customer's partner programme (its relationships, activations) this decision
     shows: everything to the customer's own people, only its own partner's part to an agent on
@@ -86,5 +107,6 @@ __all__ = [
     "json_holds",
     "json_lists_share",
     "own_partner_only",
+    "restrict_row_by_row",
     "restrict_to",
 ]

@@ -59,7 +59,6 @@ from tenantry.models import (
     Sku,
     Subscription,
     SubscriptionStatus,
-    Tenant,
 )
 from tenantry.models.customer_groups import MAX_FIELD_KEY, MAX_FIELD_VALUE
 from tenantry.models.partners import LIVE_STATUSES, RelationshipStatus
@@ -350,20 +349,10 @@ class _Compiler:
         self.column = column
 
     def may(self, *permissions: Permission) -> ColumnElement[bool]:
-        """``access.restrict_to`` of each permission for the row's customer, as a scalar
-        subquery over its own alias of the tenant: tested row by row, only for the rows whose
-        facts hold (the cheap parts come first). As an EXISTS inside an OR, PostgreSQL would
-        rather hash it, computing the delegated rule for every customer of the partner to
-        show a page of 50."""
-        reader = aliased(Tenant, name="group_reader")
-        guards = [access.restrict_to(self.principal, p, reader.id, self.now) for p in permissions]
-        probe = (
-            select(func.count())
-            .select_from(reader)
-            .where(reader.id == self.column, *guards)
-            .scalar_subquery()
-        )
-        return probe > 0
+        """``access.restrict_to`` of each permission for the row's customer, tested row by
+        row (``access.restrict_row_by_row``), only for the rows whose facts hold (the cheap
+        parts come first)."""
+        return access.restrict_row_by_row(self.principal, permissions, self.column, self.now)
 
     def rule(self, node: Any, negated: bool = False) -> ColumnElement[bool]:
         return self.costed(node, negated)[0]

@@ -151,13 +151,14 @@ def _summary_columns(ctx: Context, partner_id: uuid.UUID) -> list[Any]:
 
 
 def _readable(ctx: Context, tenant_ids: list[uuid.UUID]) -> set[tuple[str, uuid.UUID]]:
-    """(figure, tenant) pairs the agent may read: ``access.restrict_to`` of each figure's
+    """(figure, tenant) pairs the agent may read: ``access.restrict_row_by_row`` of each figure's
     permission, in one query over the given tenants (in a WHERE clause, where the planner
     probes each tenant's links instead of computing them for every customer)."""
     principal = ctx.require_principal()
     parts = [
         select(literal(figure).label("figure"), Tenant.id).where(
-            Tenant.id.in_(tenant_ids), access.restrict_to(principal, permission, Tenant.id, ctx.now)
+            Tenant.id.in_(tenant_ids),
+            access.restrict_row_by_row(principal, (permission,), Tenant.id, ctx.now),
         )
         for figure, permission in FIGURE_PERMISSIONS.items()
     ]
