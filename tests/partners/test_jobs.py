@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry.core.config import Settings
-from tenantry.models import AuditEvent, JobItem
+from tenantry.models import AuditEvent, Job, JobItem
+from tenantry.operations import sweeper
 from tenantry.partners import job_runner
 from tenantry.partners import jobs as job_service
 from tests.conftest import (
@@ -367,6 +368,46 @@ def test_reset_passwords_are_downloaded_once_by_the_creator(
         ).all()
     assert left == [None, None]
     assert PASSWORD not in download.text
+
+
+def test_passwords_nobody_downloads_are_forgotten_a_week_after_the_job(
+    world: tuple[Partner, Org, Api],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """An encrypted credential nobody came for is wiped by the lifecycle sweeper, audited."""
+    partner, org, agent = world
+    user = org.create_user()
+    job = make_job(
+        agent,
+        {"action": "reset_password", "targets": [{"tenant_id": org.tenant_id, "user_id": user}]},
+    )
+    run(sessions, settings, clock)
+    job_id = uuid.UUID(job["id"])
+
+    def taken() -> object:
+        with sessions() as session:
+            return session.scalar(select(Job.passwords_taken_at).where(Job.id == job_id))
+
+    clock.advance(days=6)
+    sweeper.run_once(sessions, settings, clock())
+    assert taken() is None  # still waiting for its creator
+    clock.advance(days=2)
+    sweeper.run_once(sessions, settings, clock())
+    assert taken() is not None  # a download now is a 410 (the agent's token has expired)
+    with sessions() as session:
+        left = session.scalars(
+            select(JobItem.secret).where(JobItem.job_id == uuid.UUID(job["id"]))
+        ).all()
+        forgotten = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "job.passwords_forgotten",
+                AuditEvent.tenant_id == uuid.UUID(partner.org.tenant_id),
+            )
+        ).all()
+    assert left == [None]
+    assert len(forgotten) == 1 and forgotten[0].details["count"] == 1
 
 
 def test_cancel_stops_pending_items_and_schedule_waits(

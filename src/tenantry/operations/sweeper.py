@@ -26,7 +26,7 @@ from tenantry.identity import passkeys
 from tenantry.models import Relationship
 from tenantry.models.partners import LIVE_STATUSES, RelationshipStatus
 from tenantry.operations import outbox, webhooks
-from tenantry.partners import notifications, relationships
+from tenantry.partners import jobs, notifications, relationships
 
 EXPIRING_WINDOW = timedelta(days=30)
 AUTO_EXTEND = timedelta(days=180)
@@ -153,7 +153,8 @@ def run_once(
     request_id: str = "sweeper",
 ) -> tuple[SweepReport, int]:
     """Sweep relationships and commit (the moves, their audit and their mail together),
-    forget expired passkey challenges, then deliver e-mail in a transaction of its own: mail
+    forget expired passkey challenges and the temporary passwords of reset jobs nobody
+    downloaded in time, then deliver e-mail in a transaction of its own: mail
     that fails never undoes a move, so the next run neither resends nor finds the same
     work. Then deliver webhooks, each delivery on its own."""
     moment = now or utcnow()
@@ -161,6 +162,8 @@ def run_once(
         report = sweep_relationships(_job_context(session, settings, request_id, moment))
     with transaction(sessions) as session:
         passkeys.forget_expired_challenges(_job_context(session, settings, request_id, moment))
+    with transaction(sessions) as session:
+        jobs.forget_unclaimed_passwords(_job_context(session, settings, request_id, moment))
     with transaction(sessions) as session:
         sent = outbox.deliver_pending(_job_context(session, settings, request_id, moment))
     # Webhooks: each delivery claimed, sent and recorded on its own (operations/webhooks.py).

@@ -52,6 +52,8 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 # How far ahead a job may be scheduled: it acts with the power of the sign-in that made it,
 # so a job set months ahead (by a stolen session, say) would be a time bomb long after.
 MAX_SCHEDULE = timedelta(days=30)
+# Temporary passwords nobody downloaded are wiped this long after their job ended.
+PASSWORDS_KEPT = timedelta(days=7)
 # Column names (one string: "customer" here is a column, not a relationship party).
 RESULT_COLUMNS = "seq,customer_id,customer,user_id,user,status,message".split(",")  # noqa: SIM905
 
@@ -500,7 +502,10 @@ def take_passwords(ctx: Context, job_id: uuid.UUID) -> list[TemporaryPassword]:
         .execution_options(synchronize_session=False)
     )
     if took.rowcount != 1:  # type: ignore[attr-defined]
-        raise Gone("The temporary passwords were downloaded already; they are kept only once.")
+        raise Gone(
+            "The temporary passwords were downloaded already, or not within"
+            f" {PASSWORDS_KEPT.days} days of the job's end; they are kept only once."
+        )
     # Only where the agent may still reset passwords now: a customer that removed the
     # partner since (or an agent taken out of its groups) hands over no credentials.
     principal = ctx.require_principal()
@@ -530,6 +535,44 @@ def take_passwords(ctx: Context, job_id: uuid.UUID) -> list[TemporaryPassword]:
         TemporaryPassword(tid, uid, upn, job_runner.unseal(ctx.settings, secret or ""))
         for tid, uid, upn, secret in rows
     ]
+
+
+def forget_unclaimed_passwords(ctx: Context) -> int:
+    """Wipe the temporary passwords of reset jobs that ended more than PASSWORDS_KEPT ago
+    and were never downloaded (the lifecycle sweeper): an encrypted credential nobody came
+    for is a credential to lose, not to keep. Audited in the partner. Returns how many jobs."""
+    stale = list(
+        ctx.session.execute(
+            select(Job.id, Job.partner_tenant_id).where(
+                Job.action == JobAction.RESET_PASSWORD,
+                Job.passwords_taken_at.is_(None),
+                Job.finished_at < ctx.now - PASSWORDS_KEPT,
+            )
+        )
+    )
+    for job_id, partner_id in stale:
+        taken = ctx.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.passwords_taken_at.is_(None))
+            .values(passwords_taken_at=ctx.now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # downloaded meanwhile
+        wiped = ctx.session.execute(
+            update(JobItem)
+            .where(JobItem.job_id == job_id, JobItem.secret.is_not(None))
+            .values(secret=None)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            ctx,
+            partner_id,
+            "job.passwords_forgotten",
+            f"job:{job_id}",
+            details={"count": int(wiped.rowcount), "kept_days": PASSWORDS_KEPT.days},  # type: ignore[attr-defined]
+        )
+    return len(stale)
 
 
 def passwords_csv(passwords: list[TemporaryPassword]) -> str:
