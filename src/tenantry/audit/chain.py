@@ -26,7 +26,7 @@ from sqlalchemy import Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenantry.core.config import Settings
-from tenantry.core.context import Context
+from tenantry.core.context import Context, Principal
 from tenantry.core.errors import ServiceError
 from tenantry.core.pagination import Page, paginate
 from tenantry.models import AuditEvent, Tenant
@@ -85,6 +85,19 @@ def unkeyed_event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+def _actor(principal: Principal | None) -> dict[str, Any]:
+    """Who acted, as an event's actor columns; an app's or a provisioning token's name in
+    words (neither has a user)."""
+    named = principal is not None and (principal.is_client or principal.is_provisioning)
+    return {
+        "actor_user_id": principal.user_id if principal else None,
+        "actor_user_principal_name": principal.user_principal_name if principal else None,
+        "actor_tenant_id": principal.tenant_id if principal else None,
+        "actor_client_id": principal.client_id if principal else None,
+        "actor_client_name": principal.display_name if principal and named else None,
+    }
+
+
 def record(
     ctx: Context,
     tenant_id: uuid.UUID,
@@ -116,14 +129,7 @@ def record(
         occurred_at=ctx.now,
         action=action,
         outcome=outcome,
-        actor_user_id=principal.user_id if principal else None,
-        actor_user_principal_name=principal.user_principal_name if principal else None,
-        actor_tenant_id=principal.tenant_id if principal else None,
-        actor_client_id=principal.client_id if principal else None,
-        # An app's or a provisioning token's name in words (neither has a user).
-        actor_client_name=principal.display_name
-        if principal and (principal.is_client or principal.is_provisioning)
-        else None,
+        **_actor(principal),
         partner_tenant_id=partner_tenant_id,
         relationship_id=relationship_id,
         target=target[:512],
@@ -198,13 +204,7 @@ def record_many(ctx: Context, pending: list[Pending]) -> int:
             occurred_at=ctx.now,
             action=item.action,
             outcome=AuditOutcome.SUCCESS,
-            actor_user_id=principal.user_id if principal else None,
-            actor_user_principal_name=principal.user_principal_name if principal else None,
-            actor_tenant_id=principal.tenant_id if principal else None,
-            actor_client_id=principal.client_id if principal else None,
-            actor_client_name=principal.display_name
-            if principal and (principal.is_client or principal.is_provisioning)
-            else None,
+            **_actor(principal),
             partner_tenant_id=partner_tenant_id,
             relationship_id=relationship_id,
             target=item.target[:512],
