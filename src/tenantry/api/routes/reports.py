@@ -69,6 +69,22 @@ REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def streamed_report(
+    request: Request, plan: reports.ReportPlan, kind: ReportKind, fmt: ReportFormat
+) -> StreamingResponse:
+    """The planned report (access decided, refusals raised) streamed as a download, from a
+    session of its own (the request's transaction has ended by the time it is read)."""
+    extension = "csv" if fmt == ReportFormat.CSV else "ndjson"
+    return StreamingResponse(
+        reports.stream(request.app.state.sessions, plan, fmt),
+        media_type=reports.MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{kind.value}-report.{extension}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def _report_route(kind: ReportKind) -> None:
     """``GET /partner/reports/<kind>``: one route per report (each its own documented path,
     and a refusal matrix entry that needs no path parameter)."""
@@ -81,16 +97,7 @@ def _report_route(kind: ReportKind) -> None:
         accept: Annotated[str | None, Header(max_length=1024)] = None,
     ) -> StreamingResponse:
         fmt = negotiate(format, accept)
-        plan = reports.plan_report(ctx, kind, selection)
-        extension = "csv" if fmt == ReportFormat.CSV else "ndjson"
-        return StreamingResponse(
-            reports.stream(request.app.state.sessions, plan, fmt),
-            media_type=reports.MEDIA_TYPES[fmt],
-            headers={
-                "Content-Disposition": f'attachment; filename="{kind.value}-report.{extension}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return streamed_report(request, reports.plan_report(ctx, kind, selection), kind, fmt)
 
     api.add_api_route(
         f"/partner/reports/{kind.value}",

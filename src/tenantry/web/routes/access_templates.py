@@ -25,8 +25,8 @@ from tenantry.partners import access_templates as templates
 from tenantry.partners import assignments, customer_groups
 from tenantry.partners import enrolment as partners
 from tenantry.partners.selection import CustomerSelection, partner_customers
-from tenantry.web.forms import parse_form
-from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
+from tenantry.web.forms import assignment_terms, optional_uuid, parse_form
+from tenantry.web.pages import Posted, SignedIn, redirect, render, router
 
 pages = router()
 BASE = "/partner/access-templates"
@@ -39,32 +39,9 @@ def _page(request: Request, ctx: Context, page: str, **values: Any) -> Response:
     return render(request, ctx, page, partner=partner, section="access_templates", **values)
 
 
-def _uuid(value: str | None, refusal: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidInput(refusal) from exc
-
-
 def _entry(form: dict[str, str]) -> TemplateEntryIn:
     """One group's terms from the form, read through the API's own input model."""
-    group_id = _uuid(form.get("group_id"), "Choose one of your security groups.")
-    if group_id is None:
-        raise InvalidInput("Choose one of your security groups.")
-    return parse_form(
-        form,
-        TemplateEntryIn,
-        group_id=group_id,
-        roles=ticked(form, "role:"),
-        eligible_roles=ticked(form, "eligible:"),
-        max_activation_minutes=form.get("max_activation_minutes", "").strip() or None,
-        approval_required=form.get("approval_required") == "on",
-        approver_group_id=_uuid(
-            form.get("approver_group_id"), "Choose one of your security groups as approvers."
-        ),
-    )
+    return assignment_terms(form, TemplateEntryIn)
 
 
 def _customers(ctx: Context, partner_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
@@ -191,7 +168,7 @@ async def posted_selection(request: Request) -> CustomerSelection | None:
     def ids(name: str) -> tuple[uuid.UUID, ...]:
         found = []
         for value in form.getlist(name):
-            parsed = _uuid(str(value), "A chosen customer or group is not valid.")
+            parsed = optional_uuid(str(value), "A chosen customer or group is not valid.")
             if parsed is not None:
                 found.append(parsed)
         return tuple(found)

@@ -28,7 +28,7 @@ from tenantry.partners import agents as partner_agents
 from tenantry.partners import enrolment as partners
 from tenantry.partners import views as partner_views
 from tenantry.partners.selection import CustomerSelection
-from tenantry.web.forms import parse_form
+from tenantry.web.forms import assignment_terms, optional_uuid, parse_form
 from tenantry.web.pages import Posted, SignedIn, redirect, render, router, ticked
 from tenantry.web.routes.reports import web_selection
 
@@ -57,7 +57,7 @@ def customers(
     cursor: str | None = None,
     group: str | None = None,
 ) -> Response:
-    group_id = _uuid_or_none(group, "Group: choose one of the list.")
+    group_id = optional_uuid(group, "Group: choose one of the list.")
     selection = CustomerSelection(groups=(group_id,)) if group_id else None
     page = partner_views.customers(
         ctx, search=search, cursor=cursor, limit=PAGE, selection=selection
@@ -264,34 +264,11 @@ def relationship_page(request: Request, ctx: SignedIn, rid: uuid.UUID) -> Respon
     )
 
 
-def _uuid_or_none(value: str | None, refusal: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidInput(refusal) from exc
-
-
 @pages.post("/partner/relationships/{rid}/assignments")
 def add_assignment(request: Request, ctx: SignedIn, rid: uuid.UUID, form: Posted) -> Response:
     """Standing roles, eligible roles (with the longest activation, whether it needs an
     approver and which group approves), as POST .../access-assignments takes them."""
-    group_id = _uuid_or_none(form.get("group_id"), "Choose one of your security groups.")
-    if group_id is None:
-        raise InvalidInput("Choose one of your security groups.")
-    body = parse_form(
-        form,
-        AccessAssignmentIn,
-        group_id=group_id,
-        roles=ticked(form, "role:"),
-        eligible_roles=ticked(form, "eligible:"),
-        max_activation_minutes=form.get("max_activation_minutes", "").strip() or None,
-        approval_required=form.get("approval_required") == "on",
-        approver_group_id=_uuid_or_none(
-            form.get("approver_group_id"), "Choose one of your security groups as approvers."
-        ),
-    )
+    body = assignment_terms(form, AccessAssignmentIn)
     assignments.add_assignment(
         ctx,
         rid,

@@ -5,17 +5,17 @@ Also the customer-group choice that Find and Assist and this page share."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
-from tenantry.core.errors import InvalidInput
+from tenantry.api.routes.reports import streamed_report
 from tenantry.partners import customer_groups, reports
 from tenantry.partners import enrolment as partners
 from tenantry.partners.reports import ReportFormat, ReportKind
 from tenantry.partners.selection import CustomerSelection
+from tenantry.web.forms import optional_uuid
 from tenantry.web.pages import SignedIn, render, router
 
 pages = router()
@@ -29,20 +29,11 @@ REPORT_NAMES: dict[ReportKind, str] = {
 }
 
 
-def _group_id(value: str | None, what: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidInput(f"Choose {what} from the list.") from None
-
-
 def web_selection(group: str | None, except_group: str | None) -> CustomerSelection | None:
     """A page's customer choice ("every customer" when the selector says so): a group, and a
     group to leave out."""
-    chosen = _group_id(group, "a customer group")
-    left_out = _group_id(except_group, "a customer group to leave out")
+    chosen = optional_uuid(group, "Choose a customer group from the list.")
+    left_out = optional_uuid(except_group, "Choose a customer group to leave out from the list.")
     if chosen is None and left_out is None:
         return None
     return CustomerSelection(
@@ -73,12 +64,4 @@ def download(
 ) -> Response:
     """The chosen report as a file, streamed; refused (as a page) before the first byte."""
     plan = reports.plan_report(ctx, report, web_selection(group, except_group))
-    extension = "csv" if format == ReportFormat.CSV else "ndjson"
-    return StreamingResponse(
-        reports.stream(request.app.state.sessions, plan, format),
-        media_type=reports.MEDIA_TYPES[format],
-        headers={
-            "Content-Disposition": f'attachment; filename="{report.value}-report.{extension}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return streamed_report(request, plan, report, format)
