@@ -254,8 +254,9 @@ def test_api_docs_load_without_the_internet(server: str, page: Page) -> None:
     hosts: set[str] = set()
     page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
     page.goto(f"{server}/api/v1/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tenantry")
-    expect(page.locator(".opblock")).to_have_count(len(operations))
+    # Rendering every operation at once takes a few seconds on a busy machine.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tenantry", timeout=30_000)
+    expect(page.locator(".opblock")).to_have_count(len(operations), timeout=30_000)
     rendered = page.eval_on_selector_all(".opblock-tag", "tags => tags.map(t => t.dataset.tag)")
     assert sorted(rendered) == tags
     for tag, path, method in operations[:: max(1, len(operations) // 12)] + operations[-1:]:
@@ -267,7 +268,7 @@ def test_api_docs_load_without_the_internet(server: str, page: Page) -> None:
     # A deep link to the last tag scrolls there, and its operations open.
     last = operations[-1]
     page.goto(f"{server}/api/v1/docs#/{last[0].replace(' ', '_')}")
-    expect(page.locator(".opblock")).to_have_count(len(operations))
+    expect(page.locator(".opblock")).to_have_count(len(operations), timeout=30_000)
     page.locator(f'.opblock-{last[2]} [data-path="{last[1]}"]').first.click()
     expect(page.locator(".opblock.is-open .opblock-body").first).to_be_visible()
     assert hosts == {urlsplit(server).netloc}
