@@ -26,14 +26,14 @@ from datetime import datetime
 
 from joserfc import jwe
 from joserfc.jwk import OctKey
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenantry import access
 from tenantry.core.clock import utcnow
 from tenantry.core.config import Settings
 from tenantry.core.context import Context, Principal, SecondFactor
-from tenantry.core.db import transaction
+from tenantry.core.db import read_only, transaction
 from tenantry.core.errors import Forbidden, NotFound, ServiceError
 from tenantry.models import Job, JobItem, JobItemStatus, JobStatus, Passkey, User
 from tenantry.partners.job_actions import ACTIONS, Outcome
@@ -121,13 +121,15 @@ def agent_principal(session: Session, settings: Settings, job: Job) -> Principal
 # --- one batch ---------------------------------------------------------------------------
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """A job with items to run now: runnable, and not scheduled for later."""
+    return and_(Job.status.in_(RUNNABLE), or_(Job.not_before.is_(None), Job.not_before <= now))
+
+
 def _claim_job(session: Session, now: datetime) -> Job | None:
     stmt = (
         select(Job)
-        .where(
-            Job.status.in_(RUNNABLE),
-            or_(Job.not_before.is_(None), Job.not_before <= now),
-        )
+        .where(_due(now))
         .order_by(Job.created_at, Job.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -167,6 +169,11 @@ def run_batch(
 ) -> bool:
     """Do one batch of one runnable job; False when no job had anything to do."""
     now = now or utcnow()
+    # Look before locking: an idle runner (every poll of every `serve`) would otherwise take
+    # SQLite's write lock each time just to find nothing.
+    with read_only(sessions) as session:
+        if session.scalar(select(Job.id).where(_due(now)).limit(1)) is None:
+            return False
     with transaction(sessions) as session:
         job = _claim_job(session, now)
         if job is None:
